@@ -1,0 +1,151 @@
+"""Keys and key generation.
+
+With s the secret (ternary, or sparse ternary with a fixed Hamming weight),
+all keys are RLWE samples over R_{QP}, in NTT form over every prime (data
+primes, then special primes):
+
+* public key:        (b, a) = (-a s + e, a),  a uniform, e ~ D_{Z,sigma};
+* key-switching key from s' to s, hybrid form with digits D_0 .. D_{dnum-1}
+  (Han-Ki 2020; SEAL's layout):
+  ksk_j = (-a_j s + e_j + P * Qhat_j * [Qhat_j^-1]_{D_j} * s',  a_j),
+  where Qhat_j = Q / D_j and P is the special modulus.  In RNS the gadget
+  factor is simply P mod q_i on the limbs of digit j and 0 everywhere else,
+  which is how it is added below;
+* relinearization key: the key-switching key from s^2 to s.
+
+Galois keys (from s(X^g) to s) use the same :class:`KeySwitchKey` and live in
+:mod:`ckks.rotation`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InputTypeError, KeyMissingError
+from .modarith import poly_add, poly_mul, poly_neg
+from .params import Parameters
+from .poly import to_ntt, uniform_ntt
+from .sampling import PRNG
+
+
+class SecretKey:
+    """The secret s: its small coefficients and its NTT form over every prime."""
+
+    def __init__(self, params: Parameters, coefficients: np.ndarray, key_id: str):
+        self.params = params
+        self.coefficients = np.asarray(coefficients, dtype=np.int8)
+        self.key_id = key_id
+        self.ntt = to_ntt(self.coefficients, params, np.arange(len(params.all_moduli)))
+
+
+class PublicKey:
+    """(b, a) = (-a s + e, a) in NTT form over every prime, shape (2, L+1+alpha, N)."""
+
+    def __init__(self, params: Parameters, data: np.ndarray, key_id: str):
+        self.params = params
+        self.data = data
+        self.key_id = key_id
+
+
+class KeySwitchKey:
+    """Hybrid key-switching key: shape (digits, 2, L+1+alpha, N), NTT form."""
+
+    def __init__(self, params: Parameters, data: np.ndarray, key_id: str):
+        self.params = params
+        self.data = data
+        self.key_id = key_id
+
+
+class RelinKey(KeySwitchKey):
+    """The key-switching key from s^2 to s."""
+
+
+class KeyGenerator:
+    """Generates a secret key (or takes one) and the keys derived from it.
+
+    Args:
+        params: the encryption parameters.
+        secret_key: reuse this secret instead of sampling a new one.
+        prng: the randomness source (default: seeded from the OS).
+    """
+
+    def __init__(self, params: Parameters, secret_key: SecretKey | None = None, prng: PRNG | None = None):
+        if not isinstance(params, Parameters):
+            raise InputTypeError(f"params must be ckks.Parameters, got {type(params).__name__}")
+        self.params = params
+        self.prng = prng if prng is not None else PRNG()
+        if secret_key is None:
+            secret_key = self._sample_secret()
+        self._secret_key = secret_key
+
+    @property
+    def secret_key(self) -> SecretKey:
+        return self._secret_key
+
+    def _sample_secret(self) -> SecretKey:
+        n = self.params.poly_degree
+        if self.params.hamming_weight is None:
+            coefficients = self.prng.ternary(n)
+        else:
+            coefficients = self.prng.sparse_ternary(n, self.params.hamming_weight)
+        key_id = self.prng.random_bytes(8).hex()
+        return SecretKey(self.params, coefficients, key_id)
+
+    @property
+    def _all_rows(self) -> np.ndarray:
+        return np.arange(len(self.params.all_moduli))
+
+    def _rlwe_sample(self) -> tuple[np.ndarray, np.ndarray]:
+        """(b, a) = (-a s + e, a) over every prime, NTT form."""
+        params, rows = self.params, self._all_rows
+        moduli, ratios = params.moduli_array, params.ratios
+        a = uniform_ntt(self.prng, params, rows)
+        e = to_ntt(self.prng.gaussian(params.poly_degree, params.sigma), params, rows)
+        b = poly_mul(a, self.secret_key.ntt, moduli, ratios, np.empty_like(a))
+        poly_neg(b, moduli, b)
+        poly_add(b, e, moduli, b)
+        return b, a
+
+    def create_public_key(self) -> PublicKey:
+        """A fresh public key (b, a) = (-a s + e, a)."""
+        b, a = self._rlwe_sample()
+        return PublicKey(self.params, np.stack([b, a]), self.secret_key.key_id)
+
+    def create_switch_key(self, target: np.ndarray) -> np.ndarray:
+        """Key-switching key data from s' to s, for s' given in NTT form over the data primes."""
+        params = self.params
+        digits = params.digits
+        k = len(params.all_moduli)
+        data = np.empty((len(digits), 2, k, params.poly_degree), dtype=np.uint64)
+        p_mod = [_product_mod(params.special_moduli, q) for q in params.data_moduli]
+        for j, digit in enumerate(digits):
+            b, a = self._rlwe_sample()
+            for i in digit:
+                q = params.data_moduli[i]
+                gadget = (target[i].astype(object) * p_mod[i]) % q
+                b[i] = (b[i].astype(object) + gadget) % q
+            data[j, 0] = b
+            data[j, 1] = a
+        return data
+
+    def create_relin_keys(self) -> RelinKey:
+        """The relinearization key: switches s^2 to s."""
+        params = self.params
+        rows = params.level_rows(params.max_level)
+        s = self.secret_key.ntt[rows]
+        s_squared = poly_mul(s, s, params.moduli_array[rows], params.ratios[rows], np.empty_like(s))
+        return RelinKey(params, self.create_switch_key(s_squared), self.secret_key.key_id)
+
+
+def _product_mod(primes, q: int) -> int:
+    out = 1
+    for p in primes:
+        out = out * p % q
+    return out
+
+
+def require_key(key, name: str, how: str):
+    """Return ``key`` or raise KeyMissingError naming the key and the call that makes it."""
+    if key is None:
+        raise KeyMissingError(f"this operation needs the {name}, which is not available; {how}")
+    return key

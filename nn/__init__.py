@@ -1,0 +1,75 @@
+"""``nn``: plaintext training of homomorphic-encryption-friendly neural networks.
+
+Layers with forward/backward passes in numpy, SGD and Adam, cross-entropy and
+knowledge distillation, and the HE-friendly conversion methodology of Baruch
+et al. (2022): ReLU/max-pool teacher -> trainable quadratic activations and
+average pooling -> distillation.  Every model reports its CKKS multiplicative
+depth.  See ``docs/nn/he_friendly_training.md`` and
+``tutorials/he_friendly_training.py``.
+"""
+
+from nn.activations import (
+    PolyActivation,
+    QuadraticActivation,
+    ReLU,
+    ReLUToQuadratic,
+    SoftArgmax,
+    Square,
+)
+from nn.convert import (
+    convert_and_distill,
+    finalize,
+    fit_relu_quadratic,
+    he_friendly_copy,
+)
+from nn.errors import (
+    ConfigError,
+    DatasetError,
+    IDXFormatError,
+    ModelFormatError,
+    NNError,
+    NotHEFriendlyError,
+    ShapeError,
+)
+from nn.layers import AvgPool2d, Conv2d, Flatten, Layer, Linear, MaxPool2d
+from nn.losses import CrossEntropy, DistillationLoss
+from nn.metrics import accuracy, f1_score
+from nn.model import Sequential
+from nn.optim import SGD, Adam
+from nn.train import History, evaluate, fit
+
+__all__ = [
+    "SGD",
+    "Adam",
+    "AvgPool2d",
+    "ConfigError",
+    "Conv2d",
+    "CrossEntropy",
+    "DatasetError",
+    "DistillationLoss",
+    "Flatten",
+    "History",
+    "IDXFormatError",
+    "Layer",
+    "Linear",
+    "MaxPool2d",
+    "ModelFormatError",
+    "NNError",
+    "NotHEFriendlyError",
+    "PolyActivation",
+    "QuadraticActivation",
+    "ReLU",
+    "ReLUToQuadratic",
+    "Sequential",
+    "ShapeError",
+    "SoftArgmax",
+    "Square",
+    "accuracy",
+    "convert_and_distill",
+    "evaluate",
+    "f1_score",
+    "finalize",
+    "fit",
+    "fit_relu_quadratic",
+    "he_friendly_copy",
+]

@@ -1,0 +1,228 @@
+"""HE-friendly conversion of a trained ReLU/max-pool network (Baruch et al. 2022).
+
+The methodology of Baruch, Drucker, Greenberg and Moshkowich, "A methodology
+for training homomorphic encryption friendly neural networks" (ACNS 2022
+workshops, arXiv:2111.03362), as implemented here:
+
+1. train a teacher with ReLU and max-pooling (ordinary training);
+2. copy it, replace every max-pool by an average pool of the same window, and
+   every ReLU by a trainable quadratic ``a x^2 + b x + c``, initialised either
+   at the identity-like form (``a=0, b=1, c=0``) or at the least-squares fit of
+   ReLU over the pre-activation range observed on the training data
+   (:func:`fit_relu_quadratic`);
+3. move from ReLU to the quadratic smoothly: the activation is
+   ``(1 - t) ReLU(x) + t q(x)`` with ``t`` raised linearly from ``1/E`` to 1
+   over ``E`` transition epochs while the whole network trains;
+4. fine-tune with the knowledge-distillation loss (Hinton et al. 2015): the
+   teacher's logits softened at a temperature ``T``, mixed with the hard-label
+   cross-entropy (:class:`nn.losses.DistillationLoss`).
+
+The result contains only polynomial layers, so ``multiplicative_depth()``
+tells the encrypted-inference compiler how many levels it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nn.activations import QuadraticActivation, ReLU, ReLUToQuadratic
+from nn.errors import ConfigError, ShapeError
+from nn.layers import AvgPool2d, Layer, MaxPool2d
+from nn.losses import DistillationLoss
+from nn.model import Sequential
+from nn.optim import Adam, cosine_schedule
+from nn.train import History, fit
+
+__all__ = [
+    "INITS",
+    "ConversionResult",
+    "convert_and_distill",
+    "finalize",
+    "fit_relu_quadratic",
+    "he_friendly_copy",
+    "preactivation_ranges",
+    "set_transition",
+]
+
+INITS = ("identity", "lsq")
+
+
+def preactivation_ranges(model: Sequential, x: np.ndarray, batch_size: int = 512) -> dict[int, tuple[float, float]]:
+    """``{layer index: (min, max)}`` of the inputs each ReLU layer of ``model`` sees on ``x``."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim < 2 or x.shape[0] == 0:
+        raise ShapeError(f"preactivation_ranges needs a non-empty batch of samples, got shape {x.shape}")
+    ranges: dict[int, tuple[float, float]] = {}
+    for start in range(0, x.shape[0], batch_size):
+        h = x[start : start + batch_size]
+        for i, layer in enumerate(model.layers):
+            if isinstance(layer, ReLU):
+                lo, hi = ranges.get(i, (np.inf, -np.inf))
+                ranges[i] = (min(lo, float(h.min())), max(hi, float(h.max())))
+            h = layer.forward(h)
+    return ranges
+
+
+def fit_relu_quadratic(lo: float, hi: float, num: int = 2001) -> tuple[float, float, float]:
+    """Least-squares ``(a, b, c)`` minimising ``int_lo^hi (a x^2 + b x + c - max(x, 0))^2 dx``
+    (discretised on ``num`` uniform points).
+
+    On a symmetric range ``[-r, r]`` this is ``a = 15/(32 r)``, ``b = 1/2``, ``c = 3 r/32``.
+    """
+    lo, hi = float(lo), float(hi)
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ConfigError(f"the fitting range must satisfy lo < hi (finite), got [{lo}, {hi}]")
+    t = np.linspace(lo, hi, num)
+    a, b, c = np.polyfit(t, np.maximum(t, 0.0), 2)
+    return float(a), float(b), float(c)
+
+
+def _initial_coefficients(init: str, rng: tuple[float, float] | None) -> tuple[float, float, float]:
+    if init == "identity":
+        return 0.0, 1.0, 0.0
+    if rng is None:
+        raise ConfigError("init='lsq' needs calibration data: pass x (e.g. the training inputs)")
+    return fit_relu_quadratic(*rng)
+
+
+def he_friendly_copy(
+    teacher: Sequential, x: np.ndarray | None = None, *, init: str = "lsq", mix: float = 0.0
+) -> Sequential:
+    """A copy of ``teacher`` with max-pool -> average pool and ReLU -> :class:`ReLUToQuadratic`.
+
+    ``init`` chooses the quadratic's start: ``"identity"`` (``a=0, b=1, c=0``) or
+    ``"lsq"`` (least-squares fit of ReLU over the range of that ReLU's inputs on
+    ``x``).  ``mix`` is the initial transition weight (0 = still ReLU; 1 = pure
+    quadratic).  The teacher is not modified.
+    """
+    if init not in INITS:
+        raise ConfigError(f"init must be one of {INITS}, got {init!r}")
+    ranges = preactivation_ranges(teacher, x) if x is not None else {}
+    student = teacher.copy()
+    layers: list[Layer] = []
+    for i, layer in enumerate(student.layers):
+        if isinstance(layer, MaxPool2d):
+            layers.append(AvgPool2d(layer.kernel_size, layer.stride))
+        elif isinstance(layer, ReLU):
+            a, b, c = _initial_coefficients(init, ranges.get(i))
+            layers.append(ReLUToQuadratic(a, b, c, mix=mix))
+        else:
+            layers.append(layer)
+    return Sequential(layers)
+
+
+def set_transition(model: Sequential, mix: float) -> None:
+    """Set the ReLU-to-quadratic weight ``t`` of every :class:`ReLUToQuadratic` layer."""
+    for layer in model.layers:
+        if isinstance(layer, ReLUToQuadratic):
+            layer.mix = mix
+
+
+def finalize(model: Sequential) -> Sequential:
+    """Replace each finished (``mix == 1``) :class:`ReLUToQuadratic` by a plain
+    :class:`QuadraticActivation` with the same coefficients (same function)."""
+    layers: list[Layer] = []
+    for i, layer in enumerate(model.copy().layers):
+        if isinstance(layer, ReLUToQuadratic):
+            if layer.mix != 1.0:
+                raise ConfigError(
+                    f"layer {i} is still {layer.mix:.2f} quadratic / {1 - layer.mix:.2f} ReLU; "
+                    "finish the transition (set_transition(model, 1.0) and fine-tune) before finalize"
+                )
+            layer = QuadraticActivation(layer.a, layer.b, layer.c)
+        layers.append(layer)
+    return Sequential(layers)
+
+
+@dataclass
+class ConversionResult:
+    """The HE-friendly student and what its training observed."""
+
+    model: Sequential
+    transition: History
+    finetune: History
+    initial_coefficients: dict[int, tuple[float, float, float]]
+
+
+def convert_and_distill(
+    teacher: Sequential,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    init: str = "lsq",
+    transition_epochs: int = 5,
+    finetune_epochs: int = 10,
+    temperature: float = 4.0,
+    alpha: float = 0.7,
+    lr: float = 1e-3,
+    batch_size: int = 32,
+    seed: int = 0,
+    clip_grad_norm: float | None = 5.0,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+    patience: int | None = None,
+    verbose: bool = True,
+    log: Callable[[str], Any] = print,
+) -> ConversionResult:
+    """Run the whole methodology (module docstring, steps 2-4) on a trained teacher.
+
+    ``transition_epochs`` epochs with the ReLU-to-quadratic weight
+    ``t = (epoch + 1) / transition_epochs`` (0 epochs: replace at once), then
+    ``finetune_epochs`` epochs of pure-quadratic fine-tuning, both with
+    :class:`~nn.losses.DistillationLoss` (``temperature``, ``alpha``) and Adam
+    (``lr``, constant during the transition, cosine-decayed during fine-tuning).  ``patience`` (with ``validation``) early-stops the fine-tuning.
+    Returns the finalized, HE-friendly model.
+    """
+    for name, value in (("transition_epochs", transition_epochs), ("finetune_epochs", finetune_epochs)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
+    if transition_epochs + finetune_epochs == 0:
+        raise ConfigError("transition_epochs + finetune_epochs must be at least 1")
+    student = he_friendly_copy(teacher, x, init=init, mix=0.0 if transition_epochs else 1.0)
+    initial = {
+        i: (layer.a, layer.b, layer.c) for i, layer in enumerate(student.layers) if isinstance(layer, ReLUToQuadratic)
+    }
+    loss = DistillationLoss(temperature, alpha)
+    optimizer = Adam(student.parameters(), lr=lr)
+    common: dict[str, Any] = {
+        "batch_size": batch_size,
+        "loss": loss,
+        "optimizer": optimizer,
+        "teacher": teacher,
+        "clip_grad_norm": clip_grad_norm,
+        "validation": validation,
+        "verbose": verbose,
+        "log": log,
+    }
+    transition = History()
+    if transition_epochs:
+        if verbose:
+            log(f"transition: ReLU -> quadratic over {transition_epochs} epochs")
+        transition = fit(
+            student,
+            x,
+            y,
+            epochs=transition_epochs,
+            seed=seed,
+            on_epoch_begin=lambda e, m: set_transition(m, (e + 1) / transition_epochs),
+            **common,
+        )
+    set_transition(student, 1.0)
+    finetune = History()
+    if finetune_epochs:
+        if verbose:
+            log(f"fine-tuning with distillation (T={temperature}, alpha={alpha}) for {finetune_epochs} epochs")
+        finetune = fit(
+            student,
+            x,
+            y,
+            epochs=finetune_epochs,
+            seed=seed + 1,
+            patience=patience,
+            lr_schedule=cosine_schedule(lr, finetune_epochs),
+            **common,
+        )
+    return ConversionResult(finalize(student), transition, finetune, initial)

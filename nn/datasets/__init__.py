@@ -1,0 +1,144 @@
+"""Small real datasets shipped with ``nn`` (see ``nn/datasets/README.md`` for source and licence).
+
+* :func:`load_iris`: 150 flowers, 4 features, 3 classes;
+* :func:`load_digits`: 1,797 8x8 handwritten digits, 10 classes;
+* :func:`load_breast_cancer`: 569 Wisconsin diagnostic samples, 30 features, 2 classes.
+
+Each returns a :class:`Dataset` with a fixed, seeded, stratified train/test
+split.  Only numpy and the standard library are used to read the files.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from nn.errors import DatasetError
+from nn.idx import load_mnist, read_idx, write_idx
+
+__all__ = [
+    "DATASETS",
+    "Dataset",
+    "load",
+    "load_breast_cancer",
+    "load_digits",
+    "load_iris",
+    "load_mnist",
+    "read_idx",
+    "read_raw",
+    "stratified_split",
+    "write_idx",
+]
+
+# file name, and whether its first line is a "n_samples,n_features,class names..." header
+_FILES = {
+    "iris": ("iris.csv", True),
+    "digits": ("digits.csv.gz", False),
+    "breast_cancer": ("breast_cancer.csv.gz", True),
+}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A train/test split: features ``x_*`` (float64), labels ``y_*`` (int64), class names."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: tuple[str, ...]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset({self.name!r}, train {self.x_train.shape}, test {self.x_test.shape}, "
+            f"{self.num_classes} classes)"
+        )
+
+
+def read_raw(name: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """All samples of a shipped dataset, unsplit and unscaled: ``(x, y, class_names)``."""
+    if name not in _FILES:
+        raise DatasetError(f"unknown dataset {name!r}; available: {sorted(_FILES)}")
+    filename, has_header = _FILES[name]
+    raw = resources.files(__name__).joinpath("data", filename).read_bytes()
+    if filename.endswith(".gz"):
+        raw = gzip.decompress(raw)
+    rows = list(csv.reader(io.StringIO(raw.decode("ascii"))))
+    table = np.array(rows[1:] if has_header else rows, dtype=np.float64)
+    labels = table[:, -1].astype(np.int64)
+    if has_header:
+        n, d, names = int(rows[0][0]), int(rows[0][1]), tuple(rows[0][2:])
+        if table.shape != (n, d + 1):
+            raise DatasetError(f"{filename}: expected {n} rows of {d + 1} values, got {table.shape}")
+    else:
+        names = tuple(str(c) for c in range(int(labels.max()) + 1))
+    return table[:, :-1], labels, names
+
+
+def stratified_split(
+    y: np.ndarray, test_fraction: float = 0.25, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(train, test)``: per class, a seeded permutation, the first
+    ``round(test_fraction * n_class)`` to the test set.  Both index arrays are sorted."""
+    if not 0.0 < test_fraction < 1.0:
+        raise DatasetError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}")
+    rng = np.random.default_rng(seed)
+    y = np.asarray(y)
+    test = []
+    for cls in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == cls))
+        test.append(members[: round(test_fraction * members.size)])
+    test_idx = np.sort(np.concatenate(test))
+    train_idx = np.setdiff1d(np.arange(y.size), test_idx)
+    return train_idx, test_idx
+
+
+def _tabular(name: str, test_fraction: float, seed: int, standardize: bool) -> Dataset:
+    x, y, names = read_raw(name)
+    tr, te = stratified_split(y, test_fraction, seed)
+    x_tr, x_te = x[tr], x[te]
+    if standardize:
+        mu, sd = x_tr.mean(axis=0), x_tr.std(axis=0)
+        sd[sd == 0] = 1.0
+        x_tr, x_te = (x_tr - mu) / sd, (x_te - mu) / sd
+    return Dataset(name, x_tr, y[tr], x_te, y[te], names)
+
+
+def load_iris(test_fraction: float = 0.25, seed: int = 0, standardize: bool = True) -> Dataset:
+    """Iris: 4 features (standardised with training statistics), 3 classes."""
+    return _tabular("iris", test_fraction, seed, standardize)
+
+
+def load_breast_cancer(test_fraction: float = 0.25, seed: int = 0, standardize: bool = True) -> Dataset:
+    """Wisconsin diagnostic breast cancer: 30 features (standardised), classes malignant (0) and benign (1)."""
+    return _tabular("breast_cancer", test_fraction, seed, standardize)
+
+
+def load_digits(test_fraction: float = 0.25, seed: int = 0, images: bool = True) -> Dataset:
+    """UCI 8x8 digits, pixels scaled to [0, 1]: ``(N, 1, 8, 8)`` images, or ``(N, 64)`` with ``images=False``."""
+    x, y, names = read_raw("digits")
+    x = x / 16.0
+    if images:
+        x = x.reshape(-1, 1, 8, 8)
+    tr, te = stratified_split(y, test_fraction, seed)
+    return Dataset("digits", x[tr], y[tr], x[te], y[te], names)
+
+
+DATASETS = {"iris": load_iris, "digits": load_digits, "breast_cancer": load_breast_cancer}
+
+
+def load(name: str, **kwargs: object) -> Dataset:
+    """Load a shipped dataset by name (``"iris"``, ``"digits"``, ``"breast_cancer"``)."""
+    if name not in DATASETS:
+        raise DatasetError(f"unknown dataset {name!r}; available: {sorted(DATASETS)}")
+    return DATASETS[name](**kwargs)  # type: ignore[arg-type]
