@@ -45,6 +45,14 @@ class SerializationError(CKKSError, ValueError):
     """Serialized bytes are truncated, corrupted, of another version or another context."""
 
 
+class WrongContextError(SerializationError, ContextMismatchError):
+    """Serialized data was made for other parameters or keys than the context it is loaded into.
+
+    Both a :class:`SerializationError` (the load failed) and a
+    :class:`ContextMismatchError` (the cause), so either ``except`` catches it.
+    """
+
+
 class InputError(CKKSError, ValueError):
     """A value passed to a public entry point has the wrong shape, length or content."""
 
@@ -55,3 +63,7 @@ class InputTypeError(CKKSError, TypeError):
 
 class InsecureWarning(UserWarning):
     """Warns that a configuration is insecure (toy parameters, a fixed seed)."""
+
+
+class PrecisionWarning(UserWarning):
+    """Warns that a configuration loses precision (for example a special modulus smaller than a digit)."""

@@ -144,6 +144,25 @@ def _product_mod(primes, q: int) -> int:
     return out
 
 
+def public_key_error(public_key: PublicKey, secret_key: SecretKey) -> int:
+    """The largest |e_i| of the public key's error e = b + a s, centred mod q_0.
+
+    For a matching pair this is at most the Gaussian tail cut (6 sigma); for a
+    wrong secret it is a uniform residue, about q_0 / 4.  Used to check that a
+    loaded secret key belongs to its public key, and by :mod:`ckks.attacks` to
+    confirm a recovered key.
+    """
+    params = public_key.params
+    q = params.data_moduli[0]
+    rows = params.level_rows(0)
+    moduli, ratios = params.moduli_array[rows], params.ratios[rows]
+    e = poly_mul(public_key.data[1, :1], secret_key.ntt[:1], moduli, ratios, np.empty((1, params.poly_degree), np.uint64))
+    poly_add(e, public_key.data[0, :1], moduli, e)
+    values = params.tables.inverse(e, rows)[0].astype(np.int64)
+    centred = np.where(values > q // 2, values - q, values)
+    return int(np.max(np.abs(centred)))
+
+
 def require_key(key, name: str, how: str):
     """Return ``key`` or raise KeyMissingError naming the key and the call that makes it."""
     if key is None:

@@ -30,7 +30,7 @@ from functools import cache, cached_property
 
 import numpy as np
 
-from .errors import InputTypeError, InsecureWarning, ParameterError, SecurityError
+from .errors import InputTypeError, InsecureWarning, ParameterError, PrecisionWarning, SecurityError
 from .ntt import NTTTables, ntt_tables
 from .primes import MAX_PRIME_BITS, coeff_modulus
 from .rns import CRTDecoder, RNSDivider, product, ratios_of
@@ -108,6 +108,7 @@ class Parameters:
         self.total_bits = product(primes).bit_length()
         self._check_scale()
         self._check_security()
+        self._check_special_modulus()
 
     # -- derived sizes --------------------------------------------------------
     @property
@@ -169,6 +170,19 @@ class Parameters:
                 f"scale_bits={self.scale_bits:g} must be at least 1 and below the size of the "
                 f"first prime q_0 ({self.moduli_bits[0]} bits), or decrypted values wrap around; "
                 "use a larger first entry in moduli_bits or a smaller scale"
+            )
+
+    def _check_special_modulus(self) -> None:
+        """Key switching divides digit-sized noise by P: warn when a digit outgrows P."""
+        special_bits = product(self.special_moduli).bit_length()
+        digit_bits = max(product(self.data_moduli[i] for i in d).bit_length() for d in self.digits)
+        if digit_bits > special_bits:
+            warnings.warn(
+                f"the largest key-switching digit has {digit_bits} bits but the special modulus P only "
+                f"{special_bits}: relinearization and rotations will lose about {digit_bits - special_bits} "
+                "bits of precision; raise dnum, or add special primes (special_count) so that P covers a digit",
+                PrecisionWarning,
+                stacklevel=3,
             )
 
     def _check_security(self) -> None:

@@ -181,7 +181,7 @@ class CKKSVector:
 
     def _plain_size(self, other) -> tuple[np.ndarray, int, bool]:
         slots = self.context.encoder.slot_vector(other)
-        size = max(self.size, _input_size(other, self.context.slots))
+        size = self.size if np.ndim(other) == 0 else max(self.size, _input_size(other, self.context.slots))
         is_complex = bool(np.any(slots.imag != 0))
         return slots, size, is_complex
 

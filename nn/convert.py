@@ -173,7 +173,8 @@ def convert_and_distill(
     ``t = (epoch + 1) / transition_epochs`` (0 epochs: replace at once), then
     ``finetune_epochs`` epochs of pure-quadratic fine-tuning, both with
     :class:`~nn.losses.DistillationLoss` (``temperature``, ``alpha``) and Adam
-    (``lr``, constant during the transition, cosine-decayed during fine-tuning).  ``patience`` (with ``validation``) early-stops the fine-tuning.
+    (``lr``, constant during the transition, cosine-decayed during fine-tuning).
+    ``patience`` (with ``validation``) early-stops the fine-tuning.
     Returns the finalized, HE-friendly model.
     """
     for name, value in (("transition_epochs", transition_epochs), ("finetune_epochs", finetune_epochs)):

@@ -124,4 +124,3 @@ class DistillationLoss(Loss):
         gsoft = t * (np.exp(log_q) - p) / n
         value = self.alpha * t * t * kl + (1.0 - self.alpha) * hard
         return value, self.alpha * gsoft + (1.0 - self.alpha) * ghard
-

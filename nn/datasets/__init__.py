@@ -60,8 +60,7 @@ class Dataset:
 
     def __repr__(self) -> str:
         return (
-            f"Dataset({self.name!r}, train {self.x_train.shape}, test {self.x_test.shape}, "
-            f"{self.num_classes} classes)"
+            f"Dataset({self.name!r}, train {self.x_train.shape}, test {self.x_test.shape}, {self.num_classes} classes)"
         )
 
 
@@ -85,9 +84,7 @@ def read_raw(name: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     return table[:, :-1], labels, names
 
 
-def stratified_split(
-    y: np.ndarray, test_fraction: float = 0.25, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(y: np.ndarray, test_fraction: float = 0.25, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Indices ``(train, test)``: per class, a seeded permutation, the first
     ``round(test_fraction * n_class)`` to the test set.  Both index arrays are sorted."""
     if not 0.0 < test_fraction < 1.0:

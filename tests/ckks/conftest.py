@@ -1,0 +1,40 @@
+"""Shared fixtures for the ckks tests: contexts are expensive, so they are module-scoped."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import ckks
+from ckks.errors import InsecureWarning
+
+
+def toy_context(poly_degree: int = 32, moduli_bits=(50, 30, 30, 50), scale_bits: int = 30, **kwargs) -> ckks.Context:
+    """A tiny, insecure context for fast tests (warnings silenced)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureWarning)
+        return ckks.Context(poly_degree, list(moduli_bits), scale_bits, security=None, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def toy():
+    """The :func:`toy_context` factory, for tests that need their own tiny context."""
+    return toy_context
+
+
+@pytest.fixture(scope="session")
+def ctx8192() -> ckks.Context:
+    """N = 8192, [60, 40, 40, 60]: the TenSEAL tutorial parameters (depth 2)."""
+    return ckks.Context(8192, [60, 40, 40, 60], 40)
+
+
+@pytest.fixture(scope="session")
+def ctx_toy() -> ckks.Context:
+    return toy_context(64, (50, 30, 30, 30, 50), 30)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(2026)

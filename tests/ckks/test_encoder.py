@@ -1,0 +1,91 @@
+"""The canonical-embedding encoder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ckks import Encoder
+from ckks.errors import InputError, InputTypeError, LevelError
+
+
+@pytest.fixture(scope="module")
+def encoder(toy):
+    return toy(64, (50, 30, 30, 50), 30).encoder
+
+
+def test_embed_matches_direct_evaluation(encoder):
+    n = encoder.params.poly_degree
+    rng = np.random.default_rng(0)
+    m = rng.integers(-50, 50, n).astype(float)
+    zeta = np.exp(1j * np.pi / n)
+    direct = [np.polyval(m[::-1], zeta ** pow(5, j, 2 * n)) for j in range(n // 2)]
+    assert np.allclose(encoder.embed(m), direct, atol=1e-9)
+
+
+def test_embed_inverse_gives_real_coefficients_that_embed_back(encoder):
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=encoder.slots) + 1j * rng.normal(size=encoder.slots)
+    m = encoder.embed_inverse(z)
+    assert m.dtype == np.float64
+    assert np.allclose(encoder.embed(m), z, atol=1e-12)
+
+
+@pytest.mark.parametrize("values", [[1.5, -2.25, 3.0], [1 + 2j, -0.5j], np.linspace(-1, 1, 32)])
+def test_encode_decode_round_trip(encoder, values):
+    decoded = encoder.decode(encoder.encode(values))
+    expected = np.zeros(encoder.slots, dtype=complex)
+    expected[: len(values)] = values
+    assert np.max(np.abs(decoded - expected)) < 2**-20
+
+
+def test_encode_at_lower_level_and_other_scale(encoder):
+    p = encoder.encode([0.25, 0.5], scale=2.0**20, level=1)
+    assert p.level == 1 and p.scale == 2.0**20
+    assert np.allclose(encoder.decode(p)[:2], [0.25, 0.5], atol=2**-12)
+
+
+def test_scalar_fills_every_slot_and_constant_encoding_agrees(encoder):
+    a = encoder.decode(encoder.encode(0.75))
+    b = encoder.decode(encoder.encode_constant(0.75, encoder.params.scale, encoder.params.max_level))
+    assert np.allclose(a, 0.75, atol=2**-20) and np.allclose(b, 0.75, atol=2**-20)
+
+
+def test_large_coefficients_take_the_exact_python_path(encoder):
+    # 2^40 * 2^25 > 2^63: coefficients no longer fit in int64.
+    p = encoder.encode([2.0**25, -(2.0**25)], scale=2.0**40)
+    assert np.allclose(encoder.decode(p)[:2], [2.0**25, -(2.0**25)], rtol=1e-9)
+
+
+def test_too_many_values(encoder):
+    with pytest.raises(InputError, match="only 32 slots"):
+        encoder.encode(np.ones(33))
+
+
+@pytest.mark.parametrize("bad", [[1.0, np.nan], [np.inf]])
+def test_non_finite_values(encoder, bad):
+    with pytest.raises(InputError, match="NaN or infinity"):
+        encoder.encode(bad)
+
+
+def test_two_dimensional_and_non_numeric_values(encoder):
+    with pytest.raises(InputError, match="one-dimensional"):
+        encoder.encode(np.ones((2, 2)))
+    with pytest.raises(InputTypeError, match="real or complex numbers"):
+        encoder.encode(["a", "b"])
+
+
+def test_values_too_large_for_the_modulus(encoder):
+    with pytest.raises(InputError, match="too large for this scale"):
+        encoder.encode([2.0**85])
+
+
+def test_bad_level_and_scale(encoder):
+    with pytest.raises(LevelError, match="between 0 and 2"):
+        encoder.encode([1.0], level=3)
+    with pytest.raises(InputError, match="positive finite"):
+        encoder.encode([1.0], scale=-1.0)
+
+
+def test_encoder_is_exported():
+    assert Encoder.__name__ == "Encoder"
