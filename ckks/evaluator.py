@@ -29,6 +29,7 @@ import math
 import numpy as np
 
 from .ciphertext import Ciphertext, Plaintext, check_same_context
+from .encoder import Encoder
 from .errors import InputError, InputTypeError, LevelError, ScaleMismatchError
 from .keys import RelinKey, require_key
 from .keyswitch import KeySwitcher
@@ -64,6 +65,7 @@ class Evaluator:
         self.params = params
         self.relin_key = relin_key
         self.key_switcher = KeySwitcher(params)
+        self.encoder = Encoder(params)
 
     # -- helpers -------------------------------------------------------------
     def _moduli(self, level: int) -> tuple[np.ndarray, np.ndarray]:
@@ -186,6 +188,22 @@ class Evaluator:
         """a * a (size 3); scale s^2."""
         return self.multiply(a, a)
 
+    def add_scalar(self, a: Ciphertext, value: complex) -> Ciphertext:
+        """a + c in every slot; c is encoded at a's scale and level (no level used)."""
+        self._check(a)
+        _require_ciphertext(a)
+        return self.add_plain(a, self.encoder.encode_constant(_scalar(value), a.scale, a.level))
+
+    def multiply_scalar(self, a: Ciphertext, value: complex, scale: float | None = None) -> Ciphertext:
+        """a * c in every slot, c encoded at ``scale`` (default: a's scale); scale becomes s_a * scale.
+
+        Follow with :meth:`rescale` to return to about the original scale.
+        """
+        self._check(a)
+        _require_ciphertext(a)
+        scale = a.scale if scale is None else scale
+        return self.multiply_plain(a, self.encoder.encode_constant(_scalar(value), scale, a.level))
+
     def multiply_integer(self, a: Ciphertext, value: int) -> Ciphertext:
         """a * k for an integer k: exact, uses no level, keeps the scale."""
         self._check(a)
@@ -254,6 +272,14 @@ class Evaluator:
 class _ParamsTag:
     def __init__(self, params):
         self.params = params
+
+
+def _scalar(value) -> complex:
+    if isinstance(value, bool) or not isinstance(value, (int, float, complex, np.number)):
+        raise InputTypeError(f"value must be a real or complex number, got {type(value).__name__}")
+    if not np.isfinite(value):
+        raise InputError(f"value must be finite, got {value}")
+    return value
 
 
 def _require_ciphertext(*objects) -> None:

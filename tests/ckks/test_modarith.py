@@ -24,7 +24,9 @@ def test_mul_wide_is_the_exact_128_bit_product(a, b):
 @settings(max_examples=400)
 def test_barrett_reduces_any_128_bit_value(x, q):
     rh, rl = modarith.barrett_ratio(q)
-    got = modarith.barrett_reduce_wide(np.uint64(x >> 64), np.uint64(x & ((1 << 64) - 1)), np.uint64(q), np.uint64(rh), np.uint64(rl))
+    got = modarith.barrett_reduce_wide(
+        np.uint64(x >> 64), np.uint64(x & ((1 << 64) - 1)), np.uint64(q), np.uint64(rh), np.uint64(rl)
+    )
     assert int(got) == x % q
 
 
@@ -58,7 +60,9 @@ def test_array_kernels_match_python_integers():
     assert (modarith.poly_neg(a, moduli, out) == (-_exact(a)) % q).all()
     assert (modarith.poly_mul(a, b, moduli, ratios, out) == _exact(a) * _exact(b) % q).all()
     assert (modarith.poly_mul_add(a, b, c, moduli, ratios, out) == (_exact(a) * _exact(b) + _exact(c)) % q).all()
-    scalars = np.array([int(x) % int(p) for x, p in zip(rng.integers(0, 1 << 62, len(PRIMES)), PRIMES)], dtype=np.uint64)
+    scalars = np.array(
+        [int(x) % int(p) for x, p in zip(rng.integers(0, 1 << 62, len(PRIMES)), PRIMES)], dtype=np.uint64
+    )
     shoup = modarith.shoup_per_limb(scalars, moduli)
     expected = _exact(a) * scalars.astype(object)[:, None] % q
     assert (modarith.poly_mul_scalar(a, scalars, shoup, moduli, out) == expected).all()

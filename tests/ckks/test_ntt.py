@@ -27,8 +27,12 @@ def test_forward_matches_definition(n, bits):
 def test_ntt_product_is_the_negacyclic_product(n, data):
     chain = primes.coeff_modulus(n, [40, 55])
     tables = ntt_tables(n, tuple(chain))
-    a = np.stack([np.array(data.draw(st.lists(st.integers(0, q - 1), min_size=n, max_size=n)), dtype=np.uint64) for q in chain])
-    b = np.stack([np.array(data.draw(st.lists(st.integers(0, q - 1), min_size=n, max_size=n)), dtype=np.uint64) for q in chain])
+    a = np.stack(
+        [np.array(data.draw(st.lists(st.integers(0, q - 1), min_size=n, max_size=n)), dtype=np.uint64) for q in chain]
+    )
+    b = np.stack(
+        [np.array(data.draw(st.lists(st.integers(0, q - 1), min_size=n, max_size=n)), dtype=np.uint64) for q in chain]
+    )
     fa, fb = tables.forward(a.copy()), tables.forward(b.copy())
     product = (fa.astype(object) * fb.astype(object)) % np.array(chain, dtype=object)[:, None]
     back = tables.inverse(product.astype(np.uint64))

@@ -28,7 +28,9 @@ def toy_params(**kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InsecureWarning)
         kwargs.setdefault("security", None)
-        return ckks.Parameters(kwargs.pop("poly_degree", 64), kwargs.pop("moduli_bits", [50, 30, 30, 30, 50]), 30, **kwargs)
+        return ckks.Parameters(
+            kwargs.pop("poly_degree", 64), kwargs.pop("moduli_bits", [50, 30, 30, 30, 50]), 30, **kwargs
+        )
 
 
 class Scheme:
@@ -124,6 +126,8 @@ def test_add_sub_negate_and_plain_operations(scheme, xy):
         "sub_plain": (ev.sub_plain(a, p), x - y),
         "multiply_plain": (ev.rescale(ev.multiply_plain(a, p)), x * y),
         "multiply_integer": (ev.multiply_integer(a, -3), -3 * x),
+        "add_scalar": (ev.add_scalar(a, 0.75), x + 0.75),
+        "multiply_scalar": (ev.rescale(ev.multiply_scalar(a, -1.5)), -1.5 * x),
         "square": (ev.rescale(ev.relinearize(ev.square(a))), x * x),
     }
     for name, (ct, expected) in cases.items():
@@ -194,6 +198,10 @@ def test_missing_keys_and_bad_inputs(scheme, xy):
         scheme.evaluator.multiply(scheme.evaluator.multiply(ct, ct), ct)
     with pytest.raises(InputTypeError, match="int"):
         scheme.evaluator.multiply_integer(ct, 1.5)
+    with pytest.raises(InputTypeError, match="real or complex number"):
+        scheme.evaluator.multiply_scalar(ct, "2")
+    with pytest.raises(InputError, match="finite"):
+        scheme.evaluator.add_scalar(ct, float("nan"))
 
 
 @pytest.mark.parametrize(
@@ -219,7 +227,9 @@ def test_key_switching_switches_the_key(kwargs):
         r = params.level_rows(lvl)
         d = np.stack([prng.uniform_mod(params.data_moduli[i], params.poly_degree) for i in r])
         c0, c1 = KeySwitcher(params).switch(d, key)
-        lhs = (c0.astype(object) + c1.astype(object) * keygen.secret_key.ntt[r].astype(object)) % moduli[r].astype(object)[:, None]
+        lhs = (c0.astype(object) + c1.astype(object) * keygen.secret_key.ntt[r].astype(object)) % moduli[r].astype(
+            object
+        )[:, None]
         rhs = poly_mul(d, s_prime[r], moduli[r], ratios[r], np.empty_like(d))
         error = from_ntt(((lhs - rhs.astype(object)) % moduli[r].astype(object)[:, None]).astype(np.uint64), params, r)
         q0 = params.data_moduli[0]

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 import ckks
-from ckks.errors import ContextMismatchError, InputError, InputTypeError, KeyMissingError, LevelError, ScaleMismatchError
+from ckks.errors import (
+    ContextMismatchError,
+    InputError,
+    InputTypeError,
+    KeyMissingError,
+    LevelError,
+    ScaleMismatchError,
+)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,45 @@
+"""Shared helpers of the benchmark scripts: interleaved timing and a markdown table.
+
+Timings on shared machines are noisy, so every benchmark times our operation
+and TenSEAL's alternately in one run, takes medians, and reports the ratio
+(ours / TenSEAL); the absolute milliseconds are printed for context only.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+
+def median_ms(fn: Callable[[], object], repeat: int) -> float:
+    """Median wall time of ``fn()`` in milliseconds over ``repeat`` calls (after one warm-up)."""
+    fn()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(samples)
+
+
+def interleaved_ms(ours: Callable[[], object], theirs: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Medians of ours and theirs, timed alternately so that both see the same machine load."""
+    ours()
+    theirs()
+    a, b = [], []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        ours()
+        a.append((time.perf_counter() - start) * 1e3)
+        start = time.perf_counter()
+        theirs()
+        b.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(a), statistics.median(b)
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    """A GitHub-flavoured markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
