@@ -252,16 +252,6 @@ def reduce_signed(values, moduli, out):
     return out
 
 
-@njit(parallel=True, cache=True)
-def reduce_words(values, moduli, out):
-    """out[i, j] = values[j] mod q_i for unsigned words."""
-    for i in prange(out.shape[0]):
-        q = moduli[i]
-        for j in range(values.shape[0]):
-            out[i, j] = values[j] % q
-    return out
-
-
 def set_threads(n: int) -> None:
     """Number of threads numba's parallel kernels use (at most the cores available)."""
     numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))

@@ -32,6 +32,7 @@ from .modarith import (
     barrett_reduce_wide,
     mul_shoup,
     mul_wide,
+    poly_add_scalar,
     shoup_per_limb,
     shoup_precompute,
 )
@@ -135,17 +136,6 @@ def subtract_and_scale(x, correction, scalars, scalars_shoup, moduli, out):
     return out
 
 
-@njit(parallel=True, cache=True)
-def add_constant_per_limb(x, constants, moduli):
-    """x_i += c_i mod q_i, in place."""
-    for i in prange(x.shape[0]):
-        q = moduli[i]
-        c = constants[i]
-        for j in range(x.shape[1]):
-            s = x[i, j] + c
-            x[i, j] = s - q if s >= q else s
-
-
 class RNSDivider:
     """round(x / D) mod Q for x given mod Q*D, where D is a product of primes.
 
@@ -183,9 +173,9 @@ class RNSDivider:
         n_kept = len(self.kept_rows)
         last = x[n_kept:].copy()
         self.tables.inverse(last, self.dropped_rows)
-        add_constant_per_limb(last, self.half_mod_dropped, self.dropped_moduli)
+        poly_add_scalar(last, self.half_mod_dropped, self.dropped_moduli, last)
         correction = self.converter.convert(last)
-        add_constant_per_limb(correction, self.neg_half_mod_kept, self.kept_moduli)
+        poly_add_scalar(correction, self.neg_half_mod_kept, self.kept_moduli, correction)
         self.tables.forward(correction, self.kept_rows)
         if out is None:
             out = np.empty((n_kept, x.shape[1]), dtype=np.uint64)
