@@ -106,27 +106,38 @@ class KeySwitcher:
 
 @njit(parallel=True, cache=True)
 def key_inner_product(extended, key, rows, moduli, ratios, out):
-    """out[c, r] = sum_j extended[j, r] * key[j, c, rows[r]] mod q_rows[r], 128-bit lazy sums."""
+    """out[c, r] = sum_j extended[j, r] * key[j, c, rows[r]] mod q_rows[r].
+
+    Products are summed exactly in 128 bits (one (high, low) pair of words per
+    coefficient) and reduced once at the end; digits form the outer loop so
+    that every inner loop streams through contiguous rows.
+    """
     digits = extended.shape[0]
     n = extended.shape[2]
     for r in prange(extended.shape[1]):
         kr = rows[r]
+        high0 = np.zeros(n, dtype=np.uint64)
+        low0 = np.zeros(n, dtype=np.uint64)
+        high1 = np.zeros(n, dtype=np.uint64)
+        low1 = np.zeros(n, dtype=np.uint64)
+        for d in range(digits):
+            x_row = extended[d, r]
+            b_row = key[d, 0, kr]
+            a_row = key[d, 1, kr]
+            for j in range(n):
+                x = x_row[j]
+                h, lo = mul_wide(x, b_row[j])
+                s = low0[j] + lo
+                high0[j] += h + (ONE if s < lo else ZERO)
+                low0[j] = s
+                h, lo = mul_wide(x, a_row[j])
+                s = low1[j] + lo
+                high1[j] += h + (ONE if s < lo else ZERO)
+                low1[j] = s
         q = moduli[kr]
         rh = ratios[kr, 0]
         rl = ratios[kr, 1]
         for j in range(n):
-            high0 = ZERO
-            low0 = ZERO
-            high1 = ZERO
-            low1 = ZERO
-            for d in range(digits):
-                x = extended[d, r, j]
-                h, lo = mul_wide(x, key[d, 0, kr, j])
-                low0 += lo
-                high0 += h + (ONE if low0 < lo else ZERO)
-                h, lo = mul_wide(x, key[d, 1, kr, j])
-                low1 += lo
-                high1 += h + (ONE if low1 < lo else ZERO)
-            out[0, r, j] = barrett_reduce_wide(high0, low0, q, rh, rl)
-            out[1, r, j] = barrett_reduce_wide(high1, low1, q, rh, rl)
+            out[0, r, j] = barrett_reduce_wide(high0[j], low0[j], q, rh, rl)
+            out[1, r, j] = barrett_reduce_wide(high1[j], low1[j], q, rh, rl)
     return out
