@@ -1,6 +1,13 @@
 """Test-suite configuration shared by every package."""
 
-from hypothesis import settings
+import os
+
+# OpenBLAS's threads make the nn package's tiny matrix products many times
+# slower on a busy 2-core machine; one BLAS thread is fastest there.  This
+# must happen before numpy is imported.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from hypothesis import settings  # noqa: E402
 
 # numba compiles on first call and the CI machines are shared: wall-clock
 # deadlines would only measure that noise, so they are off everywhere.

@@ -33,6 +33,8 @@
 # numpy; the whole script runs in well under two minutes.
 
 # %%
+import os
+import tempfile
 import time
 
 import numpy as np
@@ -62,8 +64,17 @@ EPOCHS, LR = 30, 3e-3
 
 def train(model, epochs, seed=0):
     opt = Adam(model.parameters(), lr=LR)
-    fit(model, data.x_train, data.y_train, epochs=epochs, optimizer=opt, seed=seed,
-        lr_schedule=cosine_schedule(LR, epochs), clip_grad_norm=5.0, verbose=False)
+    fit(
+        model,
+        data.x_train,
+        data.y_train,
+        epochs=epochs,
+        optimizer=opt,
+        seed=seed,
+        lr_schedule=cosine_schedule(LR, epochs),
+        clip_grad_norm=5.0,
+        verbose=False,
+    )
     return evaluate(model, data.x_test, data.y_test)
 
 
@@ -101,8 +112,10 @@ for index, (lo, hi) in ranges.items():
     t = np.linspace(lo, hi, 1001)
     rms_fit = np.sqrt(np.mean((a * t**2 + b * t + c - np.maximum(t, 0)) ** 2))
     rms_id = np.sqrt(np.mean((t - np.maximum(t, 0)) ** 2))
-    print(f"layer {index}: range [{lo:.2f}, {hi:.2f}]  fit a={a:.4f} b={b:.4f} c={c:.4f}  "
-          f"RMS error vs ReLU: fit {rms_fit:.3f}, identity {rms_id:.3f}")
+    print(
+        f"layer {index}: range [{lo:.2f}, {hi:.2f}]  fit a={a:.4f} b={b:.4f} c={c:.4f}  "
+        f"RMS error vs ReLU: fit {rms_fit:.3f}, identity {rms_id:.3f}"
+    )
     assert rms_fit < rms_id
 
 # %% [markdown]
@@ -128,9 +141,19 @@ print("quadratic from scratch:", scratch_metrics)
 # %%
 students = {}
 for init in ("identity", "lsq"):
-    result = convert_and_distill(teacher, data.x_train, data.y_train, init=init,
-                                 transition_epochs=TRANSITION, finetune_epochs=FINETUNE,
-                                 temperature=4.0, alpha=0.7, lr=2e-3, seed=0, verbose=(init == "lsq"))
+    result = convert_and_distill(
+        teacher,
+        data.x_train,
+        data.y_train,
+        init=init,
+        transition_epochs=TRANSITION,
+        finetune_epochs=FINETUNE,
+        temperature=4.0,
+        alpha=0.7,
+        lr=2e-3,
+        seed=0,
+        verbose=(init == "lsq"),
+    )
     students[init] = (result.model, evaluate(result.model, data.x_test, data.y_test))
     print(init, "start:", students[init][1])
 student = students["lsq"][0]
@@ -152,10 +175,13 @@ assert student.multiplicative_depth() == 8
 # ## 5. The accuracy table (one seed; `benchmarks/nn_table.py` runs five)
 
 # %%
-rows = [("ReLU teacher", teacher_metrics), ("quadratic from scratch", scratch_metrics),
-        ("methodology, identity start", students["identity"][1]),
-        ("methodology, least-squares start", students["lsq"][1])]
-print(f"| model | accuracy (%) | macro-F1 (%) |\n|---|---|---|")
+rows = [
+    ("ReLU teacher", teacher_metrics),
+    ("quadratic from scratch", scratch_metrics),
+    ("methodology, identity start", students["identity"][1]),
+    ("methodology, least-squares start", students["lsq"][1]),
+]
+print("| model | accuracy (%) | macro-F1 (%) |\n|---|---|---|")
 for name, m in rows:
     print(f"| {name} | {100 * m['accuracy']:.2f} | {100 * m['f1']:.2f} |")
 gap = teacher_metrics["accuracy"] - students["lsq"][1]["accuracy"]
@@ -169,9 +195,6 @@ assert students["lsq"][1]["accuracy"] >= scratch_metrics["accuracy"]
 # The file is a plain `.npz` with a JSON description of the layers (no pickle).
 
 # %%
-import os  # noqa: E402
-import tempfile  # noqa: E402
-
 with tempfile.TemporaryDirectory() as tmp:
     path = os.path.join(tmp, "digits_he_friendly.npz")
     student.save(path)
