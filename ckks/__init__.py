@@ -12,18 +12,21 @@ Low level (SEAL-shaped): Parameters, KeyGenerator, Encoder, Encryptor,
 Decryptor, Evaluator, Plaintext, Ciphertext.
 """
 
-from . import errors
+from . import chebyshev, errors, flooding, linalg, polyeval, rotation, serialize
 from .ciphertext import Ciphertext, Plaintext
 from .encoder import Encoder
 from .encryption import Decryptor, Encryptor
 from .evaluator import Evaluator
 from .keys import KeyGenerator, PublicKey, RelinKey, SecretKey
+from .matrix import CKKSMatrix
 from .params import Parameters
+from .rotation import GaloisKeys, Rotator, create_galois_keys
 from .vector import CKKSVector, Context
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CKKSMatrix",
     "CKKSVector",
     "Ciphertext",
     "Context",
@@ -31,11 +34,20 @@ __all__ = [
     "Encoder",
     "Encryptor",
     "Evaluator",
+    "GaloisKeys",
     "KeyGenerator",
     "Parameters",
     "Plaintext",
     "PublicKey",
     "RelinKey",
+    "Rotator",
     "SecretKey",
+    "chebyshev",
+    "create_galois_keys",
     "errors",
+    "flooding",
+    "linalg",
+    "polyeval",
+    "rotation",
+    "serialize",
 ]

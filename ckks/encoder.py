@@ -32,7 +32,7 @@ from functools import cached_property
 import numpy as np
 
 from .ciphertext import Plaintext
-from .errors import InputError, InputTypeError, LevelError
+from .errors import ContextMismatchError, InputError, InputTypeError, LevelError
 from .modarith import reduce_signed
 from .params import Parameters
 
@@ -43,6 +43,8 @@ class Encoder:
     """Encodes values into plaintexts and decodes plaintexts into values."""
 
     def __init__(self, params: Parameters):
+        if not isinstance(params, Parameters):
+            raise InputTypeError(f"params must be ckks.Parameters, got {type(params).__name__}")
         self.params = params
 
     @property
@@ -90,6 +92,8 @@ class Encoder:
         Shorter inputs are padded with zeros; a scalar fills every slot.
         """
         params = self.params
+        if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float, np.number))):
+            raise InputTypeError(f"scale must be a positive number or None, got {type(scale).__name__}")
         scale = params.scale if scale is None else float(scale)
         level = params.max_level if level is None else level
         _check_level(level, params)
@@ -109,6 +113,12 @@ class Encoder:
 
     def decode(self, plaintext: Plaintext) -> np.ndarray:
         """The N/2 complex slot values of a plaintext (m / scale at zeta^(5^j))."""
+        if not isinstance(plaintext, Plaintext):
+            raise InputTypeError(
+                f"decode takes a Plaintext, got {type(plaintext).__name__}; decrypt a ciphertext first"
+            )
+        if plaintext.params != self.params:
+            raise ContextMismatchError("the plaintext was made for other parameters than the Encoder's")
         data = plaintext.data.copy()
         level = plaintext.level
         self.params.tables.inverse(data, self.params.level_rows(level))

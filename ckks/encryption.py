@@ -13,7 +13,8 @@ Secret-key encryption: (c_0, c_1) = (-a s + e + m, a) with a uniform.  The
 uniform a is drawn from a fresh seed that the ciphertext keeps, so a fresh
 symmetric ciphertext can be stored as (c_0, seed), half its size.
 
-Decryption: m + e = c_0 + c_1 s + c_2 s^2 + ... (mod Q_l).
+Decryption: m + e = c_0 + c_1 s + c_2 s^2 + ... (mod Q_l), optionally plus
+flooding noise so that the result does not leak s (:mod:`ckks.flooding`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 
 from .ciphertext import Ciphertext, Plaintext, check_same_context
 from .errors import ContextMismatchError, InputTypeError, KeyMissingError
+from .flooding import Flooding
 from .keys import PublicKey, SecretKey
 from .keyswitch import KeySwitcher
 from .modarith import poly_add, poly_mul, poly_mul_add, poly_neg
@@ -45,6 +47,11 @@ class Encryptor:
                 "an Encryptor needs a public key or a secret key; make one with "
                 "ckks.KeyGenerator(params).create_public_key()"
             )
+        if not isinstance(params, Parameters):
+            raise InputTypeError(f"params must be ckks.Parameters, got {type(params).__name__}")
+        for key, name, cls in ((public_key, "public_key", PublicKey), (secret_key, "secret_key", SecretKey)):
+            if key is not None and not isinstance(key, cls):
+                raise InputTypeError(f"{name} must be a ckks.{cls.__name__} or None, got {type(key).__name__}")
         for key in (public_key, secret_key):
             if key is not None and key.params != params:
                 raise ContextMismatchError("the key was made for other parameters than the Encryptor's")
@@ -94,9 +101,24 @@ class Encryptor:
 
 
 class Decryptor:
-    """Decrypts ciphertexts with the secret key."""
+    """Decrypts ciphertexts with the secret key.
 
-    def __init__(self, params: Parameters, secret_key: SecretKey):
+    Args:
+        params: the encryption parameters.
+        secret_key: the secret key.
+        flooding: a :class:`ckks.flooding.Flooding` to add flooding noise to
+            every decryption (IND-CPA-D security at a precision cost; see
+            :mod:`ckks.flooding`), or None for plain decryption.
+        prng: the randomness of the flooding noise (default: seeded from the OS).
+    """
+
+    def __init__(
+        self,
+        params: Parameters,
+        secret_key: SecretKey,
+        flooding: Flooding | None = None,
+        prng: PRNG | None = None,
+    ):
         if not isinstance(secret_key, SecretKey):
             raise KeyMissingError(
                 "decryption needs the secret key; a public context cannot decrypt: send the "
@@ -104,8 +126,14 @@ class Decryptor:
             )
         if secret_key.params != params:
             raise ContextMismatchError("the secret key was made for other parameters than the Decryptor's")
+        if flooding is not None and not isinstance(flooding, Flooding):
+            raise InputTypeError(
+                f"flooding must be a ckks.flooding.Flooding or None, got {type(flooding).__name__}"
+            )
         self.params = params
         self.secret_key = secret_key
+        self.flooding = flooding
+        self.prng = prng if prng is not None else PRNG()
 
     def decrypt(self, ciphertext: Ciphertext) -> Plaintext:
         """m + e = c_0 + c_1 s + ... + c_k s^k (mod Q_level), by Horner's rule in s."""
@@ -119,6 +147,8 @@ class Decryptor:
         acc = ciphertext.data[-1].copy()
         for k in range(ciphertext.size - 2, -1, -1):
             poly_mul_add(acc, s, ciphertext.data[k], moduli, ratios, acc)
+        if self.flooding is not None:
+            self.flooding.apply(acc, params, self.prng)
         return Plaintext(params, acc, ciphertext.scale)
 
 

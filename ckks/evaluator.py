@@ -62,6 +62,9 @@ class Evaluator:
     """
 
     def __init__(self, params: Parameters, relin_key: RelinKey | None = None):
+        if not isinstance(params, Parameters):
+            raise InputTypeError(f"params must be ckks.Parameters, got {type(params).__name__}")
+        _check_relin_key(relin_key)
         self.params = params
         self.relin_key = relin_key
         self.key_switcher = KeySwitcher(params)
@@ -221,6 +224,7 @@ class Evaluator:
     def relinearize(self, a: Ciphertext, relin_key: RelinKey | None = None) -> Ciphertext:
         """(d_0, d_1, d_2) -> (d_0, d_1) + KeySwitch(d_2, s^2 -> s); level and scale unchanged."""
         self._check(a)
+        _check_relin_key(relin_key)
         key = require_key(
             relin_key if relin_key is not None else self.relin_key,
             "relinearization key",
@@ -259,6 +263,7 @@ class Evaluator:
 
     def mod_switch_to(self, a, level: int):
         """Drop primes down to ``level`` (a Ciphertext or a Plaintext); scale unchanged."""
+        self._check(a)
         if not isinstance(level, (int, np.integer)) or not 0 <= level <= a.level:
             raise LevelError(
                 f"cannot switch from level {a.level} to level {level}: levels only go down, to 0 at least"
@@ -267,6 +272,13 @@ class Evaluator:
             return Plaintext(a.params, np.ascontiguousarray(a.data[: level + 1]), a.scale)
         data = np.ascontiguousarray(a.data[:, : level + 1])
         return Ciphertext(a.params, data, a.scale, a.key_id)
+
+
+def _check_relin_key(key) -> None:
+    if key is not None and not isinstance(key, RelinKey):
+        raise InputTypeError(
+            f"relin_key must be a ckks.RelinKey (KeyGenerator(params).create_relin_keys()), got {type(key).__name__}"
+        )
 
 
 class _ParamsTag:

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InputTypeError, KeyMissingError
-from .modarith import poly_add, poly_mul, poly_neg
+from .errors import ContextMismatchError, InputTypeError, KeyMissingError
+from .modarith import poly_add, poly_mul, poly_mul_scalar, poly_neg, shoup_per_limb
 from .params import Parameters
 from .poly import to_ntt, uniform_ntt
 from .sampling import PRNG
@@ -72,6 +72,12 @@ class KeyGenerator:
     def __init__(self, params: Parameters, secret_key: SecretKey | None = None, prng: PRNG | None = None):
         if not isinstance(params, Parameters):
             raise InputTypeError(f"params must be ckks.Parameters, got {type(params).__name__}")
+        if secret_key is not None and not isinstance(secret_key, SecretKey):
+            raise InputTypeError(f"secret_key must be a ckks.SecretKey or None, got {type(secret_key).__name__}")
+        if secret_key is not None and secret_key.params != params:
+            raise ContextMismatchError("secret_key was made for other parameters than the KeyGenerator's")
+        if prng is not None and not isinstance(prng, PRNG):
+            raise InputTypeError(f"prng must be a ckks.sampling.PRNG or None, got {type(prng).__name__}")
         self.params = params
         self.prng = prng if prng is not None else PRNG()
         if secret_key is None:
@@ -117,13 +123,13 @@ class KeyGenerator:
         digits = params.digits
         k = len(params.all_moduli)
         data = np.empty((len(digits), 2, k, params.poly_degree), dtype=np.uint64)
-        p_mod = [_product_mod(params.special_moduli, q) for q in params.data_moduli]
+        data_moduli = params.moduli_array[: len(params.data_moduli)]
+        p_mod = np.array([_product_mod(params.special_moduli, q) for q in params.data_moduli], dtype=np.uint64)
+        gadget = poly_mul_scalar(target, p_mod, shoup_per_limb(p_mod, data_moduli), data_moduli, np.empty_like(target))
         for j, digit in enumerate(digits):
             b, a = self._rlwe_sample()
-            for i in digit:
-                q = params.data_moduli[i]
-                gadget = (target[i].astype(object) * p_mod[i]) % q
-                b[i] = (b[i].astype(object) + gadget) % q
+            rows = slice(digit[0], digit[-1] + 1)  # digits are runs of consecutive primes
+            poly_add(b[rows], gadget[rows], data_moduli[rows], b[rows])
             data[j, 0] = b
             data[j, 1] = a
         return data
@@ -156,7 +162,8 @@ def public_key_error(public_key: PublicKey, secret_key: SecretKey) -> int:
     q = params.data_moduli[0]
     rows = params.level_rows(0)
     moduli, ratios = params.moduli_array[rows], params.ratios[rows]
-    e = poly_mul(public_key.data[1, :1], secret_key.ntt[:1], moduli, ratios, np.empty((1, params.poly_degree), np.uint64))
+    e = np.empty((1, params.poly_degree), dtype=np.uint64)
+    poly_mul(public_key.data[1, :1], secret_key.ntt[:1], moduli, ratios, e)
     poly_add(e, public_key.data[0, :1], moduli, e)
     values = params.tables.inverse(e, rows)[0].astype(np.int64)
     centred = np.where(values > q // 2, values - q, values)

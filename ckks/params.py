@@ -45,14 +45,37 @@ MAX_MODULUS_BITS: dict[int, dict[int, int]] = {
 
 MIN_POLY_DEGREE = 4
 MAX_POLY_DEGREE = 1 << 16
+#: Largest error standard deviation accepted (the sampler tabulates 12 sigma + 1 values).
+MAX_SIGMA = 2.0**16
+
+
+def _check_security_level(security) -> None:
+    if security is not None and (isinstance(security, bool) or security not in MAX_MODULUS_BITS):
+        raise ParameterError(
+            f"security must be 128, 192, 256 or None (toy parameters), got {security!r}"
+        )
+
+
+def _check_real(name: str, value, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InputTypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+
+
+def _check_sigma(sigma) -> None:
+    _check_real("sigma", sigma)
+    if not (math.isfinite(sigma) and 0 < sigma <= MAX_SIGMA):
+        raise ParameterError(
+            f"sigma must be a positive number up to {MAX_SIGMA}, got {sigma!r}; the HE standard uses 3.2"
+        )
 
 
 def max_modulus_bits(poly_degree: int, security: int = 128) -> int:
     """The largest secure log2(Q*P) for ring degree N at a security level."""
-    if security not in MAX_MODULUS_BITS:
-        raise ParameterError(
-            f"security must be 128, 192, 256 or None (toy parameters), got {security!r}"
-        )
+    if security is None:
+        raise ParameterError("security must be 128, 192 or 256 here: security=None has no modulus bound")
+    _check_security_level(security)
     table = MAX_MODULUS_BITS[security]
     if poly_degree not in table:
         known = ", ".join(str(n) for n in table)
@@ -94,6 +117,9 @@ class Parameters:
         sigma: float = 3.2,
     ):
         self.poly_degree = _check_poly_degree(poly_degree)
+        _check_security_level(security)
+        _check_real("scale_bits", scale_bits, optional=True)
+        _check_sigma(sigma)
         bits = _check_moduli_bits(moduli_bits, special_count)
         self.moduli_bits = tuple(bits)
         self.special_count = int(special_count)
@@ -267,7 +293,7 @@ def _check_moduli_bits(moduli_bits, special_count: int) -> list[int]:
     if not all(isinstance(b, (int, np.integer)) and not isinstance(b, bool) for b in bits):
         raise InputTypeError(f"moduli_bits must hold integers, got {bits!r}")
     bits = [int(b) for b in bits]
-    if not isinstance(special_count, int) or special_count < 1:
+    if isinstance(special_count, bool) or not isinstance(special_count, int) or special_count < 1:
         raise ParameterError(f"special_count must be a positive integer, got {special_count!r}")
     if len(bits) < special_count + 1:
         raise ParameterError(
@@ -290,7 +316,7 @@ def _default_scale_bits(bits: list[int], special_count: int) -> int:
 def _check_hamming_weight(hamming_weight: int | None, n: int) -> int | None:
     if hamming_weight is None:
         return None
-    if not isinstance(hamming_weight, int) or not 0 < hamming_weight <= n:
+    if isinstance(hamming_weight, bool) or not isinstance(hamming_weight, int) or not 0 < hamming_weight <= n:
         raise ParameterError(
             f"hamming_weight must be None (uniform ternary secret) or an integer in 1..{n}, "
             f"got {hamming_weight!r}"

@@ -106,3 +106,16 @@ def basis_convert(residues: np.ndarray, from_moduli: list[int], to_moduli: list[
         for t, c in enumerate(to_moduli):
             out[t, j] = total % int(c)
     return out
+
+
+def automorphism(a: list[int], g: int, q: int) -> list[int]:
+    """sigma_g(a)(X) = a(X^g) in Z_q[X]/(X^N + 1), g odd: a_i moves to X^(i*g mod 2N) = +-X^(i*g mod N)."""
+    n = len(a)
+    out = [0] * n
+    for i, coeff in enumerate(a):
+        e = i * g % (2 * n)
+        if e < n:
+            out[e] = (out[e] + int(coeff)) % q
+        else:
+            out[e - n] = (out[e - n] - int(coeff)) % q
+    return out

@@ -27,7 +27,7 @@ import warnings
 
 import numpy as np
 
-from .errors import InputError, InsecureWarning
+from .errors import InputError, InputTypeError, InsecureWarning
 
 SEED_BYTES = 32
 DEFAULT_SIGMA = 3.2
@@ -118,6 +118,8 @@ def make_prng(seed: int | bytes | None) -> PRNG:
     """A PRNG from the OS, or from a user seed (reproducible, insecure: warns)."""
     if seed is None:
         return PRNG()
+    if isinstance(seed, bool) or not isinstance(seed, (int, bytes, bytearray)):
+        raise InputTypeError(f"seed must be None, a non-negative integer or bytes, got {type(seed).__name__}")
     warnings.warn(
         "a fixed seed makes every key and ciphertext reproducible: this is INSECURE and only "
         "meant for teaching and tests; leave seed=None for real use",

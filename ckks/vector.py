@@ -26,13 +26,16 @@ import numbers
 
 import numpy as np
 
+from . import linalg, polyeval
 from .ciphertext import Ciphertext, check_same_context
 from .encoder import Encoder
 from .encryption import Decryptor, Encryptor
-from .errors import InputTypeError, KeyMissingError, LevelError, ScaleMismatchError
+from .errors import InputError, InputTypeError, KeyMissingError, LevelError, ScaleMismatchError
 from .evaluator import Evaluator, _out_of_levels_message, scales_agree
+from .flooding import Flooding
 from .keys import KeyGenerator, PublicKey, RelinKey, SecretKey
 from .params import Parameters
+from .rotation import GaloisKeys, Rotator, create_galois_keys
 from .sampling import make_prng
 
 
@@ -51,6 +54,9 @@ class Context:
     The secret key, the public key and the relinearization key are generated
     here; Galois keys on request.
     """
+
+    #: Galois keys for rotations and conjugation (:meth:`generate_galois_keys`).
+    galois_keys: GaloisKeys | None = None
 
     def __init__(
         self,
@@ -101,6 +107,41 @@ class Context:
         """True when this context holds the secret key (can decrypt)."""
         return self.secret_key is not None
 
+    def generate_galois_keys(self, steps: list[int] | None = None, progress: bool = True) -> GaloisKeys:
+        """Make Galois keys and add them to this context (see :mod:`ckks.rotation`).
+
+        With ``steps=None``: keys for rotations by +-2^i (any rotation composes
+        from them) and for conjugation; otherwise keys for exactly these steps.
+        Keys already present are not made again.  ``progress`` prints a bar to
+        stderr when several keys are made.
+        """
+        if self.secret_key is None:
+            raise KeyMissingError(
+                "Galois keys are made with the secret key, which this public context does not have; "
+                "call generate_galois_keys() on the owner's context before making its public_copy()"
+            )
+        keygen = KeyGenerator(self.params, secret_key=self.secret_key, prng=self.prng)
+        have = self.galois_keys
+        conjugation = steps is None and (have is None or not have.has_conjugation)
+        if steps is None:
+            from .rotation import default_steps
+
+            steps = default_steps(self.params.poly_degree)
+        if have is not None:
+            steps = [k for k in steps if not have.has_step(k)]
+        new = create_galois_keys(keygen, steps, conjugation=conjugation, progress=progress)
+        self.galois_keys = new if have is None else have.merge(new)
+        return self.galois_keys
+
+    @property
+    def rotator(self) -> Rotator:
+        """Rotations with this context's Galois keys (shares the evaluator's key switcher)."""
+        cached = self.__dict__.get("_rotator")
+        if cached is None or cached.galois_keys is not self.galois_keys:
+            cached = Rotator(self.params, self.galois_keys, self.evaluator.key_switcher)
+            self.__dict__["_rotator"] = cached
+        return cached
+
     def public_copy(self) -> Context:
         """A context with the same parameters and public keys but no secret key."""
         copy = object.__new__(Context)
@@ -108,18 +149,66 @@ class Context:
         copy.prng = make_prng(None)
         copy.encoder = self.encoder
         copy._init_keys(None, self.public_key, self.relin_key)
+        copy.galois_keys = self.galois_keys
         return copy
 
-    def encrypt(self, values, scale: float | None = None) -> CKKSVector:
-        """Encrypt up to N/2 real or complex values (public-key encryption)."""
+    @classmethod
+    def _from_keys(cls, params: Parameters, secret_key, public_key, relin_key, galois_keys=None) -> Context:
+        """A context around existing parameters and keys (used by :mod:`ckks.serialize`)."""
+        ctx = object.__new__(cls)
+        ctx.params = params
+        ctx.prng = make_prng(None)
+        ctx.encoder = Encoder(params)
+        ctx._init_keys(secret_key, public_key, relin_key)
+        ctx.galois_keys = galois_keys
+        return ctx
+
+    def serialize(self, secret_key: bool = False) -> bytes:
+        """These parameters and keys as bytes (:mod:`ckks.serialize`); the secret key only on request.
+
+        ``Context.load(ctx.serialize())`` is a public context (encrypt and
+        evaluate, no decryption), the safe thing to send to a server.
+        """
+        from .serialize import dumps
+
+        return dumps(self, secret_key=secret_key)
+
+    @staticmethod
+    def load(blob: bytes) -> Context:
+        """A context from :meth:`serialize` output; raises SerializationError for bad bytes."""
+        from .serialize import loads
+
+        return loads(blob, kind="context")
+
+    def encrypt(self, values, scale: float | None = None, symmetric: bool = False) -> CKKSVector:
+        """Encrypt up to N/2 real or complex values.
+
+        Public-key encryption by default; ``symmetric=True`` encrypts with the
+        secret key, and the result serializes to about half the size (its
+        uniform half is stored as a seed) until it is first operated on.
+        """
         slots = self.encoder.slot_vector(values)
         size = _input_size(values, self.slots)
         plaintext = self.encoder.encode(slots, scale)
         is_complex = bool(np.iscomplexobj(np.asarray(values)) and np.any(np.imag(values) != 0))
-        return CKKSVector(self, self.encryptor.encrypt(plaintext), size, is_complex)
+        if symmetric:
+            if self.secret_key is None:
+                raise KeyMissingError(
+                    "symmetric=True encrypts with the secret key, which this public context does not have; "
+                    "use the default public-key encryption"
+                )
+            encryptor = Encryptor(self.params, secret_key=self.secret_key, prng=self.prng)
+            return _fresh(CKKSVector(self, encryptor.encrypt_symmetric(plaintext), size, is_complex))
+        return _fresh(CKKSVector(self, self.encryptor.encrypt(plaintext), size, is_complex))
 
-    def decrypt(self, vector: CKKSVector) -> np.ndarray:
-        """Decrypt a CKKSVector to a numpy array of its length (real unless complex values went in)."""
+    def decrypt(self, vector: CKKSVector, flooding: bool | Flooding = False) -> np.ndarray:
+        """Decrypt a CKKSVector to a numpy array of its length (real unless complex values went in).
+
+        ``flooding=True`` (or a :class:`ckks.flooding.Flooding`) adds noise
+        flooding, so that the result can be shared without leaking the secret
+        key (Li-Micciancio attack), at a cost in precision (see
+        :mod:`ckks.flooding`).
+        """
         if not isinstance(vector, CKKSVector):
             raise InputTypeError(f"decrypt takes a CKKSVector, got {type(vector).__name__}")
         if self.decryptor is None:
@@ -127,7 +216,13 @@ class Context:
                 "this context has no secret key (it is a public copy) and cannot decrypt; "
                 "send the ciphertext to the owner of the secret key"
             )
-        values = self.encoder.decode(self.decryptor.decrypt(vector.ciphertext))[: vector.size]
+        if not isinstance(flooding, (bool, Flooding)):
+            raise InputTypeError(f"flooding must be True, False or a ckks.flooding.Flooding, got {flooding!r}")
+        decryptor = self.decryptor
+        if flooding is not False:
+            policy = Flooding() if flooding is True else flooding
+            decryptor = Decryptor(self.params, self.secret_key, flooding=policy, prng=self.prng)
+        values = self.encoder.decode(decryptor.decrypt(vector.ciphertext))[: vector.size]
         return values if vector.is_complex else values.real
 
 
@@ -135,6 +230,10 @@ class CKKSVector:
     """An encrypted vector of ``size`` values (TenSEAL-style, operator overloaded)."""
 
     __array_priority__ = 1000  # make numpy defer `ndarray * vector` to __rmul__
+
+    #: True when the slots beyond ``size`` are known to hold zeros (fresh encryptions and
+    #: slot-wise results computed from them); sum() and dot() then need no masking level.
+    zero_tail = False
 
     def __init__(self, context: Context, ciphertext: Ciphertext, size: int, is_complex: bool = False):
         self.context = context
@@ -158,9 +257,22 @@ class CKKSVector:
     def __repr__(self) -> str:
         return f"CKKSVector(size={self.size}, level={self.level}, scale=2^{np.log2(self.scale):.2f})"
 
-    def decrypt(self) -> np.ndarray:
-        """Decrypt with the context's secret key."""
-        return self.context.decrypt(self)
+    def decrypt(self, flooding: bool | Flooding = False) -> np.ndarray:
+        """Decrypt with the context's secret key (``flooding``: see :meth:`Context.decrypt`)."""
+        return self.context.decrypt(self, flooding=flooding)
+
+    def serialize(self, compact: bool = True) -> bytes:
+        """This vector as bytes (:mod:`ckks.serialize`); a fresh symmetric encryption takes half the space."""
+        from .serialize import dumps
+
+        return dumps(self, compact=compact)
+
+    @staticmethod
+    def load(context: Context, blob: bytes) -> CKKSVector:
+        """A vector from :meth:`serialize` output, checked against ``context`` (parameters and keys)."""
+        from .serialize import loads
+
+        return loads(blob, context, kind="vector")
 
     def copy(self) -> CKKSVector:
         return self._wrap(self.ciphertext.copy())
@@ -174,7 +286,9 @@ class CKKSVector:
         is_complex = self.is_complex or (other is not None and other.is_complex)
         if size is None:
             size = max(self.size, other.size) if other is not None else self.size
-        return CKKSVector(self.context, ciphertext, size, is_complex)
+        out = CKKSVector(self.context, ciphertext, size, is_complex)
+        out.zero_tail = self.zero_tail and (other is None or other.zero_tail)
+        return out
 
     def _check_other(self, other: CKKSVector) -> None:
         check_same_context(self.ciphertext, other.ciphertext)
@@ -272,6 +386,148 @@ class CKKSVector:
     def square(self) -> CKKSVector:
         """self * self (one level)."""
         return self * self
+
+    # -- rotations, sums, products (ckks.rotation, ckks.linalg, ckks.polyeval) ---------------
+    def rotate(self, steps: int) -> CKKSVector:
+        """Rotate the N/2 slots left by ``steps`` (right if negative): slot i <- slot i + steps.
+
+        SEAL's rotate_vector convention; the size is kept.  0 levels; one key
+        switch per key used (a step without its own key is composed from the
+        keys present, or raises KeyMissingError naming the step).
+        """
+        out = self._wrap(self.context.rotator.rotate(self.ciphertext, steps))
+        out.zero_tail = self.zero_tail and steps % self.context.slots == 0
+        return out
+
+    def rotate_many(self, steps: list[int]) -> dict[int, CKKSVector]:
+        """{k: self.rotate(k)} for several steps, hoisted (one decomposition).  0 levels."""
+        rotated = self.context.rotator.rotate_many(self.ciphertext, steps)
+        out = {}
+        for k, ct in rotated.items():
+            out[k] = self._wrap(ct)
+            out[k].zero_tail = self.zero_tail and k % self.context.slots == 0
+        return out
+
+    def conjugate(self) -> CKKSVector:
+        """Complex-conjugate every slot (needs the conjugation key).  0 levels."""
+        return self._wrap(self.context.rotator.conjugate(self.ciphertext))
+
+    def _tail_masked(self) -> Ciphertext:
+        """The ciphertext with the slots beyond ``size`` zero: free if known, else one level."""
+        if self.zero_tail or self.size == self.context.slots:
+            return self.ciphertext
+        mask = np.zeros(self.context.slots)
+        mask[: self.size] = 1.0
+        return (self * mask).ciphertext
+
+    def sum(self) -> CKKSVector:
+        """The sum of the ``size`` values, in every slot; a vector of size 1 (as TenSEAL).
+
+        log2(N/2) rotate-and-add steps (rotations by 1, 2, 4, ...: default keys).
+        0 levels when the slots beyond ``size`` are known to be zero (fresh
+        encryptions and slot-wise results) or size == N/2; otherwise 1 level
+        for masking them first.
+        """
+        ev, rotator = self._ev, self.context.rotator
+        ct = self._tail_masked()
+        step = 1
+        while step < self.context.slots:
+            ct = ev.add(ct, rotator.rotate(ct, step))
+            step *= 2
+        out = self._wrap(ct, size=1)
+        out.zero_tail = False
+        return out
+
+    def dot(self, other) -> CKKSVector:
+        """The inner product with a plaintext vector or a CKKSVector of the same size.
+
+        Size-1 result holding the total in every slot (as TenSEAL).  1 level
+        (2 when both operands are ciphertexts whose slots beyond ``size`` are
+        not known to be zero).
+        """
+        if isinstance(other, CKKSVector):
+            self._check_other(other)
+            other_size, clean = other.size, self.zero_tail or other.zero_tail
+        else:
+            array = _as_plain_array(other)
+            other_size, clean = int(np.size(array)), True
+            if np.ndim(array) != 1:
+                raise InputError(f"dot takes a 1-D vector (argument 'other'), got shape {np.shape(array)}")
+        if other_size != self.size:
+            raise InputError(
+                f"dot needs vectors of the same size: this vector has {self.size} values, "
+                f"argument 'other' has {other_size}"
+            )
+        product = self * other
+        product.zero_tail = clean
+        return product.sum()
+
+    def matmul(self, matrix, method: str = "bsgs") -> CKKSVector:
+        """The vector-matrix product self @ matrix, as TenSEAL's CKKSVector.matmul.
+
+        ``matrix`` has shape (size, m); the result has size m.  Diagonal method
+        with baby-step giant-step (:mod:`ckks.linalg`), or ``method="diagonal"``
+        (every diagonal a hoisted rotation).  1 level: l -> l - 1, scale s^2 / q_l.
+        """
+        array = linalg.check_matrix(matrix, rows=self.size, name="matrix")
+        ct = linalg.vector_matrix_product(
+            self.ciphertext, array, self._ev, self.context.encoder, self.context.rotator, method
+        )
+        out = self._wrap(ct, size=array.shape[1])
+        out.zero_tail = True
+        out.is_complex |= bool(np.iscomplexobj(array) and np.any(np.imag(array) != 0))
+        return out
+
+    mm = matmul
+
+    def __matmul__(self, matrix) -> CKKSVector:
+        return self.matmul(matrix)
+
+    def _polynomial_result(self, ct: Ciphertext, value_at_zero: complex, complex_coefficients: bool) -> CKKSVector:
+        out = self._wrap(ct)
+        out.is_complex |= complex_coefficients
+        slots = self.context.slots
+        if self.zero_tail and self.size < slots and value_at_zero != 0:
+            correction = np.zeros(slots, dtype=np.complex128)
+            correction[self.size :] = -value_at_zero  # p(0) landed in the zero slots
+            plain = self.context.encoder.encode(correction, ct.scale, ct.level)
+            out.ciphertext = self._ev.add_plain(ct, plain)
+        return out
+
+    def polyval(self, coefficients) -> CKKSVector:
+        """sum_k c_k x^k slot-wise, coefficients in increasing degree (as TenSEAL).
+
+        ceil(log2(d + 1)) levels for degree d, leading coefficient included
+        (:mod:`ckks.polyeval`); the result keeps this vector's scale.
+        """
+        ct = polyeval.polyval(self.ciphertext, coefficients, self._ev, self.context.encoder)
+        c = np.asarray(coefficients)
+        return self._polynomial_result(ct, complex(c.reshape(-1)[0]), bool(np.iscomplexobj(c)))
+
+    def chebval(self, coefficients, interval: tuple[float, float] = (-1.0, 1.0)) -> CKKSVector:
+        """sum_k c_k T_k(y) slot-wise, y = (2x - a - b) / (b - a) for the interval [a, b].
+
+        ceil(log2(d + 1)) levels, plus one when b - a > 2
+        (:func:`ckks.polyeval.chebyshev_levels`); keeps this vector's scale.
+        Fit the coefficients with :mod:`ckks.chebyshev`.
+        """
+        ct = polyeval.chebval(self.ciphertext, coefficients, interval, self._ev, self.context.encoder)
+        c = np.asarray(coefficients)
+        alpha, beta = polyeval.chebyshev_affine(interval)
+        at_zero = np.polynomial.chebyshev.chebval(beta, c)
+        return self._polynomial_result(ct, complex(at_zero), bool(np.iscomplexobj(c)))
+
+    def pow(self, exponent: int) -> CKKSVector:
+        """self ** exponent for an integer exponent >= 1: ceil(log2 exponent) levels."""
+        return self._wrap(polyeval.power(self.ciphertext, exponent, self._ev))
+
+    __pow__ = pow
+
+
+def _fresh(vector: CKKSVector) -> CKKSVector:
+    """Mark a freshly encrypted vector: its slots beyond ``size`` are zero."""
+    vector.zero_tail = True
+    return vector
 
 
 def _is_integer(value) -> bool:

@@ -1,0 +1,118 @@
+"""Cross-validation against TenSEAL: sum, dot, matmul, polyval, square, pow.
+
+Same parameters and inputs in both libraries; both must agree with numpy
+within the stated bound, and our error may be at most MARGIN times
+TenSEAL's (plus SLACK, so that a lucky TenSEAL run cannot fail the test;
+sums of short vectors get the documented extra :func:`short_vector_margin`).
+Rotations, conjugation, hoisting and encrypted matrix products, which
+TenSEAL's CKKSVector does not expose, are checked against numpy in
+test_rotation.py and test_linalg.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.polynomial import polynomial as nppoly
+
+import ckks
+
+ts = pytest.importorskip("tenseal")
+
+MARGIN = 4.0
+SLACK = 2.0**-30
+
+
+def make_pair(poly_degree: int, bits: list[int], galois: bool):
+    ours = ckks.Context(poly_degree, bits, 40)
+    theirs = ts.context(ts.SCHEME_TYPE.CKKS, poly_modulus_degree=poly_degree, coeff_mod_bit_sizes=bits)
+    theirs.global_scale = 2.0**40
+    if galois:
+        ours.generate_galois_keys(progress=False)
+        theirs.generate_galois_keys()
+    return ours, theirs
+
+
+@pytest.fixture(scope="module")
+def pair8192():
+    return make_pair(8192, [60, 40, 40, 60], galois=True)
+
+
+@pytest.fixture(scope="module")
+def pair16384():
+    return make_pair(16384, [60, 40, 40, 40, 40, 60], galois=False)
+
+
+def short_vector_margin(size: int, slots: int = 4096) -> float:
+    """Extra margin for sums of vectors shorter than the slot count.
+
+    Our sum() rotates and adds over all N/2 slots so that the total lands in
+    every slot (the API contract); TenSEAL's adds only the next power of two
+    2^ceil(log2 n) slots into slot 0.  The key-switching noise of each
+    rotation is summed over the slots it is added to, so our error is larger
+    by about sqrt(N/2 / 2^ceil(log2 n)) for short vectors.
+    """
+    return float(np.sqrt(slots / 2 ** int(np.ceil(np.log2(size)))))
+
+
+def compare(mine, seal, expected, bound, margin: float = 1.0):
+    mine, seal = np.asarray(mine), np.asarray(seal)
+    assert mine.shape == seal.shape == np.shape(expected), (mine.shape, seal.shape)  # same decrypt() length
+    ours_error = float(np.max(np.abs(mine - expected)))
+    theirs_error = float(np.max(np.abs(seal - expected)))
+    assert ours_error < bound, f"ours {ours_error:.3e} above {bound:.3e}"
+    assert theirs_error < bound, f"TenSEAL {theirs_error:.3e} above {bound:.3e}"
+    assert ours_error <= margin * MARGIN * theirs_error + SLACK, f"ours {ours_error:.3e} vs TenSEAL {theirs_error:.3e}"
+
+
+def both(pair, values, operation):
+    ours, theirs = pair
+    return operation(ours.encrypt(values)).decrypt(), operation(ts.ckks_vector(theirs, values)).decrypt()
+
+
+@pytest.mark.parametrize("size", [4096, 10, 1000])
+def test_sum(pair8192, size):
+    x = np.random.default_rng(size).uniform(-1, 1, size)
+    compare(*both(pair8192, x, lambda v: v.sum()), [x.sum()], 1e-4, short_vector_margin(size))
+
+
+@pytest.mark.parametrize("size", [4096, 33])
+def test_dot_plain_and_cipher(pair8192, size):
+    rng = np.random.default_rng(size)
+    x, y = rng.uniform(-1, 1, size), rng.uniform(-1, 1, size)
+    margin = short_vector_margin(size)
+    compare(*both(pair8192, x, lambda v: v.dot(y.tolist())), [x @ y], 1e-4, margin)
+    ours, theirs = pair8192
+    mine = ours.encrypt(x).dot(ours.encrypt(y)).decrypt()
+    seal = ts.ckks_vector(theirs, x).dot(ts.ckks_vector(theirs, y)).decrypt()
+    compare(mine, seal, [x @ y], 1e-4, margin)
+
+
+@pytest.mark.parametrize("shape", [(64, 64), (20, 7), (7, 20), (256, 16)])
+def test_matmul_plain(pair8192, shape):
+    rng = np.random.default_rng(shape[0] * 1000 + shape[1])
+    x, m = rng.uniform(-1, 1, shape[0]), rng.uniform(-1, 1, shape)
+    compare(*both(pair8192, x, lambda v: v.matmul(m.tolist())), x @ m, 1e-4)
+    compare(*both(pair8192, x, lambda v: v.mm(m.tolist())), x @ m, 1e-4)
+
+
+def test_square_and_pow(pair8192):
+    x = np.random.default_rng(5).uniform(-1, 1, 4096)
+    compare(*both(pair8192, x, lambda v: v.square()), x**2, 1e-5)
+    for k in (2, 3, 4):
+        compare(*both(pair8192, x, lambda v, k=k: v.pow(k)), x**k, 1e-5)
+
+
+@pytest.mark.parametrize("degree", [2, 3])
+def test_polyval_low_degree(pair8192, degree):
+    x = np.random.default_rng(degree).uniform(-1, 1, 4096)
+    c = np.random.default_rng(degree + 10).uniform(-1, 1, degree + 1)
+    compare(*both(pair8192, x, lambda v: v.polyval(c.tolist())), nppoly.polyval(x, c), 1e-5)
+
+
+@pytest.mark.parametrize("degree", [4, 7, 8, 15])
+def test_polyval_high_degree(pair16384, degree):
+    """TenSEAL also evaluates degree d in ceil(log2(d + 1)) levels: both fit in four."""
+    x = np.random.default_rng(degree).uniform(-1, 1, 256)
+    c = np.random.default_rng(degree + 10).uniform(-1, 1, degree + 1)
+    compare(*both(pair16384, x, lambda v: v.polyval(c.tolist())), nppoly.polyval(x, c), 1e-4)
