@@ -141,6 +141,8 @@ class Encoder:
             raise InputError(
                 f"values must be one-dimensional, got shape {array.shape}; flatten it first"
             )
+        if array.size == 0:
+            raise InputError("values is empty: give at least one number to encode")
         if array.size > self.slots:
             raise InputError(
                 f"got {array.size} values but there are only {self.slots} slots (poly_degree / 2); "

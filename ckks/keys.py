@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ContextMismatchError, InputTypeError, KeyMissingError
+from .errors import ContextMismatchError, InputTypeError, KeyMissingError, SerializationError
 from .modarith import poly_add, poly_mul, poly_mul_scalar, poly_neg, shoup_per_limb
 from .params import Parameters
 from .poly import to_ntt, uniform_ntt
@@ -36,6 +36,12 @@ class SecretKey:
         self.coefficients = np.asarray(coefficients, dtype=np.int8)
         self.key_id = key_id
         self.ntt = to_ntt(self.coefficients, params, np.arange(len(params.all_moduli)))
+
+    def __reduce__(self):
+        raise SerializationError(
+            "a SecretKey cannot be pickled (pickle runs code when loading and would leak the key "
+            "into any pickled object); use ckks.serialize.dumps(...) or ctx.serialize(secret_key=True)"
+        )
 
 
 class PublicKey:

@@ -191,8 +191,8 @@ def _dump_context(ctx: Context, secret_key: bool) -> bytes:
     if secret_key:
         if ctx.secret_key is None:
             raise KeyMissingError(
-                "this context has no secret key (it is a public copy), so serialize(secret_key=True) "
-                "cannot include one; call serialize() without it"
+                "this context has no secret key (a public copy, or one loaded without it), so "
+                "serialize(secret_key=True) cannot include one; call serialize() without it"
             )
         arrays.append(("secret_key", ctx.secret_key.coefficients))
     return _pack(header, arrays)

@@ -213,7 +213,7 @@ class Context:
             raise InputTypeError(f"decrypt takes a CKKSVector, got {type(vector).__name__}")
         if self.decryptor is None:
             raise KeyMissingError(
-                "this context has no secret key (it is a public copy) and cannot decrypt; "
+                "this context has no secret key (a public copy, or one loaded without it) and cannot decrypt; "
                 "send the ciphertext to the owner of the secret key"
             )
         if not isinstance(flooding, (bool, Flooding)):

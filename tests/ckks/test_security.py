@@ -196,3 +196,22 @@ def test_flooding_argument_is_validated(ctx):
         ctx.decrypt(v, flooding="yes")
     with pytest.raises(InputTypeError, match="flooding must be a ckks.flooding.Flooding or None"):
         ckks.Decryptor(ctx.params, ctx.secret_key, flooding=3)
+
+
+def test_secret_key_refuses_pickle_and_says_what_to_use(toy):
+    import pickle
+
+    from ckks.errors import SerializationError
+
+    ctx = toy(32, (40, 30, 40), 30)
+    with pytest.raises(SerializationError, match="ctx.serialize"):
+        pickle.dumps(ctx.secret_key)
+    with pytest.raises(SerializationError, match="cannot be pickled"):
+        pickle.dumps(ctx)
+
+
+def test_empty_input_is_refused(toy):
+    from ckks.errors import InputError
+
+    with pytest.raises(InputError, match="values is empty"):
+        toy(32, (40, 30, 40), 30).encrypt([])

@@ -1,0 +1,1 @@
+"""Tutorials (runnable jupytext scripts) and classroom assignments; see docs/tutorials and docs/teachers.md."""

@@ -1,0 +1,26 @@
+"""Classroom assignments on the CKKS scheme.
+
+Each assignment is a folder ``tutorials/assignments/<name>/`` with
+
+* ``README.md``: the student's instructions;
+* ``stub.py``: the file the student fills in;
+* ``test_autograder.py``: pytest tests with hints in their failure messages;
+* ``solution.py``: the reference solution;
+* ``TEACHER.md``: learning goals, expected time, common mistakes.
+
+Grade a file with ``python -m tutorials.assignments.grade <name> path/to/student.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+#: Environment variable naming the student's file for the autograders.
+STUDENT_FILE_VARIABLE = "CKKS_STUDENT_FILE"
+
+
+def assignment_names() -> list[str]:
+    """Every assignment: the folders that hold an autograder."""
+    return sorted(p.parent.name for p in ROOT.glob("*/test_autograder.py"))

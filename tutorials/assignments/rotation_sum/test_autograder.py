@@ -1,0 +1,80 @@
+"""Autograder: rotation-based sums and dot products, counting rotations."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import ckks
+
+
+@pytest.fixture(scope="module")
+def ctx():
+    context = ckks.Context(poly_degree=8192, moduli_bits=[60, 40, 40, 60], scale_bits=40)
+    context.generate_galois_keys(progress=False)
+    return context
+
+
+@pytest.fixture
+def rotations(monkeypatch):
+    """Counts CKKSVector.rotate calls; the library's own sums are switched off."""
+    calls = []
+    original = ckks.CKKSVector.rotate
+
+    def counted(self, steps):
+        calls.append(steps)
+        return original(self, steps)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("sum, dot, matmul and rotate_many are off for this assignment: use rotate, + and *")
+
+    monkeypatch.setattr(ckks.CKKSVector, "rotate", counted)
+    for name in ("sum", "dot", "matmul", "rotate_many"):
+        if hasattr(ckks.CKKSVector, name):
+            monkeypatch.setattr(ckks.CKKSVector, name, refuse)
+    return calls
+
+
+@pytest.mark.parametrize("n", [1, 2, 16, 256])
+def test_total(student, ctx, rotations, n):
+    x = np.random.default_rng(n).uniform(-1, 1, n)
+    result = student.total(ctx.encrypt(x))
+    got = result.decrypt()[0] if len(result) else float("nan")
+    assert abs(got - x.sum()) < 1e-4, (
+        f"slot 0 should hold the sum {x.sum():.6f} of the {n} values, got {got:.6f}. Hint: v = v + v.rotate(k) "
+        "for k = 1, 2, 4, ... while k < n"
+    )
+    allowed = int(math.log2(n))
+    assert len(rotations) <= allowed, (
+        f"{len(rotations)} rotations (steps {rotations}) for n = {n}; log2(n) = {allowed} suffice: "
+        "double the step each time instead of rotating by 1, 2, 3, ..."
+    )
+
+
+def test_total_uses_no_level(student, ctx, rotations):
+    v = ctx.encrypt(np.ones(8))
+    assert student.total(v).level == v.level, "rotations and additions use no level: do not multiply"
+
+
+def test_total_everywhere(student, ctx, rotations):
+    x = np.random.default_rng(7).uniform(-1, 1, ctx.slots)
+    result = student.total_everywhere(ctx.encrypt(x)).decrypt()
+    assert np.allclose(result, x.sum(), atol=1e-3), (
+        "every slot should hold the total of all N/2 slots: rotate by 1, 2, ..., N/4 (the rotations wrap around)"
+    )
+    allowed = int(math.log2(ctx.slots))
+    assert len(rotations) <= allowed, f"{len(rotations)} rotations; log2(N/2) = {allowed} suffice"
+
+
+@pytest.mark.parametrize("n", [4, 64])
+def test_dot(student, ctx, rotations, n):
+    rng = np.random.default_rng(10 + n)
+    x, y = rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
+    u, w = ctx.encrypt(x), ctx.encrypt(y)
+    result = student.dot(u, w)
+    got = result.decrypt()[0]
+    assert abs(got - x @ y) < 1e-4, f"slot 0 should hold x . y = {x @ y:.6f}, got {got:.6f}: multiply, then total"
+    assert u.level - result.level == 1, f"the dot product should use exactly one level, used {u.level - result.level}"
+    assert len(rotations) <= int(math.log2(n)), f"{len(rotations)} rotations for n = {n}"
