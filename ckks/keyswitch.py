@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit, prange
 
 from .errors import ParameterError
-from .modarith import ONE, ZERO, barrett_reduce_wide, mul_wide
+from .modarith import ONE, ZERO, barrett_reduce_wide, mul_wide, serial_when_small
 from .params import Parameters
 from .rns import BasisConverter
 
@@ -104,6 +104,7 @@ class KeySwitcher:
         return self.mod_down(self.inner_product(self.decompose(d), key_data))
 
 
+@serial_when_small
 @njit(parallel=True, cache=True)
 def key_inner_product(extended, key, rows, moduli, ratios, out):
     """out[c, r] = sum_j extended[j, r] * key[j, c, rows[r]] mod q_rows[r].

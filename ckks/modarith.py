@@ -22,6 +22,8 @@ The array kernels take polynomials of shape (limbs, N) and one prime per limb.
 
 from __future__ import annotations
 
+import functools
+
 import numba
 import numpy as np
 from numba import njit, prange
@@ -128,7 +130,35 @@ def mul_shoup(a, w, w_shoup, q):
 # Array kernels: (limbs, N) polynomials, one prime per limb
 # ----------------------------------------------------------------------------
 
+#: Below this many elements in its first argument a parallel kernel runs on one thread.
+PARALLEL_THRESHOLD = 1 << 13
 
+
+def serial_when_small(kernel):
+    """Run a numba ``parallel=True`` kernel on one thread when its first array is small.
+
+    Waking numba's worker threads costs microseconds on an idle machine and up to
+    milliseconds on an oversubscribed one, which dwarfs the work on toy ring sizes.
+    Real sizes (N >= 8192) stay parallel.  Only for kernels called from Python.
+    """
+
+    @functools.wraps(kernel)
+    def call(*args):
+        threads = numba.get_num_threads()
+        if threads == 1 or args[0].size >= PARALLEL_THRESHOLD:
+            return kernel(*args)
+        numba.set_num_threads(1)
+        try:
+            return kernel(*args)
+        finally:
+            numba.set_num_threads(threads)
+
+    call.kernel = kernel
+    return call
+
+
+
+@serial_when_small
 @njit(parallel=True, cache=True)
 def poly_add(a, b, moduli, out):
     """out = a + b mod q_i, limb by limb."""
@@ -140,6 +170,7 @@ def poly_add(a, b, moduli, out):
     return out
 
 
+@serial_when_small
 @njit(parallel=True, cache=True)
 def poly_sub(a, b, moduli, out):
     """out = a - b mod q_i, limb by limb."""
@@ -152,6 +183,7 @@ def poly_sub(a, b, moduli, out):
     return out
 
 
+@serial_when_small
 @njit(parallel=True, cache=True)
 def poly_neg(a, moduli, out):
     """out = -a mod q_i, limb by limb."""
@@ -163,6 +195,7 @@ def poly_neg(a, moduli, out):
     return out
 
 
+@serial_when_small
 @njit(parallel=True, cache=True)
 def poly_mul(a, b, moduli, ratios, out):
     """out = a * b mod q_i, coefficient-wise (the ring product in NTT form)."""
@@ -175,6 +208,7 @@ def poly_mul(a, b, moduli, ratios, out):
     return out
 
 
+@serial_when_small
 @njit(parallel=True, cache=True)
 def poly_mul_add(a, b, c, moduli, ratios, out):
     """out = a * b + c mod q_i, coefficient-wise."""
@@ -188,6 +222,7 @@ def poly_mul_add(a, b, c, moduli, ratios, out):
     return out
 
 
+@serial_when_small
 @njit(parallel=True, cache=True)
 def poly_mul_scalar(a, scalars, scalars_shoup, moduli, out):
     """out = a * s_i mod q_i with one fixed scalar s_i < q_i per limb (Shoup)."""
@@ -200,6 +235,7 @@ def poly_mul_scalar(a, scalars, scalars_shoup, moduli, out):
     return out
 
 
+@serial_when_small
 @njit(parallel=True, cache=True)
 def poly_add_scalar(a, scalars, moduli, out):
     """out = a + s_i mod q_i with one scalar s_i < q_i per limb."""
@@ -212,6 +248,7 @@ def poly_add_scalar(a, scalars, moduli, out):
     return out
 
 
+@serial_when_small
 @njit(parallel=True, cache=True)
 def tensor_square_free(a0, a1, b0, b1, moduli, ratios, d0, d1, d2):
     """The tensor product of two degree-1 ciphertexts in NTT form.
@@ -237,6 +274,7 @@ def tensor_square_free(a0, a1, b0, b1, moduli, ratios, d0, d1, d2):
             d2[i, j] = mul_mod(x1, y1, q, rh, rl)
 
 
+@serial_when_small
 @njit(parallel=True, cache=True)
 def reduce_signed(values, moduli, out):
     """out[i, j] = values[j] mod q_i for signed 64-bit integers values."""

@@ -28,7 +28,7 @@ import numpy as np
 from numba import njit, prange
 
 from .errors import ParameterError
-from .modarith import mul_shoup, mul_shoup_lazy, shoup_precompute, shoup_table
+from .modarith import mul_shoup, mul_shoup_lazy, serial_when_small, shoup_precompute, shoup_table
 from .primes import primitive_root_of_unity
 
 
@@ -171,6 +171,7 @@ def inverse_one(a, psi_inv, psi_inv_shoup, n_inv, n_inv_shoup, q):
         a[j] = mul_shoup(a[j], n_inv, n_inv_shoup, q)
 
 
+@serial_when_small
 @njit(parallel=True, cache=True)
 def ntt_forward_rows(a, rows, psi, psi_shoup, moduli):
     """Forward NTT of every limb a[k] with the tables of row rows[k] (limbs in parallel).
@@ -184,6 +185,7 @@ def ntt_forward_rows(a, rows, psi, psi_shoup, moduli):
         forward_one(a[k], psi[r], psi_shoup[r], moduli[r])
 
 
+@serial_when_small
 @njit(parallel=True, cache=True)
 def ntt_inverse_rows(a, rows, psi_inv, psi_inv_shoup, n_inv, moduli):
     """Inverse NTT of every limb a[k] with the tables of row rows[k] (limbs in parallel).

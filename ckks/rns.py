@@ -33,6 +33,7 @@ from .modarith import (
     mul_shoup,
     mul_wide,
     poly_add_scalar,
+    serial_when_small,
     shoup_per_limb,
     shoup_precompute,
 )
@@ -88,6 +89,7 @@ class BasisConverter:
         return out
 
 
+@serial_when_small
 @njit(parallel=True, cache=True)
 def fast_basis_convert(x, source, inv_hat, inv_hat_shoup, hat_mod_target, target, target_ratios, out, out_rows):
     """out[out_rows[t]] = sum_i [x_i * inv_hat_i]_{b_i} * hat_mod_target[t, i] mod c_t."""
@@ -121,6 +123,7 @@ def fast_basis_convert(x, source, inv_hat, inv_hat_shoup, hat_mod_target, target
     return out
 
 
+@serial_when_small
 @njit(parallel=True, cache=True)
 def subtract_and_scale(x, correction, scalars, scalars_shoup, moduli, out):
     """out_i = (x_i - correction_i) * s_i mod q_i (the last step of divide-and-round)."""
@@ -228,6 +231,7 @@ def _mixed_radix(x, moduli, inv, inv_shoup, digits):
         digits[i] = t
 
 
+@serial_when_small
 @njit(parallel=True, cache=True)
 def crt_centred_float(residues, moduli, inv, inv_shoup, moduli_float, out):
     """Kernel of :meth:`CRTDecoder.to_float`."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ckks import Parameters
-from ckks.errors import InputTypeError, InsecureWarning, ParameterError, SecurityError
+from ckks.errors import InputTypeError, InsecureWarning, ParameterError, PrecisionWarning, SecurityError
 from ckks.params import MAX_MODULUS_BITS
 
 
@@ -18,7 +18,8 @@ def test_data_and_special_primes():
 
 
 def test_dnum_groups_digits():
-    p = Parameters(8192, [50, 30, 30, 30, 60], 30, dnum=2)
+    with pytest.warns(PrecisionWarning, match="80 bits but the special modulus P only 60"):
+        p = Parameters(8192, [50, 30, 30, 30, 60], 30, dnum=2)
     assert p.digits == [[0, 1], [2, 3]]
     with pytest.raises(ParameterError, match="dnum"):
         Parameters(8192, [60, 40, 40, 60], 40, dnum=4)
@@ -32,11 +33,13 @@ def test_security_bound_128(n, bits):
 
 
 def test_chain_at_the_bound_is_accepted():
-    Parameters(8192, [59, 40, 40, 40, 39], 40)  # 218 bits
+    with pytest.warns(PrecisionWarning):  # P = 39 bits < q0: accepted, but flagged
+        assert Parameters(8192, [59, 40, 40, 40, 39], 40).total_bits == 218
 
 
 def test_higher_security_levels():
-    Parameters(8192, [60, 40, 50], 40, security=192)  # 150 <= 152
+    with pytest.warns(PrecisionWarning):
+        assert Parameters(8192, [60, 40, 50], 40, security=192).total_bits == 150  # <= 152
     with pytest.raises(SecurityError, match="192-bit"):
         Parameters(8192, [60, 40, 40, 60], 40, security=192)
     with pytest.raises(SecurityError, match="no 256-bit parameters for poly_degree=65536"):
