@@ -166,6 +166,10 @@ class Parameters:
 
     def fingerprint(self) -> str:
         """A hex digest identifying these parameters (ring, primes, digits, secret, error)."""
+        return self._fingerprint
+
+    @cached_property
+    def _fingerprint(self) -> str:
         description = {
             "poly_degree": self.poly_degree,
             "data_moduli": [str(q) for q in self.data_moduli],
