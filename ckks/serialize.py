@@ -88,7 +88,7 @@ def dumps(obj, *, secret_key: bool = False, compact: bool = True) -> bytes:
         return _dump_context(obj, secret_key)
     if isinstance(obj, CKKSVector):
         header, arrays = _ciphertext_parts(obj.ciphertext, compact)
-        header.update(type="vector", length=obj.size, complex=obj.is_complex)
+        header.update(type="vector", length=obj.size, complex=obj.is_complex, zero_tail=obj.zero_tail)
         return _pack(header, arrays)
     if isinstance(obj, Ciphertext):
         header, arrays = _ciphertext_parts(obj, compact)
@@ -582,8 +582,11 @@ def _load_vector(fields: _Fields, payload: memoryview, context) -> CKKSVector:
     ct = _load_ciphertext_fields(fields, payload, context.params, context.key_id, "vector")
     length = fields.integer("length", 0, context.slots)
     is_complex = fields.boolean("complex")
+    zero_tail = fields.boolean("zero_tail")  # slots past `length` hold zeros: sum() needs no mask
     fields.done()
-    return CKKSVector(context, ct, length, is_complex)
+    vector = CKKSVector(context, ct, length, is_complex)
+    vector.zero_tail = zero_tail
+    return vector
 
 
 def _load_plaintext(fields: _Fields, payload: memoryview, context) -> Plaintext:

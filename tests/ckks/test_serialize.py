@@ -142,6 +142,19 @@ def test_vector_round_trip_keeps_length_and_complexity(ctx):
     np.testing.assert_array_equal(loaded.ciphertext.data, v.ciphertext.data)
 
 
+def test_loaded_vector_remembers_that_its_unused_slots_are_zero(gctx):
+    """A fresh short vector sums without a masking level, before and after a round trip."""
+    ctx = gctx
+    v = ctx.encrypt([1.0, 2.0, 3.0])
+    loaded = ckks.CKKSVector.load(ctx, v.serialize())
+    assert loaded.zero_tail
+    total = loaded.sum()
+    assert total.level == v.level  # no level spent on a mask
+    np.testing.assert_allclose(total.decrypt(), [6.0], atol=1e-3)
+    rotated = ckks.CKKSVector.load(ctx, v.rotate(1).serialize())
+    assert not rotated.zero_tail  # rotation brings another slot's content in: the flag is off
+
+
 def test_compact_symmetric_ciphertext_is_half_the_size(ctx):
     values = np.linspace(-1, 1, 16)
     v = ctx.encrypt(values, symmetric=True)
