@@ -21,20 +21,15 @@ import numpy as np
 import tenseal as ts
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import interleaved_ms, markdown_table  # noqa: E402
+from common import context_pair, interleaved_ms, markdown_table  # noqa: E402
 
-import ckks  # noqa: E402
 from ckks.modarith import set_threads  # noqa: E402
 
 SETS = {8192: [60, 40, 40, 60], 16384: [60] + [40] * 7 + [60]}
 
 
 def contexts(poly_degree: int):
-    bits = SETS[poly_degree]
-    ours = ckks.Context(poly_degree, bits, 40)
-    theirs = ts.context(ts.SCHEME_TYPE.CKKS, poly_modulus_degree=poly_degree, coeff_mod_bit_sizes=bits)
-    theirs.global_scale = 2.0**40
-    return ours, theirs
+    return context_pair(poly_degree, SETS[poly_degree])
 
 
 def operations(ours, theirs, poly_degree: int):

@@ -24,7 +24,7 @@ import tenseal as ts
 import tenseal.sealapi as sealapi
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import interleaved_ms, markdown_table, median_ms  # noqa: E402
+from common import context_pair, interleaved_ms, markdown_table, median_ms  # noqa: E402
 
 import ckks  # noqa: E402
 from ckks import linalg  # noqa: E402
@@ -34,13 +34,7 @@ from ckks.polyeval import plan_polynomial  # noqa: E402
 
 
 def pair(poly_degree: int, bits: list[int], galois: bool = True):
-    ours = ckks.Context(poly_degree, bits, 40)
-    theirs = ts.context(ts.SCHEME_TYPE.CKKS, poly_modulus_degree=poly_degree, coeff_mod_bit_sizes=bits)
-    theirs.global_scale = 2.0**40
-    if galois:
-        ours.generate_galois_keys(progress=False)
-        theirs.generate_galois_keys()
-    return ours, theirs
+    return context_pair(poly_degree, bits, galois)
 
 
 def fmt(x: float) -> str:

@@ -31,6 +31,33 @@ def ctx8192() -> ckks.Context:
 
 
 @pytest.fixture(scope="session")
+def galois_ctx8192() -> ckks.Context:
+    """N = 8192, [60, 40, 40, 60] with the default Galois keys (+-2^i and conjugation); do not add keys."""
+    context = ckks.Context(8192, [60, 40, 40, 60], 40)
+    context.generate_galois_keys(progress=False)
+    return context
+
+
+def make_tenseal_pair(poly_degree: int, moduli_bits: list[int], galois: bool = False):
+    """This library's context and TenSEAL's on the same parameters, scale 2^40."""
+    import tenseal as ts
+
+    ours = ckks.Context(poly_degree, moduli_bits, 40)
+    theirs = ts.context(ts.SCHEME_TYPE.CKKS, poly_modulus_degree=poly_degree, coeff_mod_bit_sizes=moduli_bits)
+    theirs.global_scale = 2.0**40
+    if galois:
+        ours.generate_galois_keys(progress=False)
+        theirs.generate_galois_keys()
+    return ours, theirs
+
+
+@pytest.fixture(scope="session")
+def tenseal_pair():
+    """The :func:`make_tenseal_pair` factory."""
+    return make_tenseal_pair
+
+
+@pytest.fixture(scope="session")
 def ctx_toy() -> ckks.Context:
     return toy_context(64, (50, 30, 30, 30, 50), 30)
 

@@ -14,10 +14,9 @@ SLOTS = 4096
 
 
 @pytest.fixture(scope="module")
-def ctx() -> ckks.Context:
-    context = ckks.Context(8192, [60, 40, 40, 60], 40)
-    context.generate_galois_keys(progress=False)
-    return context
+def ctx(galois_ctx8192) -> ckks.Context:
+    """N = 8192, [60, 40, 40, 60] with the default Galois keys (+-2^i and conjugation)."""
+    return galois_ctx8192
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,6 @@ import numpy as np
 import pytest
 import tenseal as ts
 
-import ckks
-
 PARAMETERS = [
     (8192, [60, 40, 40, 60]),
     (16384, [60, 40, 40, 40, 40, 60]),
@@ -33,11 +31,9 @@ def promised_error(scale_bits: int, poly_degree: int) -> float:
 
 
 @pytest.fixture(scope="module", params=PARAMETERS, ids=lambda p: f"N{p[0]}")
-def pair(request):
+def pair(request, tenseal_pair):
     poly_degree, bits = request.param
-    ours = ckks.Context(poly_degree, bits, 40)
-    theirs = ts.context(ts.SCHEME_TYPE.CKKS, poly_modulus_degree=poly_degree, coeff_mod_bit_sizes=bits)
-    theirs.global_scale = 2.0**40
+    ours, theirs = tenseal_pair(poly_degree, bits)
     rng = np.random.default_rng(poly_degree)
     inputs = [rng.uniform(-1, 1, poly_degree // 2) for _ in range(4)]
     return ours, theirs, inputs

@@ -13,34 +13,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import tenseal as ts
 from numpy.polynomial import polynomial as nppoly
-
-import ckks
-
-ts = pytest.importorskip("tenseal")
 
 MARGIN = 4.0
 SLACK = 2.0**-30
 
 
-def make_pair(poly_degree: int, bits: list[int], galois: bool):
-    ours = ckks.Context(poly_degree, bits, 40)
-    theirs = ts.context(ts.SCHEME_TYPE.CKKS, poly_modulus_degree=poly_degree, coeff_mod_bit_sizes=bits)
-    theirs.global_scale = 2.0**40
-    if galois:
-        ours.generate_galois_keys(progress=False)
-        theirs.generate_galois_keys()
-    return ours, theirs
+@pytest.fixture(scope="module")
+def pair8192(tenseal_pair):
+    return tenseal_pair(8192, [60, 40, 40, 60], galois=True)
 
 
 @pytest.fixture(scope="module")
-def pair8192():
-    return make_pair(8192, [60, 40, 40, 60], galois=True)
-
-
-@pytest.fixture(scope="module")
-def pair16384():
-    return make_pair(16384, [60, 40, 40, 40, 40, 60], galois=False)
+def pair16384(tenseal_pair):
+    return tenseal_pair(16384, [60, 40, 40, 40, 40, 60], galois=False)
 
 
 def short_vector_margin(size: int, slots: int = 4096) -> float:

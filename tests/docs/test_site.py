@@ -88,7 +88,7 @@ def browser():
             "headless Chromium is needed for the documentation check: apt-get install chromium chromium-driver "
             "(.ci/run does this)"
         )
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is a dev dependency")
+    from selenium import webdriver  # a dev dependency: a missing install fails here
     from selenium.webdriver.chrome.service import Service
 
     profile = tempfile.mkdtemp(prefix="chromium-profile-")
