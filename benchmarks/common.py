@@ -11,20 +11,16 @@ import statistics
 import time
 from collections.abc import Callable
 
-import tenseal as ts
-
 import ckks
+from ckks.interop import tenseal_context
 
 
 def context_pair(poly_degree: int, moduli_bits: list[int], galois: bool = False):
-    """This library's context and TenSEAL's on the same parameters, scale 2^40."""
+    """This library's context and its TenSEAL twin (:mod:`ckks.interop`), scale 2^40."""
     ours = ckks.Context(poly_degree, moduli_bits, 40)
-    theirs = ts.context(ts.SCHEME_TYPE.CKKS, poly_modulus_degree=poly_degree, coeff_mod_bit_sizes=moduli_bits)
-    theirs.global_scale = 2.0**40
     if galois:
         ours.generate_galois_keys(progress=False)
-        theirs.generate_galois_keys()
-    return ours, theirs
+    return ours, tenseal_context(ours.params, galois=galois)
 
 
 def median_ms(fn: Callable[[], object], repeat: int) -> float:

@@ -9,6 +9,7 @@ import pytest
 
 import ckks
 from ckks.errors import InsecureWarning
+from ckks.interop import tenseal_context
 
 
 def toy_context(poly_degree: int = 32, moduli_bits=(50, 30, 30, 50), scale_bits: int = 30, **kwargs) -> ckks.Context:
@@ -39,16 +40,11 @@ def galois_ctx8192() -> ckks.Context:
 
 
 def make_tenseal_pair(poly_degree: int, moduli_bits: list[int], galois: bool = False):
-    """This library's context and TenSEAL's on the same parameters, scale 2^40."""
-    import tenseal as ts
-
+    """This library's context and its TenSEAL twin (:mod:`ckks.interop`), scale 2^40."""
     ours = ckks.Context(poly_degree, moduli_bits, 40)
-    theirs = ts.context(ts.SCHEME_TYPE.CKKS, poly_modulus_degree=poly_degree, coeff_mod_bit_sizes=moduli_bits)
-    theirs.global_scale = 2.0**40
     if galois:
         ours.generate_galois_keys(progress=False)
-        theirs.generate_galois_keys()
-    return ours, theirs
+    return ours, tenseal_context(ours.params, galois=galois)
 
 
 @pytest.fixture(scope="session")

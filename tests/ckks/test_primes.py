@@ -69,3 +69,29 @@ def test_primitive_root_has_exact_order():
     psi = primes.primitive_root_of_unity(128, q)
     assert pow(psi, 128, q) == 1
     assert pow(psi, 64, q) == q - 1  # primitive: psi^N = -1
+
+
+def test_tenseal_twin_has_the_same_modulus_and_scale():
+    from ckks import Parameters
+    from ckks.interop import tenseal_context
+
+    params = Parameters(8192, [60, 40, 40, 60], 40)
+    twin = tenseal_context(params)
+    data = twin.seal_context().data
+    assert data.key_context_data().total_coeff_modulus() == rns_low_word(params.all_moduli)
+    assert twin.global_scale == 2.0**40
+
+
+def test_tenseal_twin_needs_parameters():
+    from ckks.errors import InputTypeError
+    from ckks.interop import tenseal_context
+
+    with pytest.raises(InputTypeError, match="ctx.params"):
+        tenseal_context("8192")
+
+
+def rns_low_word(moduli) -> int:
+    product = 1
+    for q in moduli:
+        product *= q
+    return product % (1 << 64)
