@@ -23,7 +23,7 @@ import tenseal as ts
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import context_pair, interleaved_ms, markdown_table  # noqa: E402
 
-from ckks.modarith import set_threads  # noqa: E402
+from ckks.ring.modarith import set_threads  # noqa: E402
 
 SETS = {8192: [60, 40, 40, 60], 16384: [60] + [40] * 7 + [60]}
 

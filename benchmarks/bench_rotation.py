@@ -27,10 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import context_pair, interleaved_ms, markdown_table, median_ms  # noqa: E402
 
 import ckks  # noqa: E402
-from ckks import linalg  # noqa: E402
+from ckks.circuits import linear_transform, matrix_product  # noqa: E402
+from ckks.circuits.polynomial import plan_polynomial  # noqa: E402
 from ckks.matrix import CKKSMatrix  # noqa: E402
-from ckks.modarith import set_threads  # noqa: E402
-from ckks.polyeval import plan_polynomial  # noqa: E402
+from ckks.ring.modarith import set_threads  # noqa: E402
 
 
 def pair(poly_degree: int, bits: list[int], galois: bool = True):
@@ -100,7 +100,7 @@ def main() -> None:
         m = rng.uniform(-1, 1, (size, size))
         ml = m.tolist()
         xv, txv = ours.encrypt(x[:size]), ts.ckks_vector(theirs, x[:size])
-        transform = linalg.vector_matrix_transform(m, n // 2)
+        transform = linear_transform.vector_matrix_transform(m, n // 2)
         composed = ours.rotator.rotations_needed(transform.baby_steps) + sum(
             len(ours.rotator.composition(g)) for g in transform.giant_steps)
         t_ours, t_theirs = interleaved_ms(lambda xv=xv, m=m: xv.matmul(m), lambda txv=txv, ml=ml: txv.matmul(ml),
@@ -137,13 +137,13 @@ def main() -> None:
     mctx.generate_galois_keys(CKKSMatrix.rotation_steps(mctx, d), progress=False)
     a = CKKSMatrix.encrypt(mctx, rng.uniform(-1, 1, (d, d)))
     b = CKKSMatrix.encrypt(mctx, rng.uniform(-1, 1, (d, d)))
-    sigma, tau = linalg.sigma_transform(d, n // 2), linalg.tau_transform(d, n // 2)
+    sigma, tau = matrix_product.sigma_transform(d, n // 2), matrix_product.tau_transform(d, n // 2)
     rotations = sigma.rotations + tau.rotations + 3 * (d - 1)
     plain_mults = sigma.plaintext_multiplications + tau.plaintext_multiplications + 2 * (d - 1) + 1
     row("encrypted matmul 64x64 (Jiang et al.), N=8192", median_ms(lambda: a @ b, 3), None,
         f"{rotations} rotations ({3 * (d - 1)} hoisted), {d} ct-ct mults + 1 relin, {plain_mults} plain mults, "
         "3 levels; no TenSEAL equivalent")
-    transpose = linalg.transpose_transform(d, n // 2)
+    transpose = matrix_product.transpose_transform(d, n // 2)
     row("encrypted transpose 64x64, N=8192", median_ms(lambda: a.T, rep), None,
         f"{transpose.rotations} rotations, {transpose.plaintext_multiplications} plain mults, 1 level; "
         "no TenSEAL equivalent")

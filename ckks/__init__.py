@@ -10,18 +10,31 @@ High level (TenSEAL-like)::
 
 Low level (SEAL-shaped): Parameters, KeyGenerator, Encoder, Encryptor,
 Decryptor, Evaluator, Plaintext, Ciphertext.
+
+The package is layered; each layer imports only the layers before it::
+
+    errors, validation, container      exceptions, argument checks, the byte format
+    ring/       arithmetic mod word-sized primes: primes, modarith, NTT, RNS, sampling
+    security/   the HE-standard table, noise flooding
+    scheme/     CKKS: parameters, encoder, keys, key switching, encryption, evaluator, rotations
+    circuits/   linear transforms, matrix products, polynomials, Chebyshev fits
+    vector, matrix, context            the high-level API
+    attacks, demo, interop             programs built on the API
+
+``docs/architecture.md`` draws the diagram and says where a new feature goes.
 """
 
-from . import chebyshev, errors, flooding, linalg, polyeval, rotation, serialize
-from .ciphertext import Ciphertext, Plaintext
-from .encoder import Encoder
-from .encryption import Decryptor, Encryptor
-from .evaluator import Evaluator
-from .keys import KeyGenerator, PublicKey, RelinKey, SecretKey
-from .matrix import CKKSMatrix
-from .params import Parameters
-from .rotation import GaloisKeys, Rotator, create_galois_keys
-from .vector import CKKSVector, Context
+from ckks import circuits, errors, ring, scheme, security
+from ckks.context import Context
+from ckks.matrix import CKKSMatrix
+from ckks.scheme.ciphertext import Ciphertext, Plaintext
+from ckks.scheme.encoder import Encoder
+from ckks.scheme.encryption import Decryptor, Encryptor
+from ckks.scheme.evaluator import Evaluator
+from ckks.scheme.keys import KeyGenerator, PublicKey, RelinKey, SecretKey
+from ckks.scheme.parameters import Parameters
+from ckks.scheme.rotation import GaloisKeys, Rotator
+from ckks.vector import CKKSVector
 
 __version__ = "0.1.0"
 
@@ -42,12 +55,9 @@ __all__ = [
     "RelinKey",
     "Rotator",
     "SecretKey",
-    "chebyshev",
-    "create_galois_keys",
+    "circuits",
     "errors",
-    "flooding",
-    "linalg",
-    "polyeval",
-    "rotation",
-    "serialize",
+    "ring",
+    "scheme",
+    "security",
 ]

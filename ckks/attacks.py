@@ -21,7 +21,7 @@ ct = (c_0, c_1) and the decoded slot values z'.
 3. **Confirm.**  With the public key (b, a), b + a s must be the small key
    error; a wrong guess gives residues of size q_0.
 
-With noise flooding (:mod:`ckks.flooding`) the decryption is m' + e_f for a
+With noise flooding (:mod:`ckks.security.flooding`) the decryption is m' + e_f for a
 fresh wide Gaussian e_f, step 2 yields s + e_f / c_1, which is uniformly
 spread mod q_0, and the attack fails.
 
@@ -40,15 +40,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .ciphertext import Ciphertext
-from .encoder import Encoder
-from .encryption import Decryptor
-from .errors import InputError, InputTypeError, InsecureWarning
-from .flooding import Flooding
-from .keys import PublicKey, SecretKey, public_key_error
-from .poly import to_ntt
-from .sampling import TAIL_CUT_SIGMAS
-from .vector import Context
+from ckks.context import Context
+from ckks.errors import InputError, InputTypeError, InsecureWarning
+from ckks.ring.sampling import TAIL_CUT_SIGMAS
+from ckks.scheme.ciphertext import Ciphertext
+from ckks.scheme.encoder import Encoder
+from ckks.scheme.encryption import Decryptor
+from ckks.scheme.keys import PublicKey, SecretKey, public_key_error
+from ckks.scheme.poly import to_ntt
+from ckks.security.flooding import Flooding
 
 
 def decryption_oracle(context: Context, ciphertext: Ciphertext, flooding: Flooding | None = None) -> np.ndarray:

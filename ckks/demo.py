@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 import ckks
-from ckks.inspect import precision_bits
+from ckks.precision import precision_bits
 
 
 def main() -> None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import InputTypeError
-from .params import Parameters
+from ckks.errors import InputTypeError
+from ckks.scheme.parameters import Parameters
 
 
 def tenseal_context(params: Parameters, galois: bool = False, scale: float | None = None) -> Any:

@@ -1,7 +1,7 @@
 """CKKSMatrix: an encrypted d x d matrix in the packed form of Jiang et al. (CCS 2018).
 
 The matrix is stored row-major in d^2 slots and repeated over the N/2 slots
-(see :mod:`ckks.linalg` for the algorithms).  ``A @ B`` multiplies two
+(see :mod:`ckks.circuits.linear_transform` for the algorithms).  ``A @ B`` multiplies two
 encrypted matrices (3 levels) and ``A.T`` transposes (1 level); levels and
 scales are managed as for :class:`ckks.CKKSVector`.  The rotations need Galois
 keys for the steps of :meth:`CKKSMatrix.rotation_steps` (any other keys work
@@ -14,11 +14,16 @@ too, composed, but more slowly)::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from . import linalg
-from .errors import InputError, InputTypeError
-from .vector import CKKSVector, Context
+from ckks.circuits import matrix_product as jiang
+from ckks.errors import InputError, InputTypeError
+from ckks.vector import CKKSVector
+
+if TYPE_CHECKING:  # type hints only: the context sits above the matrix
+    from ckks.context import Context
 
 
 class CKKSMatrix:
@@ -28,12 +33,12 @@ class CKKSMatrix:
         if not isinstance(vector, CKKSVector):
             raise InputTypeError(f"vector must be a CKKSVector, got {type(vector).__name__}")
         self.vector = vector
-        self.d = linalg._check_dimension(d, vector.context.slots)
+        self.d = jiang.check_dimension(d, vector.context.slots)
 
     @classmethod
     def encrypt(cls, context: Context, matrix) -> CKKSMatrix:
         """Encrypt a square matrix whose d^2 divides N/2 (d a power of two)."""
-        packed = linalg.pack_matrix(matrix, context.slots)
+        packed = jiang.pack_matrix(matrix, context.slots)
         d = int(np.asarray(matrix).shape[0])
         vector = context.encrypt(packed)
         vector.size = d * d
@@ -43,9 +48,9 @@ class CKKSMatrix:
     @staticmethod
     def rotation_steps(context: Context, d: int, transpose: bool = True) -> list[int]:
         """The rotation steps whose keys make products (and transposes) use direct rotations."""
-        steps = set(linalg.matrix_product_steps(d, context.slots))
+        steps = set(jiang.matrix_product_steps(d, context.slots))
         if transpose:
-            steps |= set(linalg.transpose_steps(d, context.slots))
+            steps |= set(jiang.transpose_steps(d, context.slots))
         return sorted(steps)
 
     @property
@@ -84,14 +89,14 @@ class CKKSMatrix:
                 f"cannot multiply a {self.d}x{self.d} matrix by a {other.d}x{other.d} matrix (argument 'other')"
             )
         self.vector._check_other(other.vector)
-        ct = linalg.matrix_product(self.vector.ciphertext, other.vector.ciphertext, self.d, *self._tools())
+        ct = jiang.matrix_product(self.vector.ciphertext, other.vector.ciphertext, self.d, *self._tools())
         return self._wrap(ct)
 
     __matmul__ = matmul
 
     def transpose(self) -> CKKSMatrix:
         """The transpose, a linear transform with 2d - 1 diagonals.  1 level."""
-        return self._wrap(linalg.matrix_transpose(self.vector.ciphertext, self.d, *self._tools()))
+        return self._wrap(jiang.matrix_transpose(self.vector.ciphertext, self.d, *self._tools()))
 
     @property
     def T(self) -> CKKSMatrix:  # noqa: N802 - numpy's name

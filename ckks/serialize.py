@@ -45,14 +45,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .ciphertext import Ciphertext, Plaintext
-from .errors import CKKSError, InputTypeError, KeyMissingError, SerializationError, WrongContextError
-from .keys import KeySwitchKey, PublicKey, RelinKey, SecretKey, public_key_error
-from .params import MAX_POLY_DEGREE, Parameters
-from .poly import uniform_ntt
-from .rotation import GaloisKeys
-from .sampling import PRNG, SEED_BYTES, TAIL_CUT_SIGMAS
-from .vector import CKKSVector, Context
+from ckks.context import Context
+from ckks.errors import CKKSError, InputTypeError, KeyMissingError, SerializationError, WrongContextError
+from ckks.ring.sampling import PRNG, SEED_BYTES, TAIL_CUT_SIGMAS
+from ckks.scheme.ciphertext import Ciphertext, Plaintext
+from ckks.scheme.keys import KeySwitchKey, PublicKey, RelinKey, SecretKey, public_key_error
+from ckks.scheme.parameters import MAX_POLY_DEGREE, Parameters
+from ckks.scheme.poly import uniform_ntt
+from ckks.scheme.rotation import GaloisKeys
+from ckks.vector import CKKSVector
 
 MAGIC = b"CKKSPY"
 FORMAT_VERSION = 1

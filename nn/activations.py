@@ -28,7 +28,6 @@ reported here is the unfolded, conservative count.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,7 +44,6 @@ __all__ = [
     "SoftArgmax",
     "Square",
     "log_softmax",
-    "poly_depth",
     "softmax",
 ]
 
@@ -60,11 +58,6 @@ def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     """Numerically stable ``z_i - log sum_j exp(z_j)`` along ``axis``."""
     s = z - z.max(axis=axis, keepdims=True)
     return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
-
-
-def poly_depth(degree: int) -> int:
-    """CKKS levels for a degree-``degree`` polynomial with general coefficients: ``ceil(log2(d+1))``."""
-    return math.ceil(math.log2(degree + 1)) if degree > 0 else 0
 
 
 class ReLU(Layer):
@@ -165,7 +158,18 @@ class PolyActivation(Layer):
         return grad * dy
 
     def multiplicative_depth(self) -> int:
-        return poly_depth(self.degree)
+        """CKKS levels an encrypted evaluation of this polynomial consumes.
+
+        The count comes from the CKKS polynomial evaluator
+        (``ckks.circuits.polynomial.levels_for_degree``), imported here and not at
+        module level so that ``import nn`` runs no ``ckks`` code.
+
+        Returns:
+            ``ceil(log2(d + 1))`` for the degree ``d`` (0 for a constant).
+        """
+        from ckks.circuits.polynomial import levels_for_degree
+
+        return levels_for_degree(self.degree)
 
     def get_config(self) -> dict[str, Any]:
         return {"coeffs": self._c().tolist(), "trainable": self.trainable}

@@ -35,11 +35,20 @@ from nn.layers import AvgPool2d, Layer, MaxPool2d
 from nn.losses import DistillationLoss
 from nn.model import Sequential
 from nn.optim import Adam, cosine_schedule
-from nn.train import History, fit
+from nn.train import (
+    Callback,
+    EarlyStopping,
+    GradientClipping,
+    History,
+    LearningRateSchedule,
+    ProgressLogger,
+    fit,
+)
 
 __all__ = [
     "INITS",
     "ConversionResult",
+    "TransitionSchedule",
     "convert_and_distill",
     "finalize",
     "fit_relu_quadratic",
@@ -140,12 +149,76 @@ def finalize(model: Sequential) -> Sequential:
 
 @dataclass
 class ConversionResult:
-    """The HE-friendly student and what its training observed."""
+    """The HE-friendly student and what its training observed.
+
+    Attributes:
+        model: The finalized student (only polynomial layers).
+        transition: The :class:`~nn.train.History` of the transition epochs (empty without them).
+        finetune: The :class:`~nn.train.History` of the fine-tuning epochs (empty without them).
+        initial_coefficients: ``{layer index: (a, b, c)}`` of each quadratic before training.
+    """
 
     model: Sequential
     transition: History
     finetune: History
     initial_coefficients: dict[int, tuple[float, float, float]]
+
+
+class TransitionSchedule(Callback):
+    """Raise the ReLU-to-quadratic weight linearly: ``t = (epoch + 1) / epochs`` before each epoch.
+
+    Sets the ``mix`` of every :class:`~nn.activations.ReLUToQuadratic` layer of
+    the model being trained (step 3 of the methodology, module docstring), so
+    the last of ``epochs`` epochs trains the pure quadratic.
+
+    Args:
+        epochs: Number of transition epochs.
+
+    Raises:
+        ConfigError: If ``epochs`` is not a positive integer.
+    """
+
+    def __init__(self, epochs: int) -> None:
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise ConfigError(f"the transition needs a positive integer number of epochs, got {epochs!r}")
+        self.epochs = int(epochs)
+
+    def on_epoch_begin(self, epoch: int) -> None:
+        """Set the transition weight of this epoch (capped at 1).
+
+        Args:
+            epoch: The epoch about to run, counted from 0.
+        """
+        set_transition(self.model, min(1.0, (epoch + 1) / self.epochs))
+
+
+def _check_epochs(transition_epochs: int, finetune_epochs: int) -> None:
+    for name, value in (("transition_epochs", transition_epochs), ("finetune_epochs", finetune_epochs)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
+    if transition_epochs + finetune_epochs == 0:
+        raise ConfigError("transition_epochs + finetune_epochs must be at least 1")
+
+
+def _quadratic_coefficients(model: Sequential) -> dict[int, tuple[float, float, float]]:
+    return {
+        i: (layer.a, layer.b, layer.c) for i, layer in enumerate(model.layers) if isinstance(layer, ReLUToQuadratic)
+    }
+
+
+def _finetune_callbacks(
+    lr: float, epochs: int, patience: int | None, log: Callable[[str], Any] | None
+) -> list[Callback]:
+    if epochs == 0:
+        return []
+    callbacks: list[Callback] = [LearningRateSchedule(cosine_schedule(lr, epochs))]
+    if patience is not None:
+        callbacks.append(EarlyStopping("val_loss", patience, log=log))
+    return callbacks
+
+
+def _silent(message: str) -> None:
+    pass
 
 
 def convert_and_distill(
@@ -170,60 +243,66 @@ def convert_and_distill(
     """Run the whole methodology (module docstring, steps 2-4) on a trained teacher.
 
     ``transition_epochs`` epochs with the ReLU-to-quadratic weight
-    ``t = (epoch + 1) / transition_epochs`` (0 epochs: replace at once), then
-    ``finetune_epochs`` epochs of pure-quadratic fine-tuning, both with
-    :class:`~nn.losses.DistillationLoss` (``temperature``, ``alpha``) and Adam
-    (``lr``, constant during the transition, cosine-decayed during fine-tuning).
-    ``patience`` (with ``validation``) early-stops the fine-tuning.
-    Returns the finalized, HE-friendly model.
+    ``t = (epoch + 1) / transition_epochs`` (:class:`TransitionSchedule`; 0
+    epochs: replace at once), then ``finetune_epochs`` epochs of pure-quadratic
+    fine-tuning, both with :class:`~nn.losses.DistillationLoss` and one Adam
+    optimizer (constant learning rate during the transition, cosine-decayed
+    during fine-tuning).
+
+    Args:
+        teacher: The trained ReLU/max-pool model (not modified).
+        x: Training inputs (also used to fit the quadratics with ``init="lsq"``).
+        y: Integer class labels.
+        init: Start of the quadratics: ``"lsq"`` or ``"identity"`` (see :func:`he_friendly_copy`).
+        transition_epochs: Epochs of the smooth ReLU-to-quadratic transition.
+        finetune_epochs: Epochs of pure-quadratic fine-tuning.
+        temperature: Distillation temperature ``T``.
+        alpha: Weight of the soft (teacher) loss.
+        lr: Adam's learning rate.
+        batch_size: Mini-batch size.
+        seed: Seeds the transition's shuffling; the fine-tuning uses ``seed + 1``.
+        clip_grad_norm: Clip gradients to this global norm (:class:`~nn.train.GradientClipping`);
+            None: no clipping.
+        validation: ``(x_val, y_val)`` evaluated after each epoch.
+        patience: Early-stop the fine-tuning on ``val_loss`` (:class:`~nn.train.EarlyStopping`,
+            best weights restored); needs ``validation``.
+        verbose: Report the phases and each epoch's metrics through ``log``.
+        log: Where the progress lines go.
+
+    Returns:
+        The finalized HE-friendly model and both phases' histories.
+
+    Raises:
+        ConfigError: If the epoch counts are negative or both zero, ``init`` is unknown,
+            ``patience`` is given without ``validation``, or another training argument is
+            out of range.
+        ShapeError: If the data have inconsistent shapes.
     """
-    for name, value in (("transition_epochs", transition_epochs), ("finetune_epochs", finetune_epochs)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
-    if transition_epochs + finetune_epochs == 0:
-        raise ConfigError("transition_epochs + finetune_epochs must be at least 1")
+    _check_epochs(transition_epochs, finetune_epochs)
+    if patience is not None and validation is None:
+        raise ConfigError("early stopping (patience=...) needs validation=(x_val, y_val)")
+    say = log if verbose else _silent
+    finetune_callbacks = _finetune_callbacks(lr, finetune_epochs, patience, log if verbose else None)
     student = he_friendly_copy(teacher, x, init=init, mix=0.0 if transition_epochs else 1.0)
-    initial = {
-        i: (layer.a, layer.b, layer.c) for i, layer in enumerate(student.layers) if isinstance(layer, ReLUToQuadratic)
-    }
-    loss = DistillationLoss(temperature, alpha)
-    optimizer = Adam(student.parameters(), lr=lr)
+    initial = _quadratic_coefficients(student)
+    clip: list[Callback] = [] if clip_grad_norm is None else [GradientClipping(clip_grad_norm)]
     common: dict[str, Any] = {
         "batch_size": batch_size,
-        "loss": loss,
-        "optimizer": optimizer,
+        "loss": DistillationLoss(temperature, alpha),
+        "optimizer": Adam(student.parameters(), lr=lr),
         "teacher": teacher,
-        "clip_grad_norm": clip_grad_norm,
         "validation": validation,
-        "verbose": verbose,
-        "log": log,
+        "verbose": False,
     }
-    transition = History()
+    progress: list[Callback] = [ProgressLogger(log)] if verbose else []
+    transition, finetune = History(), History()
     if transition_epochs:
-        if verbose:
-            log(f"transition: ReLU -> quadratic over {transition_epochs} epochs")
-        transition = fit(
-            student,
-            x,
-            y,
-            epochs=transition_epochs,
-            seed=seed,
-            on_epoch_begin=lambda e, m: set_transition(m, (e + 1) / transition_epochs),
-            **common,
-        )
+        say(f"transition: ReLU -> quadratic over {transition_epochs} epochs")
+        callbacks = [*progress, *clip, TransitionSchedule(transition_epochs)]
+        transition = fit(student, x, y, epochs=transition_epochs, seed=seed, callbacks=callbacks, **common)
     set_transition(student, 1.0)
-    finetune = History()
     if finetune_epochs:
-        if verbose:
-            log(f"fine-tuning with distillation (T={temperature}, alpha={alpha}) for {finetune_epochs} epochs")
-        finetune = fit(
-            student,
-            x,
-            y,
-            epochs=finetune_epochs,
-            seed=seed + 1,
-            patience=patience,
-            lr_schedule=cosine_schedule(lr, finetune_epochs),
-            **common,
-        )
+        say(f"fine-tuning with distillation (T={temperature}, alpha={alpha}) for {finetune_epochs} epochs")
+        callbacks = [*progress, *clip, *finetune_callbacks]
+        finetune = fit(student, x, y, epochs=finetune_epochs, seed=seed + 1, callbacks=callbacks, **common)
     return ConversionResult(finalize(student), transition, finetune, initial)

@@ -107,10 +107,6 @@ class Sequential:
             raise ShapeError(f"predict expects a non-empty batch, got shape {x.shape}")
         return np.concatenate([self.forward(x[i : i + batch_size]) for i in range(0, x.shape[0], batch_size)])
 
-    def predict_classes(self, x: np.ndarray) -> np.ndarray:
-        """Arg-max class index per sample."""
-        return self.predict(x).argmax(axis=1)
-
     def parameters(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
         """``(name, value, grad)`` for every parameter; names are ``"<layer index>.<param>"``."""
         return [(f"{i}.{k}", v, layer.grads[k]) for i, layer in enumerate(self.layers) for k, v in layer.params.items()]
@@ -190,45 +186,21 @@ class Sequential:
 
     @classmethod
     def from_dict(cls, doc: Any, arrays: dict[str, np.ndarray]) -> Sequential:
-        """Inverse of :meth:`to_dict`; validates everything and raises ModelFormatError."""
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
-            raise ModelFormatError(f"not an {FORMAT_NAME} model document (format field is missing or wrong)")
-        if doc.get("version") != FORMAT_VERSION:
-            raise ModelFormatError(
-                f"unsupported model format version {doc.get('version')!r}; this nn reads version {FORMAT_VERSION}"
-            )
-        specs = doc.get("layers")
-        if not isinstance(specs, list):
-            raise ModelFormatError("model document has no 'layers' list")
-        layers: list[Layer] = []
-        for i, spec in enumerate(specs):
-            if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
-                raise ModelFormatError(f"layer {i}: entry must be an object with 'type', 'config' and 'params'")
-            kind = spec.get("type")
-            if kind not in LAYER_TYPES:
-                raise ModelFormatError(f"layer {i}: unknown layer type {kind!r}; known types: {sorted(LAYER_TYPES)}")
-            try:
-                layer = LAYER_TYPES[kind].from_config(spec["config"])
-            except (TypeError, ValueError) as exc:
-                raise ModelFormatError(f"layer {i} ({kind}): invalid config {spec['config']}: {exc}") from exc
-            if sorted(spec.get("params", [])) != sorted(layer.params):
-                raise ModelFormatError(
-                    f"layer {i} ({kind}): file lists parameters {spec.get('params')}, expected {list(layer.params)}"
-                )
-            for k, v in layer.params.items():
-                key = f"layers.{i}.{k}"
-                if key not in arrays:
-                    raise ModelFormatError(f"parameter array {key!r} is missing from the file")
-                a = np.asarray(arrays[key])
-                if a.shape != v.shape or not np.issubdtype(a.dtype, np.floating):
-                    raise ModelFormatError(
-                        f"parameter {key!r} has shape {a.shape} and dtype {a.dtype}, expected {v.shape} float"
-                    )
-                if not np.all(np.isfinite(a)):
-                    raise ModelFormatError(f"parameter {key!r} contains NaN or infinity")
-                v[...] = a
-            layers.append(layer)
-        return cls(layers)
+        """Inverse of :meth:`to_dict`: rebuild a model from its JSON document and arrays.
+
+        Args:
+            doc: The parsed JSON document (``{"format", "version", "layers"}``).
+            arrays: ``{"layers.<i>.<name>": array}`` for every parameter.
+
+        Returns:
+            A new model with copies of the parameters.
+
+        Raises:
+            ModelFormatError: If the document has the wrong format or version, names an unknown
+                layer type or an invalid config, or a parameter array is missing, of the wrong
+                shape or dtype, or not finite.
+        """
+        return cls([_layer_from_spec(i, spec, arrays) for i, spec in enumerate(_layer_specs(doc))])
 
     def copy(self) -> Sequential:
         """An independent deep copy (same layers, copied parameters, no caches or gradients)."""
@@ -259,3 +231,49 @@ class Sequential:
         except json.JSONDecodeError as exc:
             raise ModelFormatError(f"the '__model__' entry is not valid JSON: {exc}") from exc
         return cls.from_dict(doc, files)
+
+
+def _layer_specs(doc: Any) -> list[Any]:
+    """The ``layers`` list of a model document, after checking its format and version."""
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
+        raise ModelFormatError(f"not an {FORMAT_NAME} model document (format field is missing or wrong)")
+    if doc.get("version") != FORMAT_VERSION:
+        raise ModelFormatError(
+            f"unsupported model format version {doc.get('version')!r}; this nn reads version {FORMAT_VERSION}"
+        )
+    specs = doc.get("layers")
+    if not isinstance(specs, list):
+        raise ModelFormatError("model document has no 'layers' list")
+    return specs
+
+
+def _layer_from_spec(i: int, spec: Any, arrays: dict[str, np.ndarray]) -> Layer:
+    """Layer ``i``: its registered type built from its config, then its parameters loaded."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
+        raise ModelFormatError(f"layer {i}: entry must be an object with 'type', 'config' and 'params'")
+    kind = spec.get("type")
+    if kind not in LAYER_TYPES:
+        raise ModelFormatError(f"layer {i}: unknown layer type {kind!r}; known types: {sorted(LAYER_TYPES)}")
+    try:
+        layer = LAYER_TYPES[kind].from_config(spec["config"])
+    except (TypeError, ValueError) as exc:
+        raise ModelFormatError(f"layer {i} ({kind}): invalid config {spec['config']}: {exc}") from exc
+    if sorted(spec.get("params", [])) != sorted(layer.params):
+        raise ModelFormatError(
+            f"layer {i} ({kind}): file lists parameters {spec.get('params')}, expected {list(layer.params)}"
+        )
+    for name, value in layer.params.items():
+        value[...] = _parameter_array(f"layers.{i}.{name}", value.shape, arrays)
+    return layer
+
+
+def _parameter_array(key: str, shape: tuple[int, ...], arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """``arrays[key]``, checked to be a finite float array of the given shape."""
+    if key not in arrays:
+        raise ModelFormatError(f"parameter array {key!r} is missing from the file")
+    a = np.asarray(arrays[key])
+    if a.shape != shape or not np.issubdtype(a.dtype, np.floating):
+        raise ModelFormatError(f"parameter {key!r} has shape {a.shape} and dtype {a.dtype}, expected {shape} float")
+    if not np.all(np.isfinite(a)):
+        raise ModelFormatError(f"parameter {key!r} contains NaN or infinity")
+    return a

@@ -30,7 +30,7 @@ import numpy as np
 
 import ckks
 from ckks.errors import InsecureWarning
-from ckks.inspect import precision_bits
+from ckks.precision import precision_bits
 
 warnings.simplefilter("ignore", InsecureWarning)  # the tiny teaching rings below are insecure on purpose
 np.set_printoptions(precision=4, suppress=True, linewidth=100)

@@ -34,10 +34,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import ckks
-from ckks import reference
 from ckks.errors import InsecureWarning
-from ckks.ntt import NTTTables, bit_reverse_permutation
-from ckks.primes import primitive_root_of_unity
+from ckks.ring import reference
+from ckks.ring.ntt import NTTTables, bit_reverse_permutation
+from ckks.ring.primes import primitive_root_of_unity
 
 warnings.simplefilter("ignore", InsecureWarning)
 
@@ -104,7 +104,7 @@ assert reference.intt(ntt_a, q, psi) == a, "and its inverse gives the coefficien
 
 # %%
 print(inspect.getsource(reference.ntt))
-print(inspect.getsource(ckks.ntt.forward_one))
+print(inspect.getsource(ckks.ring.ntt.forward_one))
 
 # %% [markdown]
 # The kernel works on a numpy `uint64` array in place, one row per prime. It agrees with the
@@ -157,7 +157,7 @@ assert back == x * y % Q
 # ## What the NTT buys
 #
 # In NTT form a ring product is $N$ modular products per prime. We time the single-limb kernel
-# `ckks.ntt.forward_one` (the batched `NTTTables.forward` runs it on every prime in parallel)
+# `ckks.ring.ntt.forward_one` (the batched `NTTTables.forward` runs it on every prime in parallel)
 # against the $O(N^2)$ schoolbook negacyclic product at a few sizes (the schoolbook one only at
 # small $N$: it is quadratic *and* in pure Python). The timings are whatever this machine gives; no
 # assertion depends on them.
@@ -170,10 +170,10 @@ for log_n in range(6, 15):
     t = NTTTables(n, (p.data_moduli[0],))
     values = np.random.default_rng(log_n).integers(0, p.data_moduli[0], (1, n), dtype=np.uint64)
     limb, twiddles, shoup = values[0], t.psi_rev[0], t.psi_rev_shoup[0]
-    ckks.ntt.forward_one(limb.copy(), twiddles, shoup, t.moduli[0])  # compile / warm up
+    ckks.ring.ntt.forward_one(limb.copy(), twiddles, shoup, t.moduli[0])  # compile / warm up
     start = time.perf_counter()
     for _ in range(20):
-        ckks.ntt.forward_one(limb, twiddles, shoup, t.moduli[0])
+        ckks.ring.ntt.forward_one(limb, twiddles, shoup, t.moduli[0])
     ntt_ms = (time.perf_counter() - start) / 20 * 1e3
     school_ms = float("nan")
     if n <= 256:

@@ -24,9 +24,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import ckks
-from ckks.inspect import precision_bits
-from ckks.modarith import poly_mul_add, poly_sub
-from ckks.poly import from_ntt
+from ckks.precision import precision_bits
+from ckks.ring.modarith import poly_mul_add, poly_sub
+from ckks.scheme.poly import from_ntt
 
 params = ckks.Parameters(poly_degree=8192, moduli_bits=[60, 40, 40, 60], scale_bits=40)
 print(params)

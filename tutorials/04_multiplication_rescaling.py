@@ -27,7 +27,7 @@ import numpy as np
 
 import ckks
 from ckks.errors import LevelError, SecurityError
-from ckks.inspect import precision_bits
+from ckks.precision import precision_bits
 
 params = ckks.Parameters(poly_degree=8192, moduli_bits=[60, 40, 40, 60], scale_bits=40)
 keygen = ckks.KeyGenerator(params)

@@ -28,8 +28,8 @@ import numpy as np
 
 import ckks
 from ckks.errors import KeyMissingError
-from ckks.inspect import precision_bits
-from ckks.rotation import conjugation_element, galois_element
+from ckks.precision import precision_bits
+from ckks.scheme.rotation import conjugation_element, galois_element
 
 ctx = ckks.Context(poly_degree=8192, moduli_bits=[60, 40, 40, 60], scale_bits=40)
 keys = ctx.generate_galois_keys(progress=False)

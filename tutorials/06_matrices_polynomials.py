@@ -29,10 +29,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import ckks
-from ckks import chebyshev
-from ckks.inspect import precision_bits
-from ckks.linalg import vector_matrix_transform
-from ckks.polyeval import plan_polynomial
+from ckks.circuits import chebyshev
+from ckks.circuits.linear_transform import vector_matrix_transform
+from ckks.circuits.polynomial import plan_polynomial
+from ckks.precision import precision_bits
 
 ctx = ckks.Context(poly_degree=8192, moduli_bits=[60, 40, 40, 60], scale_bits=40)
 ctx.generate_galois_keys(progress=False)
@@ -117,7 +117,7 @@ for degree in (1, 2, 3, 4, 7, 8, 15):
 # ## Chebyshev approximations of sigmoid and ReLU
 #
 # CKKS evaluates polynomials only, so a sigmoid or a ReLU is replaced on an interval $[a, b]$ by its
-# Chebyshev interpolant. `ckks.chebyshev.fit` measures the maximum error on a dense grid, so the
+# Chebyshev interpolant. `ckks.circuits.chebyshev.fit` measures the maximum error on a dense grid, so the
 # cost of the approximation is known before anything is encrypted. The sigmoid is smooth and its
 # error falls geometrically with the degree; the ReLU has a kink at 0, and its error falls only like
 # $1/d$.

@@ -26,9 +26,9 @@ import numpy as np
 import ckks
 from ckks.attacks import decryption_oracle, is_secret_key, recover_secret
 from ckks.errors import KeyMissingError, SecurityError
-from ckks.flooding import Flooding
-from ckks.inspect import precision_bits
-from ckks.params import MAX_MODULUS_BITS
+from ckks.precision import precision_bits
+from ckks.scheme.parameters import MAX_MODULUS_BITS
+from ckks.security.flooding import Flooding
 
 # %% [markdown]
 # ## Choosing parameters against the HE standard

@@ -22,7 +22,7 @@ from ckks.errors import (
     SerializationError,
     WrongContextError,
 )
-from ckks.rotation import GaloisKeys, create_galois_keys
+from ckks.scheme.rotation import GaloisKeys, create_galois_keys
 from ckks.serialize import _open, _seal, dumps, loads
 
 pytestmark = pytest.mark.filterwarnings("ignore::ckks.errors.InsecureWarning")

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 import ckks
 from ckks.errors import InsecureWarning, PrecisionWarning, SerializationError
-from ckks.rotation import GaloisKeys
+from ckks.scheme.rotation import GaloisKeys
 from ckks.serialize import _open, _seal, dumps, loads
 
 pytestmark = [

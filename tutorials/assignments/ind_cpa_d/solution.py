@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 import ckks
-from ckks.poly import to_ntt
+from ckks.scheme.poly import to_ntt
 
 
 def _centre(values: np.ndarray, q: int) -> np.ndarray:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import ckks
-from ckks.flooding import Flooding
+from ckks.security.flooding import Flooding
 
 
 @pytest.fixture(autouse=True)

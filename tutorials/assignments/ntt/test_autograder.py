@@ -1,4 +1,4 @@
-"""Autograder: the negacyclic NTT. Compares with the definitions in ckks.reference."""
+"""Autograder: the negacyclic NTT. Compares with the definitions in ckks.ring.reference."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from ckks import reference
-from ckks.primes import coeff_modulus, primitive_root_of_unity
+from ckks.ring import reference
+from ckks.ring.primes import coeff_modulus, primitive_root_of_unity
 
 
 def setup(n: int, bits: int = 30) -> tuple[int, int]:

@@ -6,7 +6,7 @@ r = [x + h]_{q_l} is read off the last row, and for every other prime q_i
     round(x / q_l) = (x_i + h - r) * q_l^-1   (mod q_i),
 
 an exact division, because x + h - r is a multiple of q_l.  This is SEAL's
-divide_and_round_q_last and ckks.rns.RNSDivider with one dropped prime.
+divide_and_round_q_last and ckks.ring.rns.RNSDivider with one dropped prime.
 """
 
 from __future__ import annotations

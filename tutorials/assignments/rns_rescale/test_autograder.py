@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import ckks
-from ckks.primes import coeff_modulus
+from ckks.ring.primes import coeff_modulus
 
 
 def primes(n: int = 16, bits: tuple[int, ...] = (50, 40, 40)) -> list[int]:

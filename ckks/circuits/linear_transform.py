@@ -1,0 +1,241 @@
+"""Plaintext linear maps of the slots: the diagonal method and baby-step giant-step.
+
+**Linear transforms** (Halevi and Shoup, "Algorithms in HElib", CRYPTO 2014).
+Any linear map of the S = N/2 slots is a sum of its generalized diagonals,
+
+    y = sum_k d_k * rot_k(x),     rot_k(x)[j] = x[j + k mod S],
+
+with d_k[j] = M[j, j + k] for y = M x.  Evaluated naively this is one
+rotation per non-zero diagonal (all hoisted: one decomposition of x).  The
+baby-step giant-step form writes k = g i + b and uses
+d_k * rot_(g i + b)(x) = rot_(g i)(rot_(-g i)(d_k) * rot_b(x)):
+
+    y = sum_i rot_(g i)( sum_b rot_(-g i)(d_(g i + b)) * rot_b(x) ),
+
+with about 2 sqrt(#diagonals) rotations (the baby rotations hoisted).  The
+plaintext diagonals are encoded at the ciphertext's own scale s, so the
+result has level l - 1 and scale s^2 / q_l, exactly as ``v * plain``.
+
+**Vector-matrix product** v @ M for v of length n and M of shape (n, m):
+y[j] = sum_i v[i] M[i, j] has diagonals d_k[j] = M[j + k, j] for
+-(m - 1) <= k < n, zero wherever j + k is outside [0, n) or j >= m.  Slots of
+the input beyond n are therefore never read, and slots of the output beyond m
+are zero.  One level.
+
+Encrypted matrix products (Jiang et al.) are in :mod:`ckks.circuits.matrix_product`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+from ckks.errors import InputError, InputTypeError, LevelError
+from ckks.scheme.ciphertext import Ciphertext
+from ckks.scheme.encoder import Encoder
+from ckks.scheme.evaluator import Evaluator
+from ckks.scheme.parameters import Parameters
+from ckks.scheme.rotation import Rotator
+
+
+def require_levels(level: int, needed: int, what: str, params: Parameters) -> None:
+    """Raise LevelError unless a ciphertext at ``level`` has ``needed`` levels left."""
+    if needed <= level:
+        return
+    bits = list(params.moduli_bits)
+    data = bits[: len(bits) - params.special_count]
+    extra = needed - level
+    middle = data[1] if len(data) > 1 else 40
+    longer = data + [middle] * extra + bits[len(data):]
+    raise LevelError(
+        f"{what} needs {needed} levels but the ciphertext is at level {level} "
+        f"({extra} more needed). Start from a fresher ciphertext or add {extra} rescaling prime(s): "
+        f"moduli_bits={longer} instead of {bits} (check the security bound of poly_degree)"
+    )
+
+
+# -- generic linear transforms -------------------------------------------------------------------------
+
+
+class LinearTransform:
+    """y = sum_k diagonals[k] * rot_k(x) on the S slots, by the diagonal or the BSGS method.
+
+    Args:
+        diagonals: {k: d_k}, each d_k of length ``period`` (a divisor of S); the
+            input is assumed ``period``-periodic in its slots when period < S
+            (a packed matrix repeated over the slots), and then k counts modulo period.
+        slots: S = N/2.
+        period: the length of the diagonals (default S).
+        method: "bsgs" (default) or "diagonal" (one hoisted rotation per diagonal).
+        baby_step: force the baby-step size g (in units of the step stride).
+    """
+
+    def __init__(
+        self,
+        diagonals: dict[int, np.ndarray],
+        slots: int,
+        period: int | None = None,
+        method: str = "bsgs",
+        baby_step: int | None = None,
+    ):
+        period = slots if period is None else int(period)
+        if period < 1 or slots % period:
+            raise InputError(f"period must divide the slot count {slots}, got {period}")
+        if method not in ("bsgs", "diagonal"):
+            raise InputError(f"method must be 'bsgs' or 'diagonal', got {method!r}")
+        self.slots = slots
+        self.period = period
+        self.method = method
+        merged: dict[int, np.ndarray] = {}
+        representative: dict[int, int] = {}  # k mod period -> the step used (the caller's, if |k| < period)
+        for k, diag in diagonals.items():
+            diag = np.asarray(diag)
+            if diag.shape != (period,):
+                raise InputError(f"diagonal {k} has shape {diag.shape}, expected ({period},)")
+            r = representative.setdefault(int(k) % period, int(k) if abs(int(k)) < period else int(k) % period)
+            merged[r] = merged[r] + diag if r in merged else diag.astype(np.complex128)
+        self.diagonals = {k: d for k, d in sorted(merged.items()) if np.any(d != 0)}
+        nonzero = [k for k in self.diagonals if k]
+        self.stride = math.gcd(*nonzero) if nonzero else 1
+        self._plan = self._make_plan(baby_step)
+        self._encoded: dict[tuple[int, float], list] = {}
+
+    def _make_plan(self, baby_step: int | None) -> dict[int, list[tuple[int, int]]]:
+        """{giant step: [(baby step, k), ...]} in slot units."""
+        ks = list(self.diagonals)
+        if self.method == "diagonal":
+            return {0: [(k, k) for k in ks]}
+        units = [k // self.stride for k in ks]
+        low = min(units, default=0)
+        span = max(units, default=0) - low + 1
+        candidates = [baby_step] if baby_step else range(1, min(span, 4 * math.isqrt(span) + 4) + 1)
+        best = None
+        for g in candidates:
+            giants = {low + (u - low) // g * g for u in units}
+            babies = {(u - low) % g for u in units}
+            cost = len(giants - {0}) + len(babies - {0})
+            if best is None or cost < best[0]:
+                best = (cost, g)
+        g = best[1]
+        plan: dict[int, list[tuple[int, int]]] = {}
+        for k, u in zip(ks, units):
+            giant = (low + (u - low) // g * g) * self.stride
+            plan.setdefault(giant, []).append((k - giant, k))
+        return plan
+
+    @property
+    def baby_steps(self) -> list[int]:
+        return sorted({b for pairs in self._plan.values() for b, _ in pairs if b})
+
+    @property
+    def giant_steps(self) -> list[int]:
+        return sorted(g for g in self._plan if g)
+
+    @property
+    def rotation_steps(self) -> list[int]:
+        """Steps whose Galois keys make every rotation direct (for generate_galois_keys)."""
+        return sorted(set(self.baby_steps) | set(self.giant_steps))
+
+    @property
+    def rotations(self) -> int:
+        """Rotations (key switches) with keys for every step: baby + giant."""
+        return len(self.baby_steps) + len(self.giant_steps)
+
+    @property
+    def plaintext_multiplications(self) -> int:
+        return len(self.diagonals)
+
+    def _tile(self, diag: np.ndarray) -> np.ndarray:
+        return np.tile(diag, self.slots // self.period)
+
+    def encoded(self, encoder: Encoder, level: int, scale: float) -> list:
+        """The rotated diagonals encoded at (level, scale), cached: [(giant, [(baby, plaintext)])]."""
+        key = (level, scale)
+        if key not in self._encoded:
+            out = []
+            for giant, pairs in sorted(self._plan.items()):
+                plains = [(b, encoder.encode(np.roll(self._tile(self.diagonals[k]), giant), scale, level))
+                          for b, k in pairs]
+                out.append((giant, plains))
+            self._encoded = {key: out}  # keep one encoding: the usual case is a fixed level
+        return self._encoded[key]
+
+    def apply(self, ct: Ciphertext, evaluator: Evaluator, encoder: Encoder, rotator: Rotator) -> Ciphertext:
+        """M x with one level: level l -> l - 1, scale s -> s^2 / q_l."""
+        require_levels(ct.level, 1, "a plaintext linear transform", evaluator.params)
+        plan = self.encoded(encoder, ct.level, ct.scale)
+        babies = rotator.rotate_many(ct, sorted({b for _, pairs in plan for b, _ in pairs if b}))
+        babies[0] = ct
+        total = None
+        for giant, pairs in plan:
+            inner = None
+            for b, plain in pairs:
+                term = evaluator.multiply_plain(babies[b], plain)
+                inner = term if inner is None else evaluator.add(inner, term)
+            if giant:
+                inner = rotator.rotate(inner, giant)
+            total = inner if total is None else evaluator.add(total, inner)
+        if total is None:  # the zero map
+            zero = encoder.encode_constant(0.0, ct.scale, ct.level)
+            total = evaluator.multiply_plain(ct, zero)
+        return evaluator.rescale(total)
+
+
+# -- vector x plaintext matrix ----------------------------------------------------------------------------
+
+
+def check_matrix(matrix, rows: int | None = None, name: str = "matrix") -> np.ndarray:
+    """A 2-D numeric array (validated), with ``rows`` rows if given."""
+    try:
+        array = np.asarray(matrix)
+    except Exception as exc:
+        raise InputTypeError(f"{name} must be a 2-D array of numbers: {exc}") from exc
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise InputTypeError(f"{name} must hold numbers, got dtype {array.dtype}")
+    if array.ndim != 2:
+        raise InputError(f"{name} must be 2-D, got shape {array.shape}")
+    if rows is not None and array.shape[0] != rows:
+        raise InputError(
+            f"{name} has shape {array.shape} but the vector has {rows} values: "
+            f"vector @ {name} needs {name}.shape[0] == {rows}"
+        )
+    if not np.all(np.isfinite(array)):
+        raise InputError(f"{name} contains NaN or infinity")
+    return array
+
+
+def vector_matrix_transform(matrix: np.ndarray, slots: int, method: str = "bsgs") -> LinearTransform:
+    """The transform x -> x @ M (x in the first n slots, result in the first m)."""
+    matrix = check_matrix(matrix)
+    n, m = matrix.shape
+    if n > slots or m > slots:
+        raise InputError(f"matrix of shape {matrix.shape} does not fit in {slots} slots")
+    diagonals = {}
+    for k in range(-(m - 1), n):
+        j = np.arange(max(0, -k), min(m, n - k))
+        if j.size == 0:
+            continue
+        values = matrix[j + k, j]
+        if np.any(values != 0):
+            diag = np.zeros(slots, dtype=np.complex128)
+            diag[j] = values
+            diagonals[k] = diag
+    return LinearTransform(diagonals, slots, method=method)
+
+
+def vector_matrix_product(
+    ct: Ciphertext, matrix, evaluator: Evaluator, encoder: Encoder, rotator: Rotator, method: str = "bsgs"
+) -> Ciphertext:
+    """v @ M for v in the first M.shape[0] slots of ``ct``.  One level: l -> l - 1, scale s^2 / q_l."""
+    transform = vector_matrix_transform(matrix, evaluator.params.slots, method)
+    return transform.apply(ct, evaluator, encoder, rotator)
+
+
+def rotation_steps(transforms: Iterable[LinearTransform]) -> list[int]:
+    """The union of the rotation steps of several transforms (to generate their keys at once)."""
+    steps: set[int] = set()
+    for t in transforms:
+        steps |= set(t.rotation_steps)
+    return sorted(steps)

@@ -1,0 +1,162 @@
+"""Encrypted matrix x encrypted matrix products and transposes on packed ciphertexts.
+
+**Encrypted matrix products** (Jiang, Kim, Lauter and Song, "Secure
+outsourced matrix computation and application to neural networks", CCS 2018).
+A d x d matrix is packed row-major in n = d^2 slots (slot d i + j holds
+A[i, j]) and repeated S / n times, so that rotations of the S slots act as
+rotations modulo n.  With sigma(A)[i, j] = A[i, i + j],
+tau(A)[i, j] = A[i + j, j], phi(A)[i, j] = A[i, j + 1] and
+psi(A)[i, j] = A[i + 1, j] (indices mod d),
+
+    A B = sum_(k < d) phi^k(sigma(A)) * psi^k(tau(B)).
+
+sigma (2d - 1 diagonals) and tau (d diagonals, multiples of d) are
+baby-step giant-step transforms; phi^k is two masked rotations (by k and
+k - d) and psi^k one rotation by d k, all hoisted.  Depth 3: one level for
+sigma/tau, one for the masks of phi^k, one for the products (the paper's
+"1 Mult + 2 CMult").  The transpose A^T[i, j] = A[j, i] is a transform with
+2d - 1 diagonals at multiples of d - 1; depth 1.  The sigma, tau and
+transpose transforms are cached per (d, S), with their diagonals encoded at the
+last level and scale used.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from ckks.circuits.linear_transform import LinearTransform, check_matrix, require_levels
+from ckks.errors import InputError
+from ckks.scheme.ciphertext import Ciphertext
+from ckks.scheme.encoder import Encoder
+from ckks.scheme.evaluator import Evaluator
+from ckks.scheme.rotation import Rotator
+
+
+def check_dimension(d: int, slots: int) -> int:
+    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
+        raise InputError(f"the matrix dimension d must be a positive integer, got {d!r}")
+    d = int(d)
+    if slots % (d * d):
+        raise InputError(
+            f"a {d}x{d} matrix needs d^2 = {d * d} slots dividing the slot count {slots}; "
+            "use a power-of-two d with d^2 <= N/2 (or a larger poly_degree)"
+        )
+    return d
+
+
+def _indices(d: int) -> tuple[np.ndarray, np.ndarray]:
+    l = np.arange(d * d)
+    return l // d, l % d
+
+
+@lru_cache(maxsize=8)
+def sigma_transform(d: int, slots: int) -> LinearTransform:
+    """sigma(A)[i, j] = A[i, i + j]: diagonals k = i (j < d - i) and k = i - d (j >= d - i)."""
+    i, j = _indices(d)
+    shift = np.where(i + j < d, i, i - d)
+    return _permutation_transform(shift, d, slots)
+
+
+@lru_cache(maxsize=8)
+def tau_transform(d: int, slots: int) -> LinearTransform:
+    """tau(A)[i, j] = A[i + j, j]: diagonals k = d j (modulo d^2)."""
+    i, j = _indices(d)
+    return _permutation_transform(d * j, d, slots)
+
+
+@lru_cache(maxsize=8)
+def transpose_transform(d: int, slots: int) -> LinearTransform:
+    """A^T[i, j] = A[j, i]: diagonals k = (d - 1)(j - i)."""
+    i, j = _indices(d)
+    return _permutation_transform((d - 1) * (j - i), d, slots)
+
+
+def _permutation_transform(shift: np.ndarray, d: int, slots: int) -> LinearTransform:
+    """The transform y[l] = x[l + shift[l]] (indices mod d^2)."""
+    diagonals = {}
+    for k in np.unique(shift):
+        diagonals[int(k)] = (shift == k).astype(np.float64)
+    return LinearTransform(diagonals, slots, period=d * d)
+
+
+def _phi_masks(d: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """phi^k(A)[i, j] = A[i, j + k]: rotation by k where j < d - k, by k - d elsewhere."""
+    _, j = _indices(d)
+    first = (j < d - k).astype(np.float64)
+    return first, 1.0 - first
+
+
+def _psi_step(d: int, k: int) -> int:
+    """psi^k is a rotation by d k modulo d^2 (represented in (-d^2/2, d^2/2])."""
+    n = d * d
+    step = d * k % n
+    return step - n if step > n // 2 else step
+
+
+def matrix_product_steps(d: int, slots: int) -> list[int]:
+    """Rotation steps whose keys make every rotation of :func:`matrix_product` direct."""
+    d = check_dimension(d, slots)
+    steps = set(sigma_transform(d, slots).rotation_steps) | set(tau_transform(d, slots).rotation_steps)
+    for k in range(1, d):
+        steps |= {k, k - d, _psi_step(d, k)}
+    return sorted(steps)
+
+
+def transpose_steps(d: int, slots: int) -> list[int]:
+    """Rotation steps whose keys make every rotation of :func:`matrix_transpose` direct."""
+    return transpose_transform(check_dimension(d, slots), slots).rotation_steps
+
+
+def matrix_product(
+    a: Ciphertext, b: Ciphertext, d: int, evaluator: Evaluator, encoder: Encoder, rotator: Rotator
+) -> Ciphertext:
+    """A B for d x d matrices packed row-major (and repeated) in ``a`` and ``b``.
+
+    Level min(l_a, l_b) -> min(l_a, l_b) - 3; rotations: those of sigma and tau
+    (baby-step giant-step) plus 2(d - 1) for phi^k and d - 1 for psi^k, all
+    hoisted; multiplications: d ciphertext products, one relinearization.
+    """
+    params = evaluator.params
+    d = check_dimension(d, params.slots)
+    a, b = evaluator.align_levels(a, b)
+    require_levels(a.level, 3, f"a {d}x{d} encrypted matrix product", params)
+    a0 = sigma_transform(d, params.slots).apply(a, evaluator, encoder, rotator)
+    b0 = tau_transform(d, params.slots).apply(b, evaluator, encoder, rotator)
+    # phi^k(A0) = mask1_k * rot_k(A0) + mask2_k * rot_(k-d)(A0), one level (k = 0: mask of ones).
+    shifted_a = rotator.rotate_many(a0, [s for k in range(1, d) for s in (k, k - d)])
+    shifted_b = rotator.rotate_many(b0, [_psi_step(d, k) for k in range(1, d)])
+    level, scale = a0.level, a0.scale
+    repeat = params.slots // (d * d)
+    tensor_sum = None
+    for k in range(d):
+        first, second = _phi_masks(d, k)
+        source = a0 if k == 0 else shifted_a[k]
+        term = evaluator.multiply_plain(source, encoder.encode(np.tile(first, repeat), scale, level))
+        if k:
+            mask = encoder.encode(np.tile(second, repeat), scale, level)
+            other = evaluator.multiply_plain(shifted_a[k - d], mask)
+            term = evaluator.add(term, other)
+        a_k = evaluator.rescale(term)
+        b_k = b0 if k == 0 else shifted_b[_psi_step(d, k)]
+        product = evaluator.multiply(a_k, evaluator.mod_switch_to(b_k, a_k.level))
+        tensor_sum = product if tensor_sum is None else evaluator.add(tensor_sum, product)
+    return evaluator.rescale(evaluator.relinearize(tensor_sum))
+
+
+def matrix_transpose(a: Ciphertext, d: int, evaluator: Evaluator, encoder: Encoder, rotator: Rotator) -> Ciphertext:
+    """A^T for a d x d matrix packed row-major (and repeated).  One level: l -> l - 1."""
+    d = check_dimension(d, evaluator.params.slots)
+    return transpose_transform(d, evaluator.params.slots).apply(a, evaluator, encoder, rotator)
+
+
+def pack_matrix(matrix, slots: int) -> np.ndarray:
+    """The slot vector of a d x d matrix: row-major, repeated to fill the S slots."""
+    array = check_matrix(matrix)
+    if array.shape[0] != array.shape[1]:
+        raise InputError(f"matrix must be square (d x d) for packed products, got shape {array.shape}")
+    d = check_dimension(array.shape[0], slots)
+    return np.tile(array.reshape(-1), slots // (d * d))
+
+

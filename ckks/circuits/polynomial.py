@@ -1,0 +1,382 @@
+"""Polynomial evaluation on ciphertexts: power basis and Chebyshev basis, depth-optimal.
+
+Cost model.  A ciphertext-ciphertext product and a multiplication by a
+non-integer constant each consume one level (one rescale); additions,
+integer multiples and plaintext additions consume none.  Computing x^k by
+x^k = x^m x^(k-m) (m the largest power of two below k) reaches depth
+ceil(log2 k); the best possible depth for a degree-d polynomial with
+arbitrary coefficients is ceil(log2(d + 1)).
+
+Scheme.  p is split recursively at powers of two, p = q * B_n + r, with
+B_n = x^n (power basis) or T_n (Chebyshev basis, where
+T_{m+n} = 2 T_m T_n - T_{|m-n|} makes the division exact, computed with
+``numpy.polynomial.chebyshev.chebdiv``), n the largest power of two
+<= deg p; q gets one level less than p, r the same.  The recursion stops at a
+"baby-step" polynomial sum_b c_b B_b of degree below g = 2^j, evaluated with
+one constant multiplication per term, when its depth max_b ceil(log2 b) + 1
+fits the levels left; otherwise it splits once more.  This is the
+baby-step giant-step form of Paterson and Stockmeyer ("On the number of
+nonscalar multiplications necessary to evaluate polynomials", SIAM J.
+Comput. 1973), made depth-optimal as in Bossuat, Mouchet, Troncoso-Pastoriza
+and Hubaux (Eurocrypt 2021, sec. 5): the recursion keeps deg < 2^budget at
+every node, so a degree-d polynomial always uses exactly
+
+    levels(d) = ceil(log2(d + 1))        (0 for a constant),
+
+leading coefficient included (e.g. degree 7: 3 levels, degree 8: 4).  The
+baby-step size g is chosen per polynomial to minimise the number of
+ciphertext-ciphertext products (reported by :func:`plan_polynomial`).
+
+Scale management (as in Lattigo): every node is evaluated to an exact target
+level and scale.  A term c_b B_b is produced by switching B_b down to
+level l + 1 and multiplying by c_b encoded at scale s_t q_{l+1} / s_b, then
+rescaling, which lands on (l, s_t) exactly; a product q * B_n asks q for
+scale s_t q_{l+1} / s_n.  Terms are therefore added without any scale
+mismatch, and the output has the input ciphertext's scale.  Powers whose
+scale drifts below half the input scale are brought back by an integer
+multiple (free).
+
+Chebyshev series on [a, b] are evaluated at y = alpha x + beta,
+alpha = 2 / (b - a), beta = -(a + b) / (b - a).  For b - a <= 2 (alpha >= 1)
+the map is free: the ciphertext of x at scale s is read as a ciphertext of
+alpha x at scale s / alpha, and beta is a plaintext addition.  For wider
+intervals the multiplication by alpha < 1 costs one level (reading it into
+the scale would make the scales of T_(2^j) grow like alpha^(-2^j)):
+
+    levels = ceil(log2(d + 1)) + (1 if b - a > 2 else 0).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.polynomial import chebyshev as npcheb
+
+from ckks.errors import InputError, InputTypeError
+from ckks.scheme.ciphertext import Ciphertext
+from ckks.scheme.encoder import Encoder
+from ckks.scheme.evaluator import Evaluator, scales_agree
+
+POWER = "power"
+CHEBYSHEV = "chebyshev"
+
+
+def levels_for_degree(degree: int) -> int:
+    """Levels the depth-optimal scheme uses for a degree-d polynomial: ceil(log2(d + 1))."""
+    return 0 if degree <= 0 else math.ceil(math.log2(degree + 1))
+
+
+def power_depth(k: int) -> int:
+    """Depth of B_k (x^k or T_k) computed by products of powers of two: ceil(log2 k)."""
+    return 0 if k <= 1 else (k - 1).bit_length()
+
+
+# -- the plan --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Leaf:
+    coefficients: np.ndarray  # c_0 .. c_e with e < g
+
+
+@dataclass
+class _Split:
+    n: int  # B_n, a power of two
+    high: object  # a node, or a scalar constant
+    low: object  # a node, a scalar constant, or 0
+
+
+@dataclass
+class PolyPlan:
+    """How a polynomial will be evaluated, and what it costs.
+
+    Attributes:
+        basis: "power" or "chebyshev".
+        degree: degree after dropping zero leading coefficients.
+        depth: levels consumed (ceil(log2(degree + 1))).
+        baby_step: g, the degree bound of the baby-step polynomials.
+        powers: indices k of the basis elements B_k that are computed.
+        products: ciphertext-ciphertext products (relinearizations), powers included.
+        scalar_multiplications: multiplications by non-integer constants.
+    """
+
+    basis: str
+    degree: int
+    depth: int
+    baby_step: int
+    powers: list[int]
+    products: int
+    scalar_multiplications: int
+    root: object = field(repr=False, default=None)
+
+
+def _trim(coefficients: np.ndarray) -> np.ndarray:
+    nonzero = np.flatnonzero(coefficients != 0)
+    return coefficients[: nonzero[-1] + 1] if nonzero.size else coefficients[:1] * 0
+
+
+def _divide(coefficients: np.ndarray, n: int, basis: str) -> tuple[np.ndarray, np.ndarray]:
+    """q, r with p = q * B_n + r and deg r < n."""
+    if basis == POWER:
+        return coefficients[n:].copy(), coefficients[:n].copy()
+    t_n = np.zeros(n + 1)
+    t_n[n] = 1.0
+    q, r = npcheb.chebdiv(coefficients, t_n)
+    return np.asarray(q, dtype=coefficients.dtype), np.asarray(r, dtype=coefficients.dtype)
+
+
+def _dependencies(k: int, basis: str) -> list[int]:
+    m = 1 << ((k - 1).bit_length() - 1)  # largest power of two below k
+    deps = [m, k - m]
+    if basis == CHEBYSHEV and 2 * m - k > 0:
+        deps.append(2 * m - k)
+    return deps
+
+
+def _leaf_depth(coefficients: np.ndarray) -> int:
+    return max((power_depth(b) + 1 for b in range(1, len(coefficients)) if coefficients[b] != 0), default=0)
+
+
+def _build(coefficients: np.ndarray, budget: int, baby: int, basis: str):
+    c = _trim(coefficients)
+    degree = len(c) - 1
+    if degree <= 0:
+        return c[0]
+    if degree < baby and _leaf_depth(c) <= budget:
+        return _Leaf(c)
+    n = 1 << (degree.bit_length() - 1)
+    q, r = _divide(c, n, basis)
+    return _Split(n, _build(q, budget - 1, baby, basis), _build(r, budget, baby, basis))
+
+
+def _walk(node, powers: set[int], counts: list[int]) -> None:
+    """Collect the basis elements a plan needs; counts = [products, scalar multiplications]."""
+    if isinstance(node, _Leaf):
+        for b in range(1, len(node.coefficients)):
+            if node.coefficients[b] != 0:
+                powers.add(b)
+                counts[1] += 1
+    elif isinstance(node, _Split):
+        powers.add(node.n)
+        if isinstance(node.high, (_Leaf, _Split)):
+            counts[0] += 1
+            _walk(node.high, powers, counts)
+        else:
+            counts[1] += 1
+        _walk(node.low, powers, counts)
+
+
+def _closure(powers: set[int], basis: str) -> list[int]:
+    todo = list(powers)
+    seen = set(powers)
+    while todo:
+        k = todo.pop()
+        if k >= 2:
+            for dep in _dependencies(k, basis):
+                if dep not in seen:
+                    seen.add(dep)
+                    todo.append(dep)
+    return sorted(seen)
+
+
+def _as_coefficients(coefficients) -> np.ndarray:
+    try:
+        c = np.asarray(coefficients)
+    except Exception as exc:
+        raise InputTypeError(f"coefficients must be a 1-D sequence of numbers: {exc}") from exc
+    if c.dtype == object or not np.issubdtype(c.dtype, np.number) or c.dtype == bool:
+        raise InputTypeError(f"coefficients must be numbers, got dtype {c.dtype}")
+    if c.ndim != 1 or c.size == 0:
+        raise InputError(f"coefficients must be a non-empty 1-D sequence, got shape {c.shape}")
+    if not np.all(np.isfinite(c)):
+        raise InputError("coefficients contain NaN or infinity")
+    return c.astype(np.complex128 if np.iscomplexobj(c) else np.float64)
+
+
+def plan_polynomial(coefficients, basis: str = POWER) -> PolyPlan:
+    """The evaluation plan of sum_k c_k B_k (coefficients in increasing degree)."""
+    if basis not in (POWER, CHEBYSHEV):
+        raise InputError(f"basis must be 'power' or 'chebyshev', got {basis!r}")
+    c = _trim(_as_coefficients(coefficients))
+    degree = len(c) - 1
+    depth = levels_for_degree(degree)
+    best = None
+    for j in range(1, max(depth, 1) + 1):
+        root = _build(c, depth, 1 << j, basis)
+        powers: set[int] = set()
+        counts = [0, 0]
+        _walk(root, powers, counts)
+        needed = _closure(powers, basis)
+        products = counts[0] + sum(1 for k in needed if k >= 2)
+        plan = PolyPlan(basis, degree, depth, 1 << j, needed, products, counts[1], root)
+        if best is None or (plan.products, plan.scalar_multiplications) < (best.products, best.scalar_multiplications):
+            best = plan
+    return best
+
+
+# -- evaluation --------------------------------------------------------------------------------
+
+
+class _Executor:
+    """Evaluates a plan on one ciphertext, with exact level and scale targets."""
+
+    def __init__(self, evaluator: Evaluator, encoder: Encoder, x: Ciphertext, basis: str, reference_scale: float):
+        self.ev = evaluator
+        self.encoder = encoder
+        self.params = evaluator.params
+        self.basis = basis
+        self.reference_scale = reference_scale
+        self.memo: dict[int, Ciphertext] = {1: x}
+
+    def _product(self, a: Ciphertext, b: Ciphertext) -> Ciphertext:
+        ev = self.ev
+        a, b = ev.align_levels(a, b)
+        return ev.rescale(ev.relinearize(ev.multiply(a, b)))
+
+    def _normalize(self, ct: Ciphertext) -> Ciphertext:
+        """Bring a drifted-down scale back near the reference with a free integer multiple."""
+        factor = int(self.reference_scale // ct.scale)
+        if factor >= 2:
+            ct = self.ev.multiply_integer(ct, factor)
+            ct.scale *= factor
+        return ct
+
+    def power(self, k: int) -> Ciphertext:
+        """B_k at level (input level - ceil(log2 k))."""
+        if k in self.memo:
+            return self.memo[k]
+        deps = _dependencies(k, self.basis)
+        product = self._product(self.power(deps[0]), self.power(deps[1]))
+        if self.basis == CHEBYSHEV:
+            product = self.ev.multiply_integer(product, 2)
+            if len(deps) == 2:
+                one = self.encoder.encode_constant(1.0, product.scale, product.level)
+                product = self.ev.sub_plain(product, one)
+            else:
+                lower = self.constant_times(self.power(deps[2]), 1.0, product.level, product.scale)
+                product = self.ev.sub(product, lower)
+        product = self._normalize(product)
+        self.memo[k] = product
+        return product
+
+    def constant_times(self, ct: Ciphertext, c: complex, level: int, scale: float) -> Ciphertext:
+        """c * ct at exactly (level, scale); ct must be at level >= level + 1."""
+        ev = self.ev
+        ct = ev.mod_switch_to(ct, level + 1)
+        q = self.params.data_moduli[level + 1]
+        plain = self.encoder.encode_constant(c, scale * q / ct.scale, level + 1)
+        out = ev.rescale(ev.multiply_plain(ct, plain))
+        out.scale = _snap(out.scale, scale)
+        return out
+
+    def add_constant(self, ct: Ciphertext, c: complex) -> Ciphertext:
+        if c == 0:
+            return ct
+        return self.ev.add_plain(ct, self.encoder.encode_constant(c, ct.scale, ct.level))
+
+    def run(self, node, level: int, scale: float) -> Ciphertext:
+        ev = self.ev
+        if isinstance(node, _Leaf):
+            c = node.coefficients
+            acc = None
+            for b in range(1, len(c)):
+                if c[b] != 0:
+                    term = self.constant_times(self.power(b), c[b], level, scale)
+                    acc = term if acc is None else ev.add(acc, term)
+            return self.add_constant(acc, c[0])
+        g = self.power(node.n)
+        if isinstance(node.high, (_Leaf, _Split)):
+            q = self.params.data_moduli[level + 1]
+            high = self.run(node.high, level + 1, scale * q / g.scale)
+            acc = self._product(high, ev.mod_switch_to(g, level + 1))
+            acc.scale = _snap(acc.scale, scale)
+        else:
+            acc = self.constant_times(g, node.high, level, scale)
+        if isinstance(node.low, (_Leaf, _Split)):
+            return ev.add(acc, self.run(node.low, level, scale))
+        return self.add_constant(acc, node.low)
+
+
+def _snap(actual: float, target: float) -> float:
+    if not scales_agree(actual, target):
+        raise AssertionError(f"scale bookkeeping drifted: {actual} vs {target}")  # pragma: no cover
+    return target
+
+
+def _evaluate(ct: Ciphertext, plan: PolyPlan, evaluator: Evaluator, encoder: Encoder, scale: float) -> Ciphertext:
+    from ckks.circuits.linear_transform import require_levels
+
+    require_levels(ct.level, plan.depth, f"a degree-{plan.degree} polynomial", evaluator.params)
+    root = plan.root
+    if not isinstance(root, (_Leaf, _Split)):  # a constant
+        zero = evaluator.multiply_integer(ct, 0)
+        zero.scale = scale
+        return _Executor(evaluator, encoder, ct, plan.basis, scale).add_constant(zero, root)
+    executor = _Executor(evaluator, encoder, ct, plan.basis, scale)
+    return executor.run(root, ct.level - plan.depth, scale)
+
+
+def polyval(ct: Ciphertext, coefficients, evaluator: Evaluator, encoder: Encoder) -> Ciphertext:
+    """sum_k c_k x^k (coefficients in increasing degree), slot-wise.
+
+    Level l -> l - ceil(log2(d + 1)) for degree d (leading coefficient included);
+    the scale of the result is the scale of ``ct``.
+    """
+    return _evaluate(ct, plan_polynomial(coefficients, POWER), evaluator, encoder, ct.scale)
+
+
+def chebyshev_affine(interval: tuple[float, float]) -> tuple[float, float]:
+    """alpha, beta with alpha x + beta mapping [a, b] onto [-1, 1]."""
+    try:
+        a, b = (float(v) for v in interval)
+    except Exception as exc:
+        raise InputTypeError(f"interval must be a pair of numbers (a, b), got {interval!r}") from exc
+    if not (np.isfinite(a) and np.isfinite(b)) or not a < b:
+        raise InputError(f"interval must be (a, b) with a < b, both finite, got {interval!r}")
+    return 2.0 / (b - a), -(a + b) / (b - a)
+
+
+def chebyshev_levels(degree: int, interval: tuple[float, float] = (-1.0, 1.0)) -> int:
+    """Levels :func:`chebval` uses: ceil(log2(d + 1)), plus 1 when b - a > 2."""
+    alpha, _ = chebyshev_affine(interval)
+    return levels_for_degree(degree) + (1 if alpha < 1 and degree > 0 else 0)
+
+
+def chebval(ct: Ciphertext, coefficients, interval, evaluator: Evaluator, encoder: Encoder) -> Ciphertext:
+    """sum_k c_k T_k(alpha x + beta), the Chebyshev series of [a, b], slot-wise.
+
+    Level l -> l - :func:`chebyshev_levels`; the result has the scale of ``ct``.
+    """
+    alpha, beta = chebyshev_affine(interval)
+    plan = plan_polynomial(coefficients, CHEBYSHEV)
+    scale = ct.scale
+    if plan.depth == 0:
+        return _evaluate(ct, plan, evaluator, encoder, scale)
+    from ckks.circuits.linear_transform import require_levels
+
+    require_levels(ct.level, chebyshev_levels(plan.degree, interval), f"a degree-{plan.degree} Chebyshev series",
+                   evaluator.params)
+    executor = _Executor(evaluator, encoder, ct, CHEBYSHEV, scale)
+    if alpha >= 1:
+        y = Ciphertext(ct.params, ct.data, ct.scale / alpha, ct.key_id)
+        y = executor._normalize(y)
+    else:
+        y = executor.constant_times(ct, alpha, ct.level - 1, scale)
+    y = executor.add_constant(y, beta)
+    return _evaluate(y, plan, evaluator, encoder, scale)
+
+
+def power(ct: Ciphertext, k: int, evaluator: Evaluator) -> Ciphertext:
+    """x^k for an integer k >= 1 by products of powers of two.  Level l -> l - ceil(log2 k)."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise InputTypeError(f"the exponent must be an integer, got {k!r}")
+    if k < 1:
+        raise InputError(f"the exponent must be at least 1, got {k}")
+    from ckks.circuits.linear_transform import require_levels
+
+    require_levels(ct.level, power_depth(int(k)), f"x^{k}", evaluator.params)
+    executor = _Executor(evaluator, None, ct, POWER, ct.scale)
+    result = executor.power(int(k))
+    return result.copy() if result is ct else result

@@ -1,0 +1,19 @@
+"""The scheme layer: CKKS over the ring (Cheon, Kim, Kim and Song, ASIACRYPT 2017).
+
+What lives here: parameters and their security check
+(:mod:`~ckks.scheme.parameters`), the canonical-embedding encoder
+(:mod:`~ckks.scheme.encoder`), plaintexts and ciphertexts
+(:mod:`~ckks.scheme.ciphertext`), secret, public and relinearization keys
+and the key generator (:mod:`~ckks.scheme.keys`), hybrid key switching
+(:mod:`~ckks.scheme.keyswitch`), encryption and decryption
+(:mod:`~ckks.scheme.encryption`), the evaluator: add, multiply, relinearize,
+rescale, level switching (:mod:`~ckks.scheme.evaluator`), and automorphisms,
+Galois keys and the rotator (:mod:`~ckks.scheme.rotation`).
+
+Every operation here is one step of the scheme, SEAL-shaped and explicit:
+nothing relinearizes or rescales by itself.
+
+May import: :mod:`ckks.ring`, :mod:`ckks.security`, :mod:`ckks.errors`,
+:mod:`ckks.validation`, :mod:`ckks.container`.  Nothing from
+:mod:`ckks.circuits` or the high-level API.
+"""
