@@ -1,4 +1,6 @@
-"""Serialized sizes: ours (ckks.serialize) against TenSEAL's serialize(), same parameters and objects.
+"""Serialized sizes: ours (each type's serialize(), the ckks.container format) against TenSEAL's serialize().
+
+Same parameters and objects on both sides.
 
 N = 8192, moduli_bits = [60, 40, 40, 60], scale 2^40 (TenSEAL's tutorial
 parameters).  TenSEAL (SEAL underneath) compresses with zstd, which gains on
@@ -16,7 +18,6 @@ import numpy as np
 import tenseal as ts
 
 import ckks
-from ckks.serialize import dumps
 
 try:
     from common import markdown_table
@@ -61,10 +62,10 @@ def our_sizes(values: np.ndarray) -> tuple[dict[str, int], int]:
     return {
         "ciphertext (public-key encryption)": len(ctx.encrypt(values).serialize()),
         "ciphertext (fresh, symmetric)": len(ctx.encrypt(values, symmetric=True).serialize()),
-        "public key": len(dumps(ctx.public_key)),
-        "relinearization key": len(dumps(ctx.relin_key)),
-        "Galois keys (default set)": len(dumps(galois)),
-        "secret key": len(dumps(ctx.secret_key)),
+        "public key": len(ctx.public_key.serialize()),
+        "relinearization key": len(ctx.relin_key.serialize()),
+        "Galois keys (default set)": len(galois.serialize()),
+        "secret key": len(ctx.secret_key.serialize()),
         "public context (pk + relin + Galois)": len(ctx.serialize()),
     }, len(galois)
 

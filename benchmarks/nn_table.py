@@ -44,7 +44,7 @@ from nn.convert import convert_and_distill  # noqa: E402
 from nn.datasets import Dataset, load  # noqa: E402
 from nn.model import Sequential  # noqa: E402
 from nn.optim import Adam, cosine_schedule  # noqa: E402
-from nn.train import evaluate, fit  # noqa: E402
+from nn.train import GradientClipping, LearningRateSchedule, evaluate, fit  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -94,8 +94,7 @@ def _train(model: Sequential, ds: Dataset, setup: Setup, epochs: int, seed: int)
         batch_size=setup.batch_size,
         optimizer=opt,
         seed=seed,
-        lr_schedule=cosine_schedule(setup.lr, epochs),
-        clip_grad_norm=5.0,
+        callbacks=[GradientClipping(5.0), LearningRateSchedule(cosine_schedule(setup.lr, epochs))],
         verbose=False,
     )
 

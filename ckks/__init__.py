@@ -31,10 +31,10 @@ from ckks.scheme.ciphertext import Ciphertext, Plaintext
 from ckks.scheme.encoder import Encoder
 from ckks.scheme.encryption import Decryptor, Encryptor
 from ckks.scheme.evaluator import Evaluator
-from ckks.scheme.keys import KeyGenerator, PublicKey, RelinKey, SecretKey
+from ckks.scheme.keys import GaloisKeys, KeyGenerator, PublicKey, RelinKey, SecretKey
 from ckks.scheme.parameters import Parameters
-from ckks.scheme.rotation import GaloisKeys, Rotator
-from ckks.vector import CKKSVector
+from ckks.scheme.rotation import Rotator
+from ckks.vector import CKKSVector, ckks_vector, enc_matmul_encoding, im2col_encoding
 
 __version__ = "0.1.0"
 
@@ -56,7 +56,10 @@ __all__ = [
     "Rotator",
     "SecretKey",
     "circuits",
+    "ckks_vector",
+    "enc_matmul_encoding",
     "errors",
+    "im2col_encoding",
     "ring",
     "scheme",
     "security",

@@ -1,27 +1,51 @@
 """The Context: parameters, keys, and the machinery to encrypt, evaluate and decrypt CKKSVectors.
 
 The top of the high-level API (``ring <- scheme <- circuits <- vector <- context``).
-See :mod:`ckks.vector` for what the operators of a vector do to levels and scales.
+See `ckks.vector` for what the operators of a vector do to levels and scales.
+
+A context serializes itself (container type "context": the parameters, the
+public key, the relinearization key, the Galois keys and, only on request,
+the secret key) with [`Context.serialize`][ckks.context.Context.serialize]
+and [`Context.load`][ckks.context.Context.load].
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ckks.errors import InputTypeError, KeyMissingError
-from ckks.ring.sampling import make_prng
+from ckks.container import Fields, loads, pack, read_arrays, register_loader
+from ckks.errors import InputError, InputTypeError, KeyMissingError, SerializationError
+from ckks.ring.sampling import PRNG, make_prng
+from ckks.scheme.automorphism import check_steps, default_steps
 from ckks.scheme.encoder import Encoder
 from ckks.scheme.encryption import Decryptor, Encryptor
 from ckks.scheme.evaluator import Evaluator
-from ckks.scheme.keys import KeyGenerator, PublicKey, RelinKey, SecretKey
-from ckks.scheme.parameters import Parameters
-from ckks.scheme.rotation import GaloisKeys, Rotator, create_galois_keys
+from ckks.scheme.keys import (
+    GaloisKeys,
+    KeyGenerator,
+    PublicKey,
+    RelinKey,
+    SecretKey,
+    check_key_pair,
+    check_public_key,
+    check_switch_key,
+    galois_elements,
+    key_spec,
+    secret_key_from_array,
+    secret_spec,
+)
+from ckks.scheme.parameters import KEY_MEMORY_LIMIT, Parameters
+from ckks.scheme.rotation import Rotator
 from ckks.security.flooding import Flooding
-from ckks.vector import CKKSVector, _fresh, _input_size
+from ckks.validation import check_bool
+from ckks.vector import CKKSVector, _input_size
 
 
 class Context:
     """Parameters, keys and the machinery to encrypt, evaluate and decrypt.
+
+    The secret key, the public key and the relinearization key are generated
+    here; Galois keys on request ([`generate_galois_keys`][ckks.context.Context.generate_galois_keys]).
 
     Args:
         poly_degree: ring degree N (a power of two).
@@ -31,13 +55,17 @@ class Context:
         dnum: number of key-switching digits (default: one per data prime).
         hamming_weight: sparse ternary secret with this many non-zeros.
         seed: a fixed seed for reproducible teaching runs (INSECURE, warns).
+        flooding: True (the default [`Flooding`][ckks.security.flooding.Flooding] policy) or a
+            policy to flood *every* decryption of this context (`decrypt`, ``vector.decrypt()``,
+            ``matrix.decrypt()``, ``ctx.decryptor``): IND-CPA-D security, at a cost in precision;
+            False (default) for plain decryption unless a call asks for flooding.
 
-    The secret key, the public key and the relinearization key are generated
-    here; Galois keys on request.
+    Raises:
+        ParameterError: the parameters are invalid (the message says which and how to fix it).
+        SecurityError: the parameters are below the requested security level.
+        InputTypeError: an argument has the wrong type.
+        InputError: ``seed`` is a negative integer.
     """
-
-    #: Galois keys for rotations and conjugation (:meth:`generate_galois_keys`).
-    galois_keys: GaloisKeys | None = None
 
     def __init__(
         self,
@@ -48,39 +76,123 @@ class Context:
         dnum: int | None = None,
         hamming_weight: int | None = None,
         seed: int | bytes | None = None,
-        *,
-        _keys: tuple | None = None,
+        flooding: bool | Flooding = False,
     ):
-        self.params = Parameters(
+        policy = _flooding_policy(flooding)
+        params = Parameters(
             poly_degree, moduli_bits, scale_bits, security=security, dnum=dnum, hamming_weight=hamming_weight
         )
-        self.prng = make_prng(seed)
-        self.encoder = Encoder(self.params)
-        if _keys is None:
-            keygen = KeyGenerator(self.params, prng=self.prng)
-            secret_key: SecretKey | None = keygen.secret_key
-            public_key = keygen.create_public_key()
-            relin_key: RelinKey | None = keygen.create_relin_keys()
-        else:
-            secret_key, public_key, relin_key = _keys
-        self._init_keys(secret_key, public_key, relin_key)
+        prng = make_prng(seed)
+        keygen = KeyGenerator(params, prng=prng)
+        self._assemble(
+            params, prng, Encoder(params), keygen.secret_key, keygen.create_public_key(), keygen.create_relin_keys()
+        )
+        self.set_flooding(policy)
 
-    def _init_keys(self, secret_key: SecretKey | None, public_key: PublicKey, relin_key: RelinKey | None) -> None:
+    def _assemble(
+        self,
+        params: Parameters,
+        prng: PRNG,
+        encoder: Encoder,
+        secret_key: SecretKey | None,
+        public_key: PublicKey,
+        relin_key: RelinKey | None,
+        galois_keys: GaloisKeys | None = None,
+    ) -> None:
+        """Set every attribute from the parts (the one place that does: __init__ and _from_parts share it)."""
+        self.params = params
+        self.prng = prng
+        self.encoder = encoder
         self.secret_key = secret_key
         self.public_key = public_key
         self.relin_key = relin_key
         self.key_id = public_key.key_id
-        self.encryptor = Encryptor(self.params, public_key=public_key, prng=self.prng)
-        self.decryptor = Decryptor(self.params, secret_key) if secret_key is not None else None
-        self.evaluator = Evaluator(self.params, relin_key)
+        self.encryptor = Encryptor(params, public_key=public_key, prng=prng)
+        #: The flooding policy every decryption of this context uses (None: plain), see `set_flooding`.
+        self.flooding = None
+        self.decryptor = Decryptor(params, secret_key) if secret_key is not None else None
+        self.evaluator = Evaluator(params, relin_key)
+        #: Galois keys for rotations and conjugation (`generate_galois_keys`).
+        self.galois_keys = galois_keys
+
+    @classmethod
+    def _from_parts(
+        cls,
+        params: Parameters,
+        secret_key: SecretKey | None,
+        public_key: PublicKey,
+        relin_key: RelinKey | None,
+        galois_keys: GaloisKeys | None = None,
+        encoder: Encoder | None = None,
+    ) -> Context:
+        """A context around existing parameters and keys (loading, public copies), with a fresh OS-seeded PRNG."""
+        ctx = cls.__new__(cls)
+        ctx._assemble(
+            params, make_prng(None), encoder or Encoder(params), secret_key, public_key, relin_key, galois_keys
+        )
+        return ctx
+
+    def set_flooding(self, flooding: bool | Flooding | None) -> None:
+        """Flood every decryption of this context from now on (or stop, with False / None).
+
+        Every decrypt path uses it: `decrypt`, ``CKKSVector.decrypt``,
+        ``CKKSMatrix.decrypt`` and ``ctx.decryptor``.  A loaded context starts
+        without flooding (the policy is the owner's choice, not part of the data).
+
+        Args:
+            flooding: True (the default policy), a Flooding policy, or False / None for plain decryption.
+
+        Raises:
+            InputTypeError: ``flooding`` is not a bool, None or a Flooding.
+        """
+        policy = _flooding_policy(flooding)
+        self.flooding = policy
+        if self.secret_key is not None:
+            self.decryptor = Decryptor(self.params, self.secret_key, flooding=policy, prng=self.prng)
+
+    def estimate_noise(self, circuit, *samples) -> float:
+        """A noise bound for flooding the results of ``circuit``: run it on encryptions of ``samples``.
+
+        The OpenFHE procedure (EXEC_NOISE_ESTIMATION): the key owner runs the same
+        computation once on representative inputs of the same magnitude and
+        uses the error bound of the result, tracked operation by operation
+        (`ckks.security.noise`), as ``Flooding(noise_bound=...)`` for the
+        results that come back from the server.
+
+        Args:
+            circuit: a function of CKKSVectors returning a CKKSVector (the server's computation).
+            *samples: one array of values per argument of ``circuit``, as large as the real inputs can be.
+
+        Returns:
+            The noise bound B (integer units, at the result's scale).
+
+        Raises:
+            InputTypeError: ``circuit`` is not callable or does not return a CKKSVector.
+            InputError: the result carries no tracked bound (the circuit made a ciphertext outside the
+                evaluator, e.g. a rotation); pass a measured ``noise_bound`` instead.
+        """
+        if not callable(circuit):
+            raise InputTypeError(f"circuit must be a function of CKKSVectors, got {type(circuit).__name__}")
+        result = circuit(*(self.encrypt(sample) for sample in samples))
+        if not isinstance(result, CKKSVector):
+            raise InputTypeError(f"circuit must return a CKKSVector, got {type(result).__name__}")
+        noise = result.ciphertext.noise
+        if noise is None:
+            raise InputError(
+                "the circuit's result carries no tracked noise bound (an operation outside the evaluator, such "
+                "as a rotation, made it); measure the error on sample data and pass Flooding(noise_bound=...)"
+            )
+        return float(noise)
 
     # -- convenience ----------------------------------------------------------
     @property
     def slots(self) -> int:
+        """N/2, the number of values a ciphertext holds."""
         return self.params.slots
 
     @property
     def scale(self) -> float:
+        """The default scale Delta = 2^scale_bits of encryptions."""
         return self.params.scale
 
     @property
@@ -88,29 +200,44 @@ class Context:
         """True when this context holds the secret key (can decrypt)."""
         return self.secret_key is not None
 
-    def generate_galois_keys(self, steps: list[int] | None = None, progress: bool = True) -> GaloisKeys:
-        """Make Galois keys and add them to this context (see :mod:`ckks.scheme.rotation`).
+    def generate_galois_keys(
+        self, steps: list[int] | None = None, progress: bool = True, memory_limit: float | None = KEY_MEMORY_LIMIT
+    ) -> GaloisKeys:
+        """Make Galois keys and add them to this context (`KeyGenerator.create_galois_keys`).
 
         With ``steps=None``: keys for rotations by +-2^i (any rotation composes
         from them) and for conjugation; otherwise keys for exactly these steps.
-        Keys already present are not made again.  ``progress`` prints a bar to
-        stderr when several keys are made.
+        Keys already present are not made again.
+
+        Args:
+            steps: rotation steps (any sign), or None for the default set.
+            progress: print a progress bar to stderr when several keys are made.
+            memory_limit: refuse before generating if the new keys would take more bytes than this
+                (default 8 GiB, `ckks.scheme.parameters.KEY_MEMORY_LIMIT`; None: no limit).
+
+        Returns:
+            All the Galois keys of this context now (old and new, merged).
+
+        Raises:
+            KeyMissingError: this is a public context (no secret key to make keys with).
+            InputTypeError: ``steps`` is not a list of integers, ``progress`` is not a bool, or
+                ``memory_limit`` is not a number or None.
+            InputError: ``memory_limit`` is negative.
+            ParameterError: the keys would take more than ``memory_limit`` bytes.
         """
         if self.secret_key is None:
             raise KeyMissingError(
                 "Galois keys are made with the secret key, which this public context does not have; "
                 "call generate_galois_keys() on the owner's context before making its public_copy()"
             )
+        progress = check_bool("progress", progress)
         keygen = KeyGenerator(self.params, secret_key=self.secret_key, prng=self.prng)
         have = self.galois_keys
         conjugation = steps is None and (have is None or not have.has_conjugation)
-        if steps is None:
-            from ckks.scheme.rotation import default_steps
-
-            steps = default_steps(self.params.poly_degree)
+        steps = default_steps(self.params.poly_degree) if steps is None else check_steps(steps)
         if have is not None:
             steps = [k for k in steps if not have.has_step(k)]
-        new = create_galois_keys(keygen, steps, conjugation=conjugation, progress=progress)
+        new = keygen.create_galois_keys(steps, conjugation=conjugation, progress=progress, memory_limit=memory_limit)
         self.galois_keys = new if have is None else have.merge(new)
         return self.galois_keys
 
@@ -124,50 +251,105 @@ class Context:
         return cached
 
     def public_copy(self) -> Context:
-        """A context with the same parameters and public keys but no secret key."""
-        copy = object.__new__(Context)
-        copy.params = self.params
-        copy.prng = make_prng(None)
-        copy.encoder = self.encoder
-        copy._init_keys(None, self.public_key, self.relin_key)
-        copy.galois_keys = self.galois_keys
-        return copy
+        """A context with the same parameters and public keys but no secret key.
 
-    @classmethod
-    def _from_keys(cls, params: Parameters, secret_key, public_key, relin_key, galois_keys=None) -> Context:
-        """A context around existing parameters and keys (used by :mod:`ckks.serialize`)."""
-        ctx = object.__new__(cls)
-        ctx.params = params
-        ctx.prng = make_prng(None)
-        ctx.encoder = Encoder(params)
-        ctx._init_keys(secret_key, public_key, relin_key)
-        ctx.galois_keys = galois_keys
-        return ctx
+        Returns:
+            The public context (encrypt and evaluate, no decryption), with its own PRNG.
+        """
+        return Context._from_parts(
+            self.params, None, self.public_key, self.relin_key, self.galois_keys, encoder=self.encoder
+        )
 
+    # -- serialization -----------------------------------------------------------
     def serialize(self, secret_key: bool = False) -> bytes:
-        """These parameters and keys as bytes (:mod:`ckks.serialize`); the secret key only on request.
+        """These parameters and keys as bytes (container type "context"); the secret key only on request.
 
         ``Context.load(ctx.serialize())`` is a public context (encrypt and
         evaluate, no decryption), the safe thing to send to a server.
-        """
-        from ckks.serialize import dumps
 
-        return dumps(self, secret_key=secret_key)
+        Args:
+            secret_key: include the secret key (for a backup of the owner's context).
+
+        Returns:
+            The bytes: the parameters and fingerprint in the header; the public
+            key, relinearization key, Galois keys and (on request) the secret key as arrays.
+
+        Raises:
+            KeyMissingError: ``secret_key=True`` on a context without a secret key.
+            InputTypeError: ``secret_key`` is not a bool.
+        """
+        secret_key = check_bool("secret_key", secret_key)
+        params = self.params
+        galois = self.galois_keys.items() if self.galois_keys is not None else {}
+        header = {
+            "type": "context",
+            "fingerprint": params.fingerprint(),
+            "params": params.to_header(),
+            "key_id": self.key_id,
+            "secret_key": secret_key,
+            "relin_key": self.relin_key is not None,
+            "galois_elements": sorted(galois),
+        }
+        arrays = [("public_key", self.public_key.data)]
+        if self.relin_key is not None:
+            arrays.append(("relin_key", self.relin_key.data))
+        arrays += [(f"galois_{g}", galois[g]) for g in sorted(galois)]
+        if secret_key:
+            if self.secret_key is None:
+                raise KeyMissingError(
+                    "this context has no secret key (a public copy, or one loaded without it), so "
+                    "serialize(secret_key=True) cannot include one; call serialize() without it"
+                )
+            arrays.append(("secret_key", self.secret_key.coefficients))
+        return pack(header, arrays)
 
     @staticmethod
-    def load(blob: bytes) -> Context:
-        """A context from :meth:`serialize` output; raises SerializationError for bad bytes."""
-        from ckks.serialize import loads
+    def load(blob: bytes | bytearray | memoryview) -> Context:
+        """A context from [`serialize`][ckks.context.Context.serialize] output.
 
-        return loads(blob, kind="context")
+        Args:
+            blob: the bytes.
 
+        Returns:
+            The context: public unless the secret key was included.
+
+        Raises:
+            InputTypeError: ``blob`` is not bytes-like.
+            SerializationError: the bytes are damaged, hold another type,
+                describe invalid parameters, or hold a secret key that does not
+                belong to the public key (the message names the field).
+        """
+        return loads(blob, None, kind="context")
+
+    # -- encryption and decryption -----------------------------------------------
     def encrypt(self, values, scale: float | None = None, symmetric: bool = False) -> CKKSVector:
-        """Encrypt up to N/2 real or complex values.
+        """Encrypt real or complex values: up to N/2 in one ciphertext, more split over several (as TenSEAL).
 
         Public-key encryption by default; ``symmetric=True`` encrypts with the
         secret key, and the result serializes to about half the size (its
         uniform half is stored as a seed) until it is first operated on.
+
+        Args:
+            values: a number or a 1-D sequence of numbers (zero padded; more than N/2 of them are
+                encrypted in chunks of N/2, see `ckks.vector`).
+            scale: the scale Delta (default: the context's 2^scale_bits).
+            symmetric: encrypt with the secret key.
+
+        Returns:
+            A fresh vector at the top level, its slots beyond ``len(values)`` zero.
+
+        Raises:
+            InputTypeError: ``values`` are not numbers, ``scale`` is not a number, or ``symmetric`` not a bool.
+            InputError: ``values`` are not 1-D, empty, not finite, or too large for the scale.
+            KeyMissingError: ``symmetric=True`` on a context without a secret key.
         """
+        symmetric = check_bool("symmetric", symmetric)
+        if _is_long_1d(values, self.slots):  # TenSEAL's chunked vectors
+            array = np.asarray(values)
+            step = self.slots
+            parts = [self.encrypt(array[i : i + step], scale, symmetric) for i in range(0, array.size, step)]
+            is_complex = any(part.is_complex for part in parts)
+            return CKKSVector(self, [part.ciphertext for part in parts], array.size, is_complex, zero_tail=True)
         slots = self.encoder.slot_vector(values)
         size = _input_size(values, self.slots)
         plaintext = self.encoder.encode(slots, scale)
@@ -179,16 +361,35 @@ class Context:
                     "use the default public-key encryption"
                 )
             encryptor = Encryptor(self.params, secret_key=self.secret_key, prng=self.prng)
-            return _fresh(CKKSVector(self, encryptor.encrypt_symmetric(plaintext), size, is_complex))
-        return _fresh(CKKSVector(self, self.encryptor.encrypt(plaintext), size, is_complex))
+            ciphertext = encryptor.encrypt_symmetric(plaintext)
+        else:
+            ciphertext = self.encryptor.encrypt(plaintext)
+        return CKKSVector(self, ciphertext, size, is_complex, zero_tail=True)
 
-    def decrypt(self, vector: CKKSVector, flooding: bool | Flooding = False) -> np.ndarray:
+    def decrypt(self, vector: CKKSVector, flooding: bool | Flooding | None = None) -> np.ndarray:
         """Decrypt a CKKSVector to a numpy array of its length (real unless complex values went in).
 
-        ``flooding=True`` (or a :class:`ckks.security.flooding.Flooding`) adds noise
-        flooding, so that the result can be shared without leaking the secret
-        key (Li-Micciancio attack), at a cost in precision (see
-        :mod:`ckks.security.flooding`).
+        ``flooding=True`` (or a [`Flooding`][ckks.security.flooding.Flooding])
+        adds noise flooding, so that the result can be shared without leaking
+        the secret key (Li-Micciancio attack), at a cost in precision (see
+        `ckks.security.flooding`).  A context made with ``flooding=`` (or
+        `set_flooding`) floods every decryption: False / None then keep its
+        policy; they cannot turn it off.  Flooding sizes its noise from the
+        ciphertext's tracked noise bound, or the policy's ``noise_bound``.
+
+        Args:
+            vector: a vector encrypted under this context's key.
+            flooding: None / False (the context's policy), True (the default policy) or a Flooding policy.
+
+        Returns:
+            The ``vector.size`` values, float64 (complex128 when the vector is complex).
+
+        Raises:
+            InputTypeError: ``vector`` is not a CKKSVector, or ``flooding`` is not a bool or a Flooding.
+            KeyMissingError: this context has no secret key.
+            ContextMismatchError: the vector was encrypted under other parameters or another key.
+            ParameterError: flooding without a noise estimate (a loaded vector and no ``noise_bound``), or
+                flooding noise that does not fit the modulus.
         """
         if not isinstance(vector, CKKSVector):
             raise InputTypeError(f"decrypt takes a CKKSVector, got {type(vector).__name__}")
@@ -197,11 +398,143 @@ class Context:
                 "this context has no secret key (a public copy, or one loaded without it) and cannot decrypt; "
                 "send the ciphertext to the owner of the secret key"
             )
-        if not isinstance(flooding, (bool, Flooding)):
-            raise InputTypeError(f"flooding must be True, False or a ckks.security.flooding.Flooding, got {flooding!r}")
+        policy = _flooding_policy(flooding)
         decryptor = self.decryptor
-        if flooding is not False:
-            policy = Flooding() if flooding is True else flooding
+        if policy is not None and policy is not self.flooding:
+            if flooding is True and self.flooding is not None:
+                policy = self.flooding
             decryptor = Decryptor(self.params, self.secret_key, flooding=policy, prng=self.prng)
-        values = self.encoder.decode(decryptor.decrypt(vector.ciphertext))[: vector.size]
+        parts = [self.encoder.decode(decryptor.decrypt(ct)) for ct in vector.ciphertexts]  # chunks of N/2
+        values = np.concatenate(parts)[: vector.size]
         return values if vector.is_complex else values.real
+
+    # -- bootstrapping (ckks.circuits.bootstrapping) -------------------------------
+    @classmethod
+    def for_bootstrapping(
+        cls, preset: str = "teaching", *, security: int | None | str = "preset", seed: int | bytes | None = None,
+        **options,
+    ) -> Context:
+        """A context whose modulus chain and secret support [`bootstrap`][ckks.vector.CKKSVector.bootstrap].
+
+        Presets (`ckks.circuits.bootstrapping.presets`): "teaching" (N = 2^12, insecure,
+        seconds per bootstrap) and "128" (N = 2^16, 128-bit secure).  Fresh ciphertexts
+        start at the top level L; a bootstrap returns ``config.compute_levels`` levels.
+        Call [`generate_bootstrapping_keys`][ckks.context.Context.generate_bootstrapping_keys] next.
+
+        Args:
+            preset: "teaching" or "128".
+            security: "preset" (the preset's level), 128, or None.
+            seed: a fixed seed for reproducible teaching runs (INSECURE, warns).
+            **options: fields of `BootstrapConfig` to change (e.g. ``poly_degree=1024``, ``slots=64``).
+
+        Returns:
+            The context, with ``ctx.bootstrapper`` (no keys yet).
+
+        Raises:
+            ParameterError: unknown preset or invalid options.
+            SecurityError: ``security=128`` asked of an insecure preset.
+            InputError: an unknown option name.
+        """
+        from ckks.circuits.bootstrapping import Bootstrapper, bootstrapping_parameters, register_bootstrapper
+        from ckks.circuits.bootstrapping import preset as bootstrap_preset
+
+        config = bootstrap_preset(preset, **options)
+        params = bootstrapping_parameters(config, security)
+        prng = make_prng(seed)
+        keygen = KeyGenerator(params, prng=prng)
+        ctx = cls.__new__(cls)
+        ctx._assemble(
+            params, prng, Encoder(params), keygen.secret_key, keygen.create_public_key(), keygen.create_relin_keys()
+        )
+        ctx.bootstrapper = Bootstrapper(params, config, ctx.evaluator)
+        register_bootstrapper(ctx.bootstrapper, ctx.key_id)
+        return ctx
+
+    def generate_bootstrapping_keys(self, progress: bool = True) -> dict:
+        """Make exactly the rotation keys (and the conjugation key) that bootstrapping needs.
+
+        Args:
+            progress: print a progress bar to stderr.
+
+        Returns:
+            The bootstrapper's summary: levels, rotations, key memory in MiB.
+
+        Raises:
+            ParameterError: this context was not made by [`for_bootstrapping`][ckks.context.Context.for_bootstrapping].
+            KeyMissingError: this context has no secret key.
+            InputTypeError: ``progress`` is not a bool.
+        """
+        from ckks.circuits.bootstrapping import find_bootstrapper
+        from ckks.errors import ParameterError
+
+        bootstrapper = getattr(self, "bootstrapper", None) or find_bootstrapper(self.params, self.key_id)
+        if bootstrapper is None:
+            raise ParameterError(
+                "this context has no bootstrapping modulus chain; create it with ckks.Context.for_bootstrapping()"
+            )
+        if self.secret_key is None:
+            raise KeyMissingError(
+                "bootstrapping keys are made with the secret key, which this public context does not have; "
+                "call generate_bootstrapping_keys() on the owner's context"
+            )
+        progress = check_bool("progress", progress)
+        keygen = KeyGenerator(self.params, secret_key=self.secret_key, prng=self.prng)
+        bootstrapper.generate_keys(keygen, progress=progress)
+        return bootstrapper.summary()
+
+
+def _load_context(fields: Fields, payload: memoryview, context: object) -> Context:
+    """The loader of container type "context" (registered below); ``context`` is not used."""
+    params = Parameters.from_fields(fields)
+    found = fields.hex("fingerprint", 32, 32)
+    if found != params.fingerprint():
+        raise SerializationError(
+            f"header field 'fingerprint' is {found}, but the parameters in the header have fingerprint "
+            f"{params.fingerprint()}; the data is inconsistent"
+        )
+    key_id = fields.hex("key_id", 1, 64)
+    has_secret = fields.boolean("secret_key")
+    has_relin = fields.boolean("relin_key")
+    elements = galois_elements(fields, params, "galois_elements")
+    specs = [key_spec("public_key", params, "public_key")]
+    if has_relin:
+        specs.append(key_spec("relin_key", params, "relin_key"))
+    specs += [key_spec(f"galois_{g}", params, "galois_keys") for g in elements]
+    if has_secret:
+        specs.append(secret_spec(params))
+    arrays = read_arrays(fields, payload, specs)
+    fields.done()
+    check_public_key(params, arrays["public_key"], key_id, "array 'public_key'")
+    if has_relin:
+        check_switch_key(params, arrays["relin_key"], key_id, "array 'relin_key'")
+    for g in elements:
+        check_switch_key(params, arrays[f"galois_{g}"], key_id, f"array 'galois_{g}'")
+    public_key = PublicKey(params, arrays["public_key"], key_id)
+    relin_key = RelinKey(params, arrays["relin_key"], key_id) if has_relin else None
+    galois = GaloisKeys.from_arrays(params, key_id, {g: arrays[f"galois_{g}"] for g in elements}) if elements else None
+    secret = secret_key_from_array(params, arrays["secret_key"], key_id) if has_secret else None
+    if secret is not None:
+        check_key_pair(public_key, secret)
+    return Context._from_parts(params, secret, public_key, relin_key, galois)
+
+
+register_loader("context", _load_context)
+
+
+def _is_long_1d(values: object, slots: int) -> bool:
+    """True for a 1-D sequence longer than the slot count (ragged input is left to slot_vector to refuse)."""
+    try:
+        return np.ndim(values) == 1 and np.size(values) > slots
+    except ValueError:  # ragged nested lists
+        return False
+
+
+def _flooding_policy(flooding: object) -> Flooding | None:
+    """None for no flooding (False / None), the default policy for True, or the given Flooding."""
+    if flooding is None or flooding is False:
+        return None
+    if flooding is True:
+        return Flooding()
+    if isinstance(flooding, Flooding):
+        return flooding
+    raise InputTypeError(f"flooding must be True, False, None or a ckks.security.flooding.Flooding, got {flooding!r}")

@@ -12,6 +12,7 @@ from ckks.precision import precision_bits
 
 
 def main() -> None:
+    """Encrypt two random vectors of 8 values, compute x*y + x, and print it next to numpy's result."""
     ctx = ckks.Context(poly_degree=8192, moduli_bits=[60, 40, 40, 60], scale_bits=40)
     rng = np.random.default_rng()
     x = rng.uniform(-1, 1, 8)

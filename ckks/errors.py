@@ -1,6 +1,6 @@
 """The exception hierarchy of the library.
 
-Every error a user can trigger with bad input is a :class:`CKKSError`, so
+Every error a user can trigger with bad input is a `CKKSError`, so
 ``except ckks.errors.CKKSError`` catches them all.  Each subclass also derives
 from the closest built-in exception (``ValueError``, ``TypeError``,
 ``KeyError``) so that generic code keeps working.  Messages say what was wrong
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 
 class CKKSError(Exception):
-    """Base class of every error raised by :mod:`ckks`."""
+    """Base class of every error raised by `ckks`."""
 
 
 class ParameterError(CKKSError, ValueError):
@@ -48,8 +48,8 @@ class SerializationError(CKKSError, ValueError):
 class WrongContextError(SerializationError, ContextMismatchError):
     """Serialized data was made for other parameters or keys than the context it is loaded into.
 
-    Both a :class:`SerializationError` (the load failed) and a
-    :class:`ContextMismatchError` (the cause), so either ``except`` catches it.
+    Both a `SerializationError` (the load failed) and a
+    `ContextMismatchError` (the cause), so either ``except`` catches it.
     """
 
 

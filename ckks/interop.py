@@ -22,6 +22,12 @@ def tenseal_context(params: Parameters, galois: bool = False, scale: float | Non
         params: this library's parameters (``ctx.params``).
         galois: also generate TenSEAL's default Galois keys.
         scale: TenSEAL's global scale (default: ``params.scale``).
+
+    Returns:
+        The ``tenseal.Context`` (CKKS) over the same Q*P.
+
+    Raises:
+        InputTypeError: ``params`` is not a Parameters.
     """
     if not isinstance(params, Parameters):
         raise InputTypeError(f"params must be ckks.Parameters (ctx.params), got {type(params).__name__}")

@@ -11,7 +11,15 @@ import numpy as np
 
 
 def precision_bits(got, want) -> float:
-    """Bits of precision of ``got`` against ``want``: -log2 of the largest absolute error."""
+    """Bits of precision of ``got`` against ``want``: -log2 of the largest absolute error.
+
+    Args:
+        got: the computed values.
+        want: the exact values (same shape).
+
+    Returns:
+        The bits, ``inf`` when equal (or empty).
+    """
     got = np.asarray(got)
     want = np.asarray(want)
     error = float(np.max(np.abs(got - want))) if got.size else 0.0

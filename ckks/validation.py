@@ -3,11 +3,11 @@
 Python's ``bool`` is a subclass of ``int``, and numpy has its own integer and
 float types; these helpers accept numpy scalars, refuse ``bool`` where a
 number is meant, and raise the error class the caller names (by default
-:class:`~ckks.errors.InputTypeError` for a wrong type and
-:class:`~ckks.errors.InputError` for a value out of range), with a message
+[`InputTypeError`][ckks.errors.InputTypeError] for a wrong type and
+[`InputError`][ckks.errors.InputError] for a value out of range), with a message
 that names the argument, shows what was given and says what is expected.
 
-May import: numpy, the standard library and :mod:`ckks.errors` only.
+May import: numpy, the standard library and `ckks.errors` only.
 """
 
 from __future__ import annotations
@@ -23,18 +23,40 @@ __all__ = ["check_bool", "check_int", "check_real", "is_integer", "is_real", "pr
 
 
 def preview(value: object, limit: int = 60) -> str:
-    """A short ``repr`` of ``value`` for an error message (cut at ``limit`` characters)."""
+    """A short ``repr`` of ``value`` for an error message (cut at ``limit`` characters).
+
+    Args:
+        value: anything.
+        limit: the most characters.
+
+    Returns:
+        The text.
+    """
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def is_integer(value: object) -> bool:
-    """True for Python and numpy integers, False for ``bool`` and everything else."""
+    """True for Python and numpy integers, False for ``bool`` and everything else.
+
+    Args:
+        value: anything.
+
+    Returns:
+        Whether it is an integer and not a bool.
+    """
     return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def is_real(value: object) -> bool:
-    """True for Python and numpy integers and floats, False for ``bool``, complex and everything else."""
+    """True for Python and numpy integers and floats, False for ``bool``, complex and everything else.
+
+    Args:
+        value: anything.
+
+    Returns:
+        Whether it is a real number and not a bool.
+    """
     return isinstance(value, (numbers.Real, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
@@ -57,8 +79,8 @@ def check_int(
         error: the class raised for a value out of range (and, unless
             ``type_error`` is given, for a wrong type).
         type_error: the class raised when ``value`` is not an integer
-            (default: :class:`~ckks.errors.InputTypeError` if ``error`` is
-            :class:`~ckks.errors.InputError`, else ``error``).
+            (default: [`InputTypeError`][ckks.errors.InputTypeError] if ``error`` is
+            [`InputError`][ckks.errors.InputError], else ``error``).
 
     Returns:
         ``int(value)``.
@@ -95,7 +117,7 @@ def check_real(
         low_open: if True, ``value`` must be strictly greater than ``low``.
         error: the class raised for a value that is not finite or out of range.
         type_error: the class raised when ``value`` is not a real number
-            (default as in :func:`check_int`).
+            (default as in `check_int`).
 
     Returns:
         ``float(value)``.

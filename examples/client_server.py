@@ -5,9 +5,9 @@ the *public* context (parameters, public key, relinearization and Galois
 keys; no secret key) and its encrypted features.  The server loads them,
 evaluates a small model (a linear score followed by a quadratic activation,
 all on ciphertexts) and sends the encrypted result back; only the client can
-decrypt it.  Everything crosses the wire through ckks.serialize's binary
-format (a JSON header and raw arrays, never pickle), and every load checks the
-bytes and that they belong to the expected context.
+decrypt it.  Everything crosses the wire in the binary format of
+`ckks.container` (a JSON header and raw arrays, never pickle), and every load
+checks the bytes and that they belong to the expected context.
 
 Run: python examples/client_server.py
 """

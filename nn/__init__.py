@@ -4,8 +4,9 @@ Layers with forward/backward passes in numpy, SGD and Adam, cross-entropy and
 knowledge distillation, and the HE-friendly conversion methodology of Baruch
 et al. (2022): ReLU/max-pool teacher -> trainable quadratic activations and
 average pooling -> distillation.  Every model reports its CKKS multiplicative
-depth.  See ``docs/nn/he_friendly_training.md`` and
-``tutorials/he_friendly_training.py``.
+depth.  Training is ``fit`` plus Keras-style callbacks (``EarlyStopping``,
+``LearningRateSchedule``, ``GradientClipping``, ...).  See
+``docs/nn/he_friendly_training.md`` and ``tutorials/he_friendly_training.py``.
 """
 
 from nn.activations import (
@@ -17,6 +18,7 @@ from nn.activations import (
     Square,
 )
 from nn.convert import (
+    TransitionSchedule,
     convert_and_distill,
     finalize,
     fit_relu_quadratic,
@@ -36,27 +38,43 @@ from nn.losses import CrossEntropy, DistillationLoss
 from nn.metrics import accuracy, f1_score
 from nn.model import Sequential
 from nn.optim import SGD, Adam
-from nn.train import History, evaluate, fit
+from nn.train import (
+    Callback,
+    EarlyStopping,
+    GradientClipping,
+    History,
+    LambdaCallback,
+    LearningRateSchedule,
+    ProgressLogger,
+    evaluate,
+    fit,
+)
 
 __all__ = [
     "SGD",
     "Adam",
     "AvgPool2d",
+    "Callback",
     "ConfigError",
     "Conv2d",
     "CrossEntropy",
     "DatasetError",
     "DistillationLoss",
+    "EarlyStopping",
     "Flatten",
+    "GradientClipping",
     "History",
     "IDXFormatError",
+    "LambdaCallback",
     "Layer",
+    "LearningRateSchedule",
     "Linear",
     "MaxPool2d",
     "ModelFormatError",
     "NNError",
     "NotHEFriendlyError",
     "PolyActivation",
+    "ProgressLogger",
     "QuadraticActivation",
     "ReLU",
     "ReLUToQuadratic",
@@ -64,6 +82,7 @@ __all__ = [
     "ShapeError",
     "SoftArgmax",
     "Square",
+    "TransitionSchedule",
     "accuracy",
     "convert_and_distill",
     "evaluate",

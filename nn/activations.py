@@ -23,7 +23,9 @@ coefficients costs ``ceil(log2(d + 1))`` levels: the powers ``x^(2^i)`` need
 therefore costs 2 levels (``(a x + b) x + c``: one level for ``a x``, one for the
 product with ``x``).  An encrypted-inference compiler that folds ``a`` into the
 next linear layer's weights evaluates a quadratic in 1 level; the depth
-reported here is the unfolded, conservative count.
+reported here is the unfolded, conservative count.  The count for degree ``d``
+is the CKKS polynomial evaluator's own, ``ckks.circuits.polynomial.levels_for_degree``
+(imported lazily: ``import nn`` runs no ``ckks`` code).
 """
 
 from __future__ import annotations

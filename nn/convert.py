@@ -192,18 +192,31 @@ class TransitionSchedule(Callback):
         set_transition(self.model, min(1.0, (epoch + 1) / self.epochs))
 
 
-def _check_epochs(transition_epochs: int, finetune_epochs: int) -> None:
+def _check_arguments(
+    transition_epochs: int, finetune_epochs: int, patience: int | None, validation: tuple[Any, Any] | None
+) -> None:
     for name, value in (("transition_epochs", transition_epochs), ("finetune_epochs", finetune_epochs)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
     if transition_epochs + finetune_epochs == 0:
         raise ConfigError("transition_epochs + finetune_epochs must be at least 1")
+    if patience is not None and validation is None:
+        raise ConfigError("early stopping (patience=...) needs validation=(x_val, y_val)")
 
 
 def _quadratic_coefficients(model: Sequential) -> dict[int, tuple[float, float, float]]:
     return {
         i: (layer.a, layer.b, layer.c) for i, layer in enumerate(model.layers) if isinstance(layer, ReLUToQuadratic)
     }
+
+
+def _shared_callbacks(clip_grad_norm: float | None, log: Callable[[str], Any] | None) -> list[Callback]:
+    callbacks: list[Callback] = [] if log is None else [ProgressLogger(log)]
+    return callbacks if clip_grad_norm is None else [*callbacks, GradientClipping(clip_grad_norm)]
+
+
+def _transition_callbacks(epochs: int) -> list[Callback]:
+    return [TransitionSchedule(epochs)] if epochs else []
 
 
 def _finetune_callbacks(
@@ -217,8 +230,24 @@ def _finetune_callbacks(
     return callbacks
 
 
-def _silent(message: str) -> None:
-    pass
+@dataclass
+class _Distillation:
+    """What both training phases share: the student, the data, the loss and one optimizer."""
+
+    student: Sequential
+    x: np.ndarray
+    y: np.ndarray
+    fit_args: dict[str, Any]
+    callbacks: list[Callback]
+    log: Callable[[str], Any] | None
+
+    def phase(self, title: str, epochs: int, seed: int, callbacks: list[Callback]) -> History:
+        if epochs == 0:
+            return History()
+        if self.log is not None:
+            self.log(title)
+        callbacks = [*self.callbacks, *callbacks]
+        return fit(self.student, self.x, self.y, epochs=epochs, seed=seed, callbacks=callbacks, **self.fit_args)
 
 
 def convert_and_distill(
@@ -278,15 +307,12 @@ def convert_and_distill(
             out of range.
         ShapeError: If the data have inconsistent shapes.
     """
-    _check_epochs(transition_epochs, finetune_epochs)
-    if patience is not None and validation is None:
-        raise ConfigError("early stopping (patience=...) needs validation=(x_val, y_val)")
-    say = log if verbose else _silent
-    finetune_callbacks = _finetune_callbacks(lr, finetune_epochs, patience, log if verbose else None)
+    _check_arguments(transition_epochs, finetune_epochs, patience, validation)
+    say = log if verbose else None
+    finetune_callbacks = _finetune_callbacks(lr, finetune_epochs, patience, say)
     student = he_friendly_copy(teacher, x, init=init, mix=0.0 if transition_epochs else 1.0)
     initial = _quadratic_coefficients(student)
-    clip: list[Callback] = [] if clip_grad_norm is None else [GradientClipping(clip_grad_norm)]
-    common: dict[str, Any] = {
+    fit_args = {
         "batch_size": batch_size,
         "loss": DistillationLoss(temperature, alpha),
         "optimizer": Adam(student.parameters(), lr=lr),
@@ -294,15 +320,10 @@ def convert_and_distill(
         "validation": validation,
         "verbose": False,
     }
-    progress: list[Callback] = [ProgressLogger(log)] if verbose else []
-    transition, finetune = History(), History()
-    if transition_epochs:
-        say(f"transition: ReLU -> quadratic over {transition_epochs} epochs")
-        callbacks = [*progress, *clip, TransitionSchedule(transition_epochs)]
-        transition = fit(student, x, y, epochs=transition_epochs, seed=seed, callbacks=callbacks, **common)
+    run = _Distillation(student, x, y, fit_args, _shared_callbacks(clip_grad_norm, say), say)
+    title = f"transition: ReLU -> quadratic over {transition_epochs} epochs"
+    transition = run.phase(title, transition_epochs, seed, _transition_callbacks(transition_epochs))
     set_transition(student, 1.0)
-    if finetune_epochs:
-        say(f"fine-tuning with distillation (T={temperature}, alpha={alpha}) for {finetune_epochs} epochs")
-        callbacks = [*progress, *clip, *finetune_callbacks]
-        finetune = fit(student, x, y, epochs=finetune_epochs, seed=seed + 1, callbacks=callbacks, **common)
+    title = f"fine-tuning with distillation (T={temperature}, alpha={alpha}) for {finetune_epochs} epochs"
+    finetune = run.phase(title, finetune_epochs, seed + 1, finetune_callbacks)
     return ConversionResult(finalize(student), transition, finetune, initial)

@@ -51,3 +51,16 @@ class StateError(NNError, RuntimeError):
 
 class TrainingDivergedError(NNError, FloatingPointError):
     """The training loss became NaN or infinite (lower the learning rate or clip gradients)."""
+
+
+class ONNXImportError(NNError, ValueError):
+    """An ONNX model cannot be imported: malformed bytes, an unsupported opset, a symbolic
+    dimension other than the batch, non-finite weights, or a graph that is not a sequential chain.
+
+    Operators that are not polynomials (Relu, MaxPool, Sigmoid...) raise :class:`NotHEFriendlyError` instead.
+    """
+
+
+class OptionalDependencyError(NNError, ImportError):
+    """An optional dependency is not installed (e.g. ``onnx`` for :mod:`nn.onnx`); the message
+    gives the ``pip install`` command."""

@@ -27,8 +27,10 @@
 
 # %%
 import inspect
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -38,6 +40,21 @@ from ckks.errors import InsecureWarning
 from ckks.ring import reference
 from ckks.ring.ntt import NTTTables, bit_reverse_permutation
 from ckks.ring.primes import primitive_root_of_unity
+
+
+def show(fig, name: str) -> None:
+    """Show a figure: a notebook displays it by itself, a window opens when matplotlib has one;
+    otherwise (a script on a headless machine) it is saved as a PNG next to this script."""
+    backend = plt.get_backend().lower()
+    if "ipykernel" in sys.modules or "inline" in backend:
+        return
+    if backend not in ("agg", "pdf", "ps", "svg", "cairo", "pgf", "template"):
+        plt.show()
+        return
+    path = Path(globals().get("__file__", name)).resolve().with_name(name)
+    fig.savefig(path, dpi=100)
+    print(f"(figure saved as {path.name}, next to this script)")
+
 
 warnings.simplefilter("ignore", InsecureWarning)
 
@@ -195,6 +212,7 @@ ax.set_ylabel("milliseconds")
 ax.set_title("NTT O(N log N) against schoolbook O(N^2)")
 ax.legend()
 fig.tight_layout()
+show(fig, "02_ring_rns_ntt_ntt_timing.png")
 
 # %% [markdown]
 # A ring product in NTT form is two forward NTTs, $N$ products and one inverse NTT, per prime; the

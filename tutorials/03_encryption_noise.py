@@ -20,13 +20,30 @@
 # (Concepts: [encryption and noise](../concepts/encryption-noise.md).)
 
 # %%
+import sys
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 
 import ckks
 from ckks.precision import precision_bits
 from ckks.ring.modarith import poly_mul_add, poly_sub
-from ckks.scheme.poly import from_ntt
+
+
+def show(fig, name: str) -> None:
+    """Show a figure: a notebook displays it by itself, a window opens when matplotlib has one;
+    otherwise (a script on a headless machine) it is saved as a PNG next to this script."""
+    backend = plt.get_backend().lower()
+    if "ipykernel" in sys.modules or "inline" in backend:
+        return
+    if backend not in ("agg", "pdf", "ps", "svg", "cairo", "pgf", "template"):
+        plt.show()
+        return
+    path = Path(globals().get("__file__", name)).resolve().with_name(name)
+    fig.savefig(path, dpi=100)
+    print(f"(figure saved as {path.name}, next to this script)")
+
 
 params = ckks.Parameters(poly_degree=8192, moduli_bits=[60, 40, 40, 60], scale_bits=40)
 print(params)
@@ -50,7 +67,7 @@ assert set(values.tolist()) <= {-1, 0, 1}
 
 def centred_coefficients(ntt_rows: np.ndarray, level: int) -> np.ndarray:
     """The polynomial given in NTT form over q_0..q_level, as centred integers (floats) in (-Q/2, Q/2]."""
-    coefficient_form = from_ntt(ntt_rows, params, params.level_rows(level))
+    coefficient_form = params.at_level(level).to_coefficients(ntt_rows)
     return params.crt_decoder(level).to_float(coefficient_form)
 
 
@@ -119,6 +136,7 @@ ax.set_ylabel("count (of N = 8192)")
 ax.set_title("The error of a fresh ciphertext")
 ax.legend()
 fig.tight_layout()
+show(fig, "03_encryption_noise_noise.png")
 
 # %% [markdown]
 # ## From coefficient error to slot error

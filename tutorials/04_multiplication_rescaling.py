@@ -22,12 +22,30 @@
 # (Concepts: [levels and rescaling](../concepts/levels-rescaling.md).)
 
 # %%
+import sys
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 
 import ckks
 from ckks.errors import LevelError, SecurityError
 from ckks.precision import precision_bits
+
+
+def show(fig, name: str) -> None:
+    """Show a figure: a notebook displays it by itself, a window opens when matplotlib has one;
+    otherwise (a script on a headless machine) it is saved as a PNG next to this script."""
+    backend = plt.get_backend().lower()
+    if "ipykernel" in sys.modules or "inline" in backend:
+        return
+    if backend not in ("agg", "pdf", "ps", "svg", "cairo", "pgf", "template"):
+        plt.show()
+        return
+    path = Path(globals().get("__file__", name)).resolve().with_name(name)
+    fig.savefig(path, dpi=100)
+    print(f"(figure saved as {path.name}, next to this script)")
+
 
 params = ckks.Parameters(poly_degree=8192, moduli_bits=[60, 40, 40, 60], scale_bits=40)
 keygen = ckks.KeyGenerator(params)
@@ -149,6 +167,7 @@ ax.set_ylabel("bits of precision")
 ax.set_title("Precision of a product chain, N = 16384, scale 2^40")
 ax.legend()
 fig.tight_layout()
+show(fig, "04_multiplication_rescaling_levels.png")
 
 # %% [markdown]
 # ## When the chain runs out: `LevelError`

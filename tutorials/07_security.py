@@ -24,11 +24,11 @@
 import numpy as np
 
 import ckks
-from ckks.attacks import decryption_oracle, is_secret_key, recover_secret
+from ckks.attacks import decryption_oracle, is_secret_key, recover_secret, recover_secret_from_real, run_real_attack
 from ckks.errors import KeyMissingError, SecurityError
 from ckks.precision import precision_bits
-from ckks.scheme.parameters import MAX_MODULUS_BITS
 from ckks.security.flooding import Flooding
+from ckks.security.standard import MAX_MODULUS_BITS
 
 # %% [markdown]
 # ## Choosing parameters against the HE standard
@@ -139,12 +139,30 @@ print("the attacker confirms with the public key:", is_secret_key(victim.public_
 assert np.array_equal(candidate, secret) and is_secret_key(victim.public_key, candidate)
 
 # %% [markdown]
+# ### Real outputs are no protection
+#
+# `ctx.decrypt` of a real vector returns only the real parts of the slots. They are the slots of
+# $(m' + \bar m')/2$, where the bar is $X \mapsto X^{-1}$, so re-encoding gives $w = m' + \bar m'$
+# exactly and $w - c_0 - \bar c_0 = c_1 s + \bar c_1 \bar s \pmod{q_0}$. In the NTT domain the bar
+# only swaps pairs of evaluation points, so each pair gives one equation in two unknowns, and a
+# *second* ciphertext makes it a $2 \times 2$ system per pair: two ordinary `ctx.decrypt` results
+# give the exact key.
+
+# %%
+vectors = [victim.encrypt(np.random.default_rng(seed).uniform(-1, 1, victim.slots)) for seed in (2, 3)]
+outputs = [victim.decrypt(v) for v in vectors]  # real numbers, exactly what the public API returns
+candidate = recover_secret_from_real([v.ciphertext for v in vectors], outputs)
+print("two real decryptions -> wrong coefficients:", int(np.count_nonzero(candidate != secret)))
+assert np.array_equal(candidate, secret)
+
+# %% [markdown]
 # ## The mitigation: noise flooding
 #
 # Decrypting with a fresh Gaussian $e_f$ of standard deviation
 # $\sigma_f = \sqrt{12\tau}\, 2^{\lambda/2} B$ (here $\tau = 1$ query, $\lambda = 30$ bits of statistical
-# security, $B = 16\sqrt N$) drowns the error. The same attack now produces garbage, and the
-# attacker's check says so.
+# security, and $B$ the error bound of this very ciphertext, which the evaluator tracks through
+# every operation) drowns the error. The same attack now produces garbage, and the attacker's check
+# says so.
 
 # %%
 flooding = Flooding()
@@ -153,6 +171,15 @@ candidate = recover_secret(ct, shared_flooded)
 print("wrong coefficients:", int(np.count_nonzero(candidate != secret)), "of", secret.size)
 print("passes the public-key check:", is_secret_key(victim.public_key, candidate))
 assert not np.array_equal(candidate, secret) and not is_secret_key(victim.public_key, candidate)
+
+# %% [markdown]
+# A context can flood *every* decryption (`ctx.decrypt`, `vector.decrypt()`, `matrix.decrypt()`):
+# the two-ciphertext attack on its real outputs recovers nothing.
+
+# %%
+result = run_real_attack(flooding=True, poly_degree=8192, moduli_bits=(60, 40, 40, 60), security=128)
+print("flooding context -> wrong coefficients:", result.wrong_coefficients, "of", result.secret.size)
+assert not result.success and not result.confirmed
 
 # %% [markdown]
 # The price is precision: about $\log_2 \sigma_f + \frac12 \log_2 N$ bits. At scale $2^{40}$ little is

@@ -1,17 +1,19 @@
 """The circuits layer: algorithms built from scheme operations.
 
 What lives here: plaintext linear transforms of the slots by the diagonal
-method and baby-step giant-step (:mod:`~ckks.circuits.linear_transform`),
+method and baby-step giant-step (`ckks.circuits.linear_transform`),
 encrypted matrix products and transposes of Jiang et al.
-(:mod:`~ckks.circuits.matrix_product`), polynomial evaluation in the power
-and Chebyshev bases with the fewest levels (:mod:`~ckks.circuits.polynomial`),
-and Chebyshev fits of common functions (:mod:`~ckks.circuits.chebyshev`).
-Bootstrapping goes here too.
+(`ckks.circuits.matrix_product`), polynomial evaluation in the power
+and Chebyshev bases with the fewest levels (`ckks.circuits.polynomial`),
+and Chebyshev fits of common functions (`ckks.circuits.chebyshev`), and
+bootstrapping (`ckks.circuits.bootstrapping`).
 
 Every function takes scheme objects (Evaluator, Encoder, Rotator,
-Ciphertext) and states the levels it consumes.
+Ciphertext) and states the levels it consumes.  Nothing here keeps state
+across parameter sets: a cache of encoded plaintexts is keyed by the
+parameters' fingerprint or lives with one context's encoder.
 
-May import: :mod:`ckks.scheme`, :mod:`ckks.security`, :mod:`ckks.ring`,
-:mod:`ckks.errors`, :mod:`ckks.validation`.  Nothing from the high-level API
-(:mod:`ckks.context`, :mod:`ckks.vector`, :mod:`ckks.matrix`).
+May import: `ckks.scheme`, `ckks.security`, `ckks.ring`,
+`ckks.errors`, `ckks.validation`, `ckks.container`, `ckks.precision`.  Nothing from the high-level API
+(`ckks.context`, `ckks.vector`, `ckks.matrix`).
 """

@@ -13,8 +13,10 @@ d_k * rot_(g i + b)(x) = rot_(g i)(rot_(-g i)(d_k) * rot_b(x)):
     y = sum_i rot_(g i)( sum_b rot_(-g i)(d_(g i + b)) * rot_b(x) ),
 
 with about 2 sqrt(#diagonals) rotations (the baby rotations hoisted).  The
-plaintext diagonals are encoded at the ciphertext's own scale s, so the
-result has level l - 1 and scale s^2 / q_l, exactly as ``v * plain``.
+input is multiplied by an integer B = `boost_factor` first (read at scale
+s B) and the plaintext diagonals are encoded at s / B, so the result has
+level l - 1 and scale s^2 / q_l, exactly as ``v * plain``, while the
+key-switching noise of the rotations of the input costs B times less precision.
 
 **Vector-matrix product** v @ M for v of length n and M of shape (n, m):
 y[j] = sum_i v[i] M[i, j] has diagonals d_k[j] = M[j + k, j] for
@@ -22,7 +24,7 @@ y[j] = sum_i v[i] M[i, j] has diagonals d_k[j] = M[j + k, j] for
 the input beyond n are therefore never read, and slots of the output beyond m
 are zero.  One level.
 
-Encrypted matrix products (Jiang et al.) are in :mod:`ckks.circuits.matrix_product`.
+Encrypted matrix products (Jiang et al.) are in `ckks.circuits.matrix_product`.
 """
 
 from __future__ import annotations
@@ -33,15 +35,27 @@ from collections.abc import Iterable
 import numpy as np
 
 from ckks.errors import InputError, InputTypeError, LevelError
-from ckks.scheme.ciphertext import Ciphertext
+from ckks.scheme.ciphertext import Ciphertext, Plaintext
 from ckks.scheme.encoder import Encoder
 from ckks.scheme.evaluator import Evaluator
 from ckks.scheme.parameters import Parameters
 from ckks.scheme.rotation import Rotator
+from ckks.validation import check_int
 
 
 def require_levels(level: int, needed: int, what: str, params: Parameters) -> None:
-    """Raise LevelError unless a ciphertext at ``level`` has ``needed`` levels left."""
+    """Check that a ciphertext at ``level`` has ``needed`` rescales left, and say how to get them if not.
+
+    Args:
+        level: the ciphertext's level (rescales left).
+        needed: the levels the operation consumes.
+        what: the operation, for the message ("a degree-7 polynomial").
+        params: the parameters, to suggest a longer ``moduli_bits``.
+
+    Raises:
+        LevelError: ``needed > level``; the message names the shortfall and a
+            ``moduli_bits`` with enough rescaling primes.
+    """
     if needed <= level:
         return
     bits = list(params.moduli_bits)
@@ -62,6 +76,11 @@ def require_levels(level: int, needed: int, what: str, params: Parameters) -> No
 class LinearTransform:
     """y = sum_k diagonals[k] * rot_k(x) on the S slots, by the diagonal or the BSGS method.
 
+    The transform itself is plaintext data (diagonals and a rotation plan) and
+    belongs to no parameter set; `encoded` caches the diagonals encoded
+    for one parameter set (keyed by its fingerprint), level and scale, so the
+    same transform can serve several contexts without mixing their plaintexts.
+
     Args:
         diagonals: {k: d_k}, each d_k of length ``period`` (a divisor of S); the
             input is assumed ``period``-periodic in its slots when period < S
@@ -70,6 +89,11 @@ class LinearTransform:
         period: the length of the diagonals (default S).
         method: "bsgs" (default) or "diagonal" (one hoisted rotation per diagonal).
         baby_step: force the baby-step size g (in units of the step stride).
+
+    Raises:
+        InputTypeError: ``slots``, ``period`` or ``baby_step`` is not an integer.
+        InputError: ``period`` does not divide ``slots``, ``method`` is unknown,
+            ``baby_step`` is below 1, or a diagonal does not have shape (period,).
     """
 
     def __init__(
@@ -80,11 +104,14 @@ class LinearTransform:
         method: str = "bsgs",
         baby_step: int | None = None,
     ):
-        period = slots if period is None else int(period)
+        slots = check_int("slots", slots, 1)
+        period = slots if period is None else check_int("period", period)
         if period < 1 or slots % period:
             raise InputError(f"period must divide the slot count {slots}, got {period}")
         if method not in ("bsgs", "diagonal"):
             raise InputError(f"method must be 'bsgs' or 'diagonal', got {method!r}")
+        if baby_step is not None:
+            baby_step = check_int("baby_step", baby_step, 1)
         self.slots = slots
         self.period = period
         self.method = method
@@ -100,7 +127,8 @@ class LinearTransform:
         nonzero = [k for k in self.diagonals if k]
         self.stride = math.gcd(*nonzero) if nonzero else 1
         self._plan = self._make_plan(baby_step)
-        self._encoded: dict[tuple[int, float], list] = {}
+        # (parameters fingerprint, level, scale) -> the encoded plan; one entry is kept
+        self._encoded: dict[tuple[str, int, float], list[tuple[int, list[tuple[int, Plaintext]]]]] = {}
 
     def _make_plan(self, baby_step: int | None) -> dict[int, list[tuple[int, int]]]:
         """{giant step: [(baby step, k), ...]} in slot units."""
@@ -127,10 +155,12 @@ class LinearTransform:
 
     @property
     def baby_steps(self) -> list[int]:
+        """The non-zero baby steps b (hoisted rotations of the input), in slots."""
         return sorted({b for pairs in self._plan.values() for b, _ in pairs if b})
 
     @property
     def giant_steps(self) -> list[int]:
+        """The non-zero giant steps g i (one rotation each, after the inner sums), in slots."""
         return sorted(g for g in self._plan if g)
 
     @property
@@ -145,27 +175,74 @@ class LinearTransform:
 
     @property
     def plaintext_multiplications(self) -> int:
+        """Plaintext-ciphertext products: one per non-zero diagonal."""
         return len(self.diagonals)
 
     def _tile(self, diag: np.ndarray) -> np.ndarray:
         return np.tile(diag, self.slots // self.period)
 
-    def encoded(self, encoder: Encoder, level: int, scale: float) -> list:
-        """The rotated diagonals encoded at (level, scale), cached: [(giant, [(baby, plaintext)])]."""
-        key = (level, scale)
-        if key not in self._encoded:
-            out = []
+    def encoded(self, encoder: Encoder, level: int, scale: float) -> list[tuple[int, list[tuple[int, Plaintext]]]]:
+        """The rotated diagonals rot_(-g)(d_k) encoded for ``encoder``'s parameters at (level, scale).
+
+        Cached under (parameters fingerprint, level, scale): a second
+        parameter set with the same N and scale but other primes gets its own
+        encodings.  One entry is kept (the usual case is a fixed level).
+
+        Args:
+            encoder: the encoder of the parameters the ciphertexts use.
+            level: the level of the ciphertexts the transform is applied to.
+            scale: their scale; the diagonals are encoded at the same scale.
+
+        Returns:
+            [(giant step, [(baby step, plaintext), ...]), ...] in the order
+            `apply` uses them.
+
+        Raises:
+            LevelError: ``level`` is not a level of the parameters (from the encoder).
+            InputError: ``scale`` is not a positive finite number (from the encoder).
+        """
+        key = (encoder.params.fingerprint(), level, scale)
+        cached = self._encoded.get(key)
+        if cached is None:
+            cached = []
             for giant, pairs in sorted(self._plan.items()):
                 plains = [(b, encoder.encode(np.roll(self._tile(self.diagonals[k]), giant), scale, level))
                           for b, k in pairs]
-                out.append((giant, plains))
-            self._encoded = {key: out}  # keep one encoding: the usual case is a fixed level
-        return self._encoded[key]
+                cached.append((giant, plains))
+            self._encoded = {key: cached}  # keep one encoding: the usual case is a fixed level
+        return cached
 
     def apply(self, ct: Ciphertext, evaluator: Evaluator, encoder: Encoder, rotator: Rotator) -> Ciphertext:
-        """M x with one level: level l -> l - 1, scale s -> s^2 / q_l."""
+        """M x with one level: level l -> l - 1, scale s -> s^2 / q_l.
+
+        The input is first multiplied by [`boost_factor`][ckks.circuits.linear_transform.boost_factor]
+        (exact, no level) and the diagonals encoded at s / B, so that the rotations' key-switching
+        noise costs B times less precision; the output scale is s^2 / q_l all the same.
+
+        Args:
+            ct: the input x (NTT form, level l >= 1, scale s), ``period``-periodic
+                in its slots when the transform has a period below S.
+            evaluator: products, sums and the rescale.
+            encoder: encodes the diagonals at (l, s / B) (cached, see `encoded`).
+            rotator: the baby (hoisted) and giant rotations.
+
+        Returns:
+            M x at level l - 1 and scale s^2 / q_l.
+
+        Raises:
+            LevelError: ``ct`` is at level 0.
+            KeyMissingError: a rotation has no Galois key to make or compose it from.
+            ContextMismatchError: ``ct`` belongs to other parameters than the evaluator and rotator.
+        """
         require_levels(ct.level, 1, "a plaintext linear transform", evaluator.params)
-        plan = self.encoded(encoder, ct.level, ct.scale)
+        boost = boost_factor(ct.scale)
+        if boost > 1:
+            # x * B read at scale s B: the same values, but the key-switching noise of the baby rotations
+            # (added at the ciphertext's scale) is B times smaller relative to them
+            boosted = evaluator.multiply_integer(ct, boost)
+            ct = Ciphertext(ct.params, boosted.data, ct.scale * boost, ct.key_id, None, ct.bound, ct.noise,
+                            ct.bound_exact)
+        plan = self.encoded(encoder, ct.level, ct.scale / boost**2)
         babies = rotator.rotate_many(ct, sorted({b for _, pairs in plan for b, _ in pairs if b}))
         babies[0] = ct
         total = None
@@ -183,11 +260,46 @@ class LinearTransform:
         return evaluator.rescale(total)
 
 
+def boost_factor(scale: float) -> int:
+    """The integer B = 2^b by which `LinearTransform.apply` multiplies its input before the baby rotations.
+
+    Why: a rotation adds key-switching noise of a fixed size (about sqrt(N) sigma q_max / P in each
+    coefficient, with outliers in some slots for some keys) at the ciphertext's scale s, so rotating x
+    before multiplying by the diagonals (as BSGS and the hoisted diagonal method must) costs precision
+    that TenSEAL, which rotates the products at scale s^2, does not lose.  Multiplying x by B (exact,
+    no level) and reading it at scale s B makes that noise B times smaller relative to x; the
+    diagonals are then encoded at s / B, so the product still has scale s^2 and the result s^2 / q_l,
+    exactly as before.  b = floor(log2 s) - 32, clamped to 0 .. 8, keeps the diagonals' scale at 2^32 or
+    more (their rounding error stays below the fresh-encryption noise); scales below 2^33 get no boost.
+
+    Args:
+        scale: the input ciphertext's scale s.
+
+    Returns:
+        B (1 when no boost).
+    """
+    bits = int(np.floor(np.log2(scale))) - 32
+    return 1 << max(0, min(8, bits))
+
+
 # -- vector x plaintext matrix ----------------------------------------------------------------------------
 
 
 def check_matrix(matrix, rows: int | None = None, name: str = "matrix") -> np.ndarray:
-    """A 2-D numeric array (validated), with ``rows`` rows if given."""
+    """``matrix`` as a validated 2-D numeric array.
+
+    Args:
+        matrix: anything numpy turns into a 2-D array of numbers.
+        rows: the number of rows it must have (None: any).
+        name: the argument's name, for the messages.
+
+    Returns:
+        The array (not copied when ``matrix`` already is one).
+
+    Raises:
+        InputTypeError: ``matrix`` is not an array of numbers.
+        InputError: it is not 2-D, empty, has the wrong number of rows, or holds NaN or infinity.
+    """
     try:
         array = np.asarray(matrix)
     except Exception as exc:
@@ -196,6 +308,8 @@ def check_matrix(matrix, rows: int | None = None, name: str = "matrix") -> np.nd
         raise InputTypeError(f"{name} must hold numbers, got dtype {array.dtype}")
     if array.ndim != 2:
         raise InputError(f"{name} must be 2-D, got shape {array.shape}")
+    if 0 in array.shape:
+        raise InputError(f"{name} has shape {array.shape}: it needs at least one row and one column")
     if rows is not None and array.shape[0] != rows:
         raise InputError(
             f"{name} has shape {array.shape} but the vector has {rows} values: "
@@ -207,7 +321,20 @@ def check_matrix(matrix, rows: int | None = None, name: str = "matrix") -> np.nd
 
 
 def vector_matrix_transform(matrix: np.ndarray, slots: int, method: str = "bsgs") -> LinearTransform:
-    """The transform x -> x @ M (x in the first n slots, result in the first m)."""
+    """The transform x -> x @ M (x in the first n slots, result in the first m).
+
+    Args:
+        matrix: M, shape (n, m) with n, m <= slots.
+        slots: S = N/2.
+        method: "bsgs" or "diagonal" (see [`LinearTransform`][ckks.circuits.linear_transform.LinearTransform]).
+
+    Returns:
+        The transform, with diagonals d_k[j] = M[j + k, j] for -(m - 1) <= k < n.
+
+    Raises:
+        InputTypeError: ``matrix`` is not an array of numbers.
+        InputError: ``matrix`` is not 2-D, not finite, or larger than the slots.
+    """
     matrix = check_matrix(matrix)
     n, m = matrix.shape
     if n > slots or m > slots:
@@ -228,13 +355,38 @@ def vector_matrix_transform(matrix: np.ndarray, slots: int, method: str = "bsgs"
 def vector_matrix_product(
     ct: Ciphertext, matrix, evaluator: Evaluator, encoder: Encoder, rotator: Rotator, method: str = "bsgs"
 ) -> Ciphertext:
-    """v @ M for v in the first M.shape[0] slots of ``ct``.  One level: l -> l - 1, scale s^2 / q_l."""
+    """v @ M for v in the first M.shape[0] slots of ``ct``.  One level: l -> l - 1, scale s^2 / q_l.
+
+    Args:
+        ct: v in its first n slots (level l >= 1, scale s); slots beyond n are never read.
+        matrix: M, shape (n, m).
+        evaluator: products, sums and the rescale.
+        encoder: encodes the diagonals at (l, s).
+        rotator: the rotations.
+        method: "bsgs" or "diagonal".
+
+    Returns:
+        v @ M in the first m slots, zeros beyond, at level l - 1 and scale s^2 / q_l.
+
+    Raises:
+        InputTypeError: ``matrix`` is not an array of numbers.
+        InputError: ``matrix`` is not 2-D, not finite, or larger than the slots.
+        LevelError: ``ct`` is at level 0.
+        KeyMissingError: a rotation has no Galois key to make or compose it from.
+    """
     transform = vector_matrix_transform(matrix, evaluator.params.slots, method)
     return transform.apply(ct, evaluator, encoder, rotator)
 
 
 def rotation_steps(transforms: Iterable[LinearTransform]) -> list[int]:
-    """The union of the rotation steps of several transforms (to generate their keys at once)."""
+    """The union of the rotation steps of several transforms (to generate their keys at once).
+
+    Args:
+        transforms: the transforms a circuit applies.
+
+    Returns:
+        The sorted steps whose Galois keys make every rotation of every transform direct.
+    """
     steps: set[int] = set()
     for t in transforms:
         steps |= set(t.rotation_steps)

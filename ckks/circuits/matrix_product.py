@@ -15,14 +15,19 @@ baby-step giant-step transforms; phi^k is two masked rotations (by k and
 k - d) and psi^k one rotation by d k, all hoisted.  Depth 3: one level for
 sigma/tau, one for the masks of phi^k, one for the products (the paper's
 "1 Mult + 2 CMult").  The transpose A^T[i, j] = A[j, i] is a transform with
-2d - 1 diagonals at multiples of d - 1; depth 1.  The sigma, tau and
-transpose transforms are cached per (d, S), with their diagonals encoded at the
-last level and scale used.
+2d - 1 diagonals at multiples of d - 1; depth 1.
+
+Caching.  `sigma_transform`, `tau_transform` and
+`transpose_transform` build plain descriptions (no parameters in
+them).  `matrix_product` and `matrix_transpose` keep the ones they
+use per encoder, that is per context (a weak reference: the cache goes with
+the context), each with its diagonals encoded at the last level and scale
+used; nothing encoded for one parameter set is ever handed to another.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+import weakref
 
 import numpy as np
 
@@ -32,10 +37,23 @@ from ckks.scheme.ciphertext import Ciphertext
 from ckks.scheme.encoder import Encoder
 from ckks.scheme.evaluator import Evaluator
 from ckks.scheme.rotation import Rotator
+from ckks.validation import is_integer
 
 
 def check_dimension(d: int, slots: int) -> int:
-    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
+    """``d`` as an int if a d x d matrix packs into the slots (d^2 divides S).
+
+    Args:
+        d: the matrix dimension.
+        slots: S = N/2.
+
+    Returns:
+        ``int(d)``.
+
+    Raises:
+        InputError: ``d`` is not a positive integer, or d^2 does not divide S.
+    """
+    if not is_integer(d) or d < 1:
         raise InputError(f"the matrix dimension d must be a positive integer, got {d!r}")
     d = int(d)
     if slots % (d * d):
@@ -51,24 +69,45 @@ def _indices(d: int) -> tuple[np.ndarray, np.ndarray]:
     return l // d, l % d
 
 
-@lru_cache(maxsize=8)
 def sigma_transform(d: int, slots: int) -> LinearTransform:
-    """sigma(A)[i, j] = A[i, i + j]: diagonals k = i (j < d - i) and k = i - d (j >= d - i)."""
+    """sigma(A)[i, j] = A[i, i + j]: diagonals k = i (j < d - i) and k = i - d (j >= d - i).
+
+    Args:
+        d: the matrix dimension (d^2 divides ``slots``).
+        slots: S = N/2.
+
+    Returns:
+        A new transform with 2d - 1 diagonals, period d^2 (not cached).
+    """
     i, j = _indices(d)
     shift = np.where(i + j < d, i, i - d)
     return _permutation_transform(shift, d, slots)
 
 
-@lru_cache(maxsize=8)
 def tau_transform(d: int, slots: int) -> LinearTransform:
-    """tau(A)[i, j] = A[i + j, j]: diagonals k = d j (modulo d^2)."""
+    """tau(A)[i, j] = A[i + j, j]: diagonals k = d j (modulo d^2).
+
+    Args:
+        d: the matrix dimension (d^2 divides ``slots``).
+        slots: S = N/2.
+
+    Returns:
+        A new transform with d diagonals, period d^2 (not cached).
+    """
     i, j = _indices(d)
     return _permutation_transform(d * j, d, slots)
 
 
-@lru_cache(maxsize=8)
 def transpose_transform(d: int, slots: int) -> LinearTransform:
-    """A^T[i, j] = A[j, i]: diagonals k = (d - 1)(j - i)."""
+    """A^T[i, j] = A[j, i]: diagonals k = (d - 1)(j - i).
+
+    Args:
+        d: the matrix dimension (d^2 divides ``slots``).
+        slots: S = N/2.
+
+    Returns:
+        A new transform with 2d - 1 diagonals, period d^2 (not cached).
+    """
     i, j = _indices(d)
     return _permutation_transform((d - 1) * (j - i), d, slots)
 
@@ -79,6 +118,20 @@ def _permutation_transform(shift: np.ndarray, d: int, slots: int) -> LinearTrans
     for k in np.unique(shift):
         diagonals[int(k)] = (shift == k).astype(np.float64)
     return LinearTransform(diagonals, slots, period=d * d)
+
+
+_BUILDERS = {"sigma": sigma_transform, "tau": tau_transform, "transpose": transpose_transform}
+#: encoder (one per context) -> {(kind, d): transform with its encoded diagonals}; dies with the encoder
+_PER_ENCODER: weakref.WeakKeyDictionary[Encoder, dict[tuple[str, int], LinearTransform]] = weakref.WeakKeyDictionary()
+
+
+def _transform(kind: str, d: int, encoder: Encoder) -> LinearTransform:
+    """The sigma, tau or transpose transform of this encoder's context, built once per context."""
+    mine = _PER_ENCODER.setdefault(encoder, {})
+    transform = mine.get((kind, d))
+    if transform is None:
+        transform = mine[(kind, d)] = _BUILDERS[kind](d, encoder.params.slots)
+    return transform
 
 
 def _phi_masks(d: int, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -96,7 +149,18 @@ def _psi_step(d: int, k: int) -> int:
 
 
 def matrix_product_steps(d: int, slots: int) -> list[int]:
-    """Rotation steps whose keys make every rotation of :func:`matrix_product` direct."""
+    """Rotation steps whose keys make every rotation of `matrix_product` direct.
+
+    Args:
+        d: the matrix dimension.
+        slots: S = N/2.
+
+    Returns:
+        The sorted steps (those of sigma and tau, k and k - d, and the psi steps).
+
+    Raises:
+        InputError: ``d`` is not a positive integer whose square divides S.
+    """
     d = check_dimension(d, slots)
     steps = set(sigma_transform(d, slots).rotation_steps) | set(tau_transform(d, slots).rotation_steps)
     for k in range(1, d):
@@ -105,7 +169,18 @@ def matrix_product_steps(d: int, slots: int) -> list[int]:
 
 
 def transpose_steps(d: int, slots: int) -> list[int]:
-    """Rotation steps whose keys make every rotation of :func:`matrix_transpose` direct."""
+    """Rotation steps whose keys make every rotation of `matrix_transpose` direct.
+
+    Args:
+        d: the matrix dimension.
+        slots: S = N/2.
+
+    Returns:
+        The sorted steps of the transpose transform.
+
+    Raises:
+        InputError: ``d`` is not a positive integer whose square divides S.
+    """
     return transpose_transform(check_dimension(d, slots), slots).rotation_steps
 
 
@@ -117,13 +192,32 @@ def matrix_product(
     Level min(l_a, l_b) -> min(l_a, l_b) - 3; rotations: those of sigma and tau
     (baby-step giant-step) plus 2(d - 1) for phi^k and d - 1 for psi^k, all
     hoisted; multiplications: d ciphertext products, one relinearization.
+    The scale after is that of a product of two rescaled ciphertexts.
+
+    Args:
+        a: A, packed row-major and repeated over the slots.
+        b: B, packed the same way, same parameters and keys.
+        d: the matrix dimension.
+        evaluator: products, relinearization, rescales.
+        encoder: encodes the diagonals and masks (cached per context).
+        rotator: the rotations (Galois keys of
+            [`matrix_product_steps`][ckks.circuits.matrix_product.matrix_product_steps], or composable ones).
+
+    Returns:
+        A B packed the same way, at level min(l_a, l_b) - 3.
+
+    Raises:
+        InputError: ``d`` is not a positive integer whose square divides S.
+        LevelError: fewer than 3 levels are left.
+        KeyMissingError: a rotation has no Galois key to make or compose it from.
+        ContextMismatchError: ``a`` and ``b`` come from different parameters or keys.
     """
     params = evaluator.params
     d = check_dimension(d, params.slots)
     a, b = evaluator.align_levels(a, b)
     require_levels(a.level, 3, f"a {d}x{d} encrypted matrix product", params)
-    a0 = sigma_transform(d, params.slots).apply(a, evaluator, encoder, rotator)
-    b0 = tau_transform(d, params.slots).apply(b, evaluator, encoder, rotator)
+    a0 = _transform("sigma", d, encoder).apply(a, evaluator, encoder, rotator)
+    b0 = _transform("tau", d, encoder).apply(b, evaluator, encoder, rotator)
     # phi^k(A0) = mask1_k * rot_k(A0) + mask2_k * rot_(k-d)(A0), one level (k = 0: mask of ones).
     shifted_a = rotator.rotate_many(a0, [s for k in range(1, d) for s in (k, k - d)])
     shifted_b = rotator.rotate_many(b0, [_psi_step(d, k) for k in range(1, d)])
@@ -146,13 +240,41 @@ def matrix_product(
 
 
 def matrix_transpose(a: Ciphertext, d: int, evaluator: Evaluator, encoder: Encoder, rotator: Rotator) -> Ciphertext:
-    """A^T for a d x d matrix packed row-major (and repeated).  One level: l -> l - 1."""
+    """A^T for a d x d matrix packed row-major (and repeated).  One level: l -> l - 1, scale s^2 / q_l.
+
+    Args:
+        a: A, packed row-major and repeated over the slots.
+        d: the matrix dimension.
+        evaluator: products and the rescale.
+        encoder: encodes the diagonals (cached per context).
+        rotator: the rotations (keys of [`transpose_steps`][ckks.circuits.matrix_product.transpose_steps]).
+
+    Returns:
+        A^T packed the same way.
+
+    Raises:
+        InputError: ``d`` is not a positive integer whose square divides S.
+        LevelError: ``a`` is at level 0.
+        KeyMissingError: a rotation has no Galois key to make or compose it from.
+    """
     d = check_dimension(d, evaluator.params.slots)
-    return transpose_transform(d, evaluator.params.slots).apply(a, evaluator, encoder, rotator)
+    return _transform("transpose", d, encoder).apply(a, evaluator, encoder, rotator)
 
 
 def pack_matrix(matrix, slots: int) -> np.ndarray:
-    """The slot vector of a d x d matrix: row-major, repeated to fill the S slots."""
+    """The slot vector of a d x d matrix: row-major, repeated to fill the S slots.
+
+    Args:
+        matrix: a square d x d array of numbers.
+        slots: S = N/2.
+
+    Returns:
+        The S slot values (A[i, j] in slot d i + j, modulo d^2).
+
+    Raises:
+        InputTypeError: ``matrix`` is not an array of numbers.
+        InputError: ``matrix`` is not square, not finite, or d^2 does not divide S.
+    """
     array = check_matrix(matrix)
     if array.shape[0] != array.shape[1]:
         raise InputError(f"matrix must be square (d x d) for packed products, got shape {array.shape}")

@@ -25,7 +25,7 @@ every node, so a degree-d polynomial always uses exactly
 
 leading coefficient included (e.g. degree 7: 3 levels, degree 8: 4).  The
 baby-step size g is chosen per polynomial to minimise the number of
-ciphertext-ciphertext products (reported by :func:`plan_polynomial`).
+ciphertext-ciphertext products (reported by `plan_polynomial`).
 
 Scale management (as in Lattigo): every node is evaluated to an exact target
 level and scale.  A term c_b B_b is produced by switching B_b down to
@@ -54,22 +54,38 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.polynomial import chebyshev as npcheb
 
+from ckks.circuits.linear_transform import require_levels
 from ckks.errors import InputError, InputTypeError
 from ckks.scheme.ciphertext import Ciphertext
 from ckks.scheme.encoder import Encoder
 from ckks.scheme.evaluator import Evaluator, scales_agree
+from ckks.validation import check_int
 
 POWER = "power"
 CHEBYSHEV = "chebyshev"
 
 
 def levels_for_degree(degree: int) -> int:
-    """Levels the depth-optimal scheme uses for a degree-d polynomial: ceil(log2(d + 1))."""
+    """Levels the depth-optimal scheme uses for a degree-d polynomial: ceil(log2(d + 1)).
+
+    Args:
+        degree: d (0 or negative: a constant).
+
+    Returns:
+        ceil(log2(d + 1)), 0 for a constant.
+    """
     return 0 if degree <= 0 else math.ceil(math.log2(degree + 1))
 
 
 def power_depth(k: int) -> int:
-    """Depth of B_k (x^k or T_k) computed by products of powers of two: ceil(log2 k)."""
+    """Depth of B_k (x^k or T_k) computed by products of powers of two: ceil(log2 k).
+
+    Args:
+        k: the index of the basis element.
+
+    Returns:
+        ceil(log2 k), 0 for k <= 1.
+    """
     return 0 if k <= 1 else (k - 1).bit_length()
 
 
@@ -196,7 +212,22 @@ def _as_coefficients(coefficients) -> np.ndarray:
 
 
 def plan_polynomial(coefficients, basis: str = POWER) -> PolyPlan:
-    """The evaluation plan of sum_k c_k B_k (coefficients in increasing degree)."""
+    """The evaluation plan of sum_k c_k B_k (coefficients in increasing degree).
+
+    Tries every baby-step size g = 2^j up to 2^depth and keeps the one with the
+    fewest ciphertext products (then the fewest constant multiplications).
+
+    Args:
+        coefficients: c_0 .. c_d, real or complex; zero leading coefficients are dropped.
+        basis: "power" (B_k = x^k) or "chebyshev" (B_k = T_k).
+
+    Returns:
+        The plan: degree, depth ceil(log2(d + 1)), baby step, powers, cost counts.
+
+    Raises:
+        InputError: ``basis`` is unknown, or the coefficients are empty, not 1-D, or not finite.
+        InputTypeError: the coefficients are not numbers.
+    """
     if basis not in (POWER, CHEBYSHEV):
         raise InputError(f"basis must be 'power' or 'chebyshev', got {basis!r}")
     c = _trim(_as_coefficients(coefficients))
@@ -239,8 +270,7 @@ class _Executor:
         """Bring a drifted-down scale back near the reference with a free integer multiple."""
         factor = int(self.reference_scale // ct.scale)
         if factor >= 2:
-            ct = self.ev.multiply_integer(ct, factor)
-            ct.scale *= factor
+            ct = _with_scale(self.ev.multiply_integer(ct, factor), ct.scale * factor)
         return ct
 
     def power(self, k: int) -> Ciphertext:
@@ -268,8 +298,7 @@ class _Executor:
         q = self.params.data_moduli[level + 1]
         plain = self.encoder.encode_constant(c, scale * q / ct.scale, level + 1)
         out = ev.rescale(ev.multiply_plain(ct, plain))
-        out.scale = _snap(out.scale, scale)
-        return out
+        return _with_scale(out, _snap(out.scale, scale))
 
     def add_constant(self, ct: Ciphertext, c: complex) -> Ciphertext:
         if c == 0:
@@ -291,12 +320,17 @@ class _Executor:
             q = self.params.data_moduli[level + 1]
             high = self.run(node.high, level + 1, scale * q / g.scale)
             acc = self._product(high, ev.mod_switch_to(g, level + 1))
-            acc.scale = _snap(acc.scale, scale)
+            acc = _with_scale(acc, _snap(acc.scale, scale))
         else:
             acc = self.constant_times(g, node.high, level, scale)
         if isinstance(node.low, (_Leaf, _Split)):
             return ev.add(acc, self.run(node.low, level, scale))
         return self.add_constant(acc, node.low)
+
+
+def _with_scale(ct: Ciphertext, scale: float) -> Ciphertext:
+    """The same polynomials read at another scale (a new Ciphertext: scales are set once, at construction)."""
+    return Ciphertext(ct.params, ct.data, scale, ct.key_id)
 
 
 def _snap(actual: float, target: float) -> float:
@@ -306,13 +340,10 @@ def _snap(actual: float, target: float) -> float:
 
 
 def _evaluate(ct: Ciphertext, plan: PolyPlan, evaluator: Evaluator, encoder: Encoder, scale: float) -> Ciphertext:
-    from ckks.circuits.linear_transform import require_levels
-
     require_levels(ct.level, plan.depth, f"a degree-{plan.degree} polynomial", evaluator.params)
     root = plan.root
     if not isinstance(root, (_Leaf, _Split)):  # a constant
-        zero = evaluator.multiply_integer(ct, 0)
-        zero.scale = scale
+        zero = _with_scale(evaluator.multiply_integer(ct, 0), scale)
         return _Executor(evaluator, encoder, ct, plan.basis, scale).add_constant(zero, root)
     executor = _Executor(evaluator, encoder, ct, plan.basis, scale)
     return executor.run(root, ct.level - plan.depth, scale)
@@ -323,12 +354,38 @@ def polyval(ct: Ciphertext, coefficients, evaluator: Evaluator, encoder: Encoder
 
     Level l -> l - ceil(log2(d + 1)) for degree d (leading coefficient included);
     the scale of the result is the scale of ``ct``.
+
+    Args:
+        ct: x (NTT form, level l, scale s).
+        coefficients: c_0 .. c_d, real or complex.
+        evaluator: products, relinearizations, rescales.
+        encoder: encodes the constants.
+
+    Returns:
+        p(x) at level l - ceil(log2(d + 1)) and scale s.
+
+    Raises:
+        InputError: the coefficients are empty, not 1-D, or not finite.
+        InputTypeError: the coefficients are not numbers.
+        LevelError: fewer than ceil(log2(d + 1)) levels are left.
+        KeyMissingError: the evaluator has no relinearization key (degree >= 2).
     """
     return _evaluate(ct, plan_polynomial(coefficients, POWER), evaluator, encoder, ct.scale)
 
 
 def chebyshev_affine(interval: tuple[float, float]) -> tuple[float, float]:
-    """alpha, beta with alpha x + beta mapping [a, b] onto [-1, 1]."""
+    """alpha, beta with alpha x + beta mapping [a, b] onto [-1, 1].
+
+    Args:
+        interval: (a, b), finite, a < b.
+
+    Returns:
+        (alpha, beta) = (2 / (b - a), -(a + b) / (b - a)).
+
+    Raises:
+        InputTypeError: ``interval`` is not a pair of numbers.
+        InputError: a or b is not finite, or a >= b.
+    """
     try:
         a, b = (float(v) for v in interval)
     except Exception as exc:
@@ -339,7 +396,19 @@ def chebyshev_affine(interval: tuple[float, float]) -> tuple[float, float]:
 
 
 def chebyshev_levels(degree: int, interval: tuple[float, float] = (-1.0, 1.0)) -> int:
-    """Levels :func:`chebval` uses: ceil(log2(d + 1)), plus 1 when b - a > 2."""
+    """Levels `chebval` uses: ceil(log2(d + 1)), plus 1 when b - a > 2.
+
+    Args:
+        degree: d.
+        interval: (a, b).
+
+    Returns:
+        The levels consumed.
+
+    Raises:
+        InputTypeError: ``interval`` is not a pair of numbers.
+        InputError: a or b is not finite, or a >= b.
+    """
     alpha, _ = chebyshev_affine(interval)
     return levels_for_degree(degree) + (1 if alpha < 1 and degree > 0 else 0)
 
@@ -347,15 +416,29 @@ def chebyshev_levels(degree: int, interval: tuple[float, float] = (-1.0, 1.0)) -
 def chebval(ct: Ciphertext, coefficients, interval, evaluator: Evaluator, encoder: Encoder) -> Ciphertext:
     """sum_k c_k T_k(alpha x + beta), the Chebyshev series of [a, b], slot-wise.
 
-    Level l -> l - :func:`chebyshev_levels`; the result has the scale of ``ct``.
+    Level l -> l - `chebyshev_levels`; the result has the scale of ``ct``.
+
+    Args:
+        ct: x (NTT form, level l, scale s).
+        coefficients: c_0 .. c_d of the series in T_k.
+        interval: (a, b), mapped onto [-1, 1].
+        evaluator: products, relinearizations, rescales.
+        encoder: encodes the constants.
+
+    Returns:
+        p(x) at level l - chebyshev_levels(d, interval) and scale s.
+
+    Raises:
+        InputError: bad coefficients or interval.
+        InputTypeError: the coefficients or the interval are not numbers.
+        LevelError: too few levels are left.
+        KeyMissingError: the evaluator has no relinearization key (degree >= 2).
     """
     alpha, beta = chebyshev_affine(interval)
     plan = plan_polynomial(coefficients, CHEBYSHEV)
     scale = ct.scale
     if plan.depth == 0:
         return _evaluate(ct, plan, evaluator, encoder, scale)
-    from ckks.circuits.linear_transform import require_levels
-
     require_levels(ct.level, chebyshev_levels(plan.degree, interval), f"a degree-{plan.degree} Chebyshev series",
                    evaluator.params)
     executor = _Executor(evaluator, encoder, ct, CHEBYSHEV, scale)
@@ -369,14 +452,28 @@ def chebval(ct: Ciphertext, coefficients, interval, evaluator: Evaluator, encode
 
 
 def power(ct: Ciphertext, k: int, evaluator: Evaluator) -> Ciphertext:
-    """x^k for an integer k >= 1 by products of powers of two.  Level l -> l - ceil(log2 k)."""
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise InputTypeError(f"the exponent must be an integer, got {k!r}")
+    """x^k for an integer k >= 1 by products of powers of two.  Level l -> l - ceil(log2 k).
+
+    The scale is s^k / (the primes divided out), kept near s by free integer multiples.
+
+    Args:
+        ct: x (NTT form, level l, scale s).
+        k: the exponent.
+        evaluator: products, relinearizations, rescales.
+
+    Returns:
+        x^k at level l - ceil(log2 k) (a copy of ``ct`` for k = 1).
+
+    Raises:
+        InputTypeError: ``k`` is not an integer.
+        InputError: ``k`` is below 1.
+        LevelError: fewer than ceil(log2 k) levels are left.
+        KeyMissingError: the evaluator has no relinearization key (k >= 2).
+    """
+    k = check_int("the exponent", k)
     if k < 1:
         raise InputError(f"the exponent must be at least 1, got {k}")
-    from ckks.circuits.linear_transform import require_levels
-
-    require_levels(ct.level, power_depth(int(k)), f"x^{k}", evaluator.params)
+    require_levels(ct.level, power_depth(k), f"x^{k}", evaluator.params)
     executor = _Executor(evaluator, None, ct, POWER, ct.scale)
-    result = executor.power(int(k))
+    result = executor.power(k)
     return result.copy() if result is ct else result

@@ -1,16 +1,32 @@
 """The ring layer: arithmetic in R_q = Z_q[X]/(X^N + 1) for word-sized primes q.
 
-What lives here: prime generation as SEAL does it (:mod:`~ckks.ring.primes`),
+What lives here: prime generation as SEAL does it (`ckks.ring.primes`),
 64x64 -> 128-bit modular arithmetic with Barrett and Shoup reductions in numba
-(:mod:`~ckks.ring.modarith`), the negacyclic NTT (:mod:`~ckks.ring.ntt`), the
+(`ckks.ring.modarith`), the negacyclic NTT (`ckks.ring.ntt`), the
 residue number system: CRT, fast basis conversion, exact division and
-rounding (:mod:`~ckks.ring.rns`), SHAKE-256 sampling of uniform, ternary and
-Gaussian polynomials (:mod:`~ckks.ring.sampling`), a level-bound view of the
-ring (:mod:`~ckks.ring.level`), and plain-Python references of every kernel
-that the tests check the kernels against (:mod:`~ckks.ring.reference`).
+rounding (`ckks.ring.rns`), SHAKE-256 sampling of uniform, ternary and
+Gaussian polynomials (`ckks.ring.sampling`), a level-bound view of the
+ring (`ckks.ring.level`), and plain-Python references of every kernel
+that the tests check the kernels against (`ckks.ring.reference`).
 
 Nothing here knows about CKKS: there are no keys, scales or slots.
 
-May import: numpy, numba, sympy, the standard library, :mod:`ckks.errors`
-and :mod:`ckks.validation`.  Nothing above it.
+May import: numpy, numba, sympy, the standard library, `ckks.errors`
+and `ckks.validation`.  Nothing above it.
 """
+
+import os as _os
+
+import numba as _numba
+
+# Fork safety: GNU OpenMP (numba's default "omp" layer on Linux) kills a child forked after a
+# parallel kernel ran ("fork() called from a process already using GNU OpenMP"), so a
+# multiprocessing fork pool hangs.  "forksafe" picks TBB when it is installed, else numba's own
+# "workqueue" pool, both of which survive fork.  An explicit NUMBA_THREADING_LAYER wins.
+if "NUMBA_THREADING_LAYER" not in _os.environ:
+    _numba.config.THREADING_LAYER = "forksafe"
+
+# A cold numba cache means 13-30 s of silent compiling on first use: say so, once (`ckks.ring.jit`).
+from ckks.ring.jit import note_cold_cache as _note_cold_cache  # noqa: E402
+
+_note_cold_cache()

@@ -4,14 +4,14 @@ A polynomial of R_Q = Z_Q[X]/(X^N + 1) with Q = q_0 ... q_l is a uint64 array
 of shape (l + 1, N): row k holds its residues mod q_k.  Every operation on it
 needs the same four things: which rows of the prime table it uses, the primes
 of those rows, their Barrett constants and their NTT tables.  A
-:class:`RingAtLevel` holds them once, so that code says
+[`RingAtLevel`][ckks.ring.level.RingAtLevel] holds them once, so that code says
 ``ring.moduli`` and ``ring.forward(a)`` instead of slicing
 ``moduli_array[rows]``, ``ratios[rows]`` and friends by hand.
 
 The rows need not be contiguous: the key-switching basis Q_l * P is the data
 rows 0..l followed by the special rows.
 
-May import: numpy and the rest of :mod:`ckks.ring`.
+May import: numpy, the rest of `ckks.ring`, `ckks.errors` and `ckks.validation`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import numpy as np
 from ckks.errors import InputError
 from ckks.ring.modarith import poly_add, poly_mul, poly_neg, poly_sub, reduce_signed
 from ckks.ring.ntt import NTTTables
+from ckks.validation import is_integer
 
 __all__ = ["RingAtLevel"]
 
@@ -59,15 +60,23 @@ class RingAtLevel:
         return (self.limbs, self.poly_degree)
 
     def empty(self) -> np.ndarray:
-        """An uninitialised polynomial of this ring, shape (limbs, N), uint64."""
+        """An uninitialised polynomial of this ring.
+
+        Returns:
+            A new uint64 array of shape (limbs, N) (contents arbitrary).
+        """
         return np.empty(self.shape, dtype=np.uint64)
 
     def zeros(self) -> np.ndarray:
-        """The zero polynomial of this ring, shape (limbs, N), uint64."""
+        """The zero polynomial of this ring (zero in either form).
+
+        Returns:
+            A new uint64 array of zeros, shape (limbs, N).
+        """
         return np.zeros(self.shape, dtype=np.uint64)
 
     def check(self, poly: np.ndarray, name: str = "polynomial") -> None:
-        """Raise unless ``poly`` is a C-contiguous uint64 array of shape (limbs, N).
+        """Refuse anything but a C-contiguous uint64 array of shape (limbs, N).
 
         Args:
             poly: the array to check before a numba kernel sees it.
@@ -84,11 +93,25 @@ class RingAtLevel:
 
     # -- NTT ----------------------------------------------------------------------------------------
     def forward(self, poly: np.ndarray) -> np.ndarray:
-        """Coefficient form -> NTT form, in place (limb k w.r.t. q_k); returns ``poly``."""
+        """Coefficient form -> NTT form, in place (limb k w.r.t. q_k).
+
+        Args:
+            poly: uint64 array (limbs, N), coefficient form, residues in [0, q_k).
+
+        Returns:
+            ``poly``, now in NTT form.
+        """
         return self.tables.forward(poly, self.rows)
 
     def inverse(self, poly: np.ndarray) -> np.ndarray:
-        """NTT form -> coefficient form, in place, residues in [0, q_k); returns ``poly``."""
+        """NTT form -> coefficient form, in place, residues in [0, q_k).
+
+        Args:
+            poly: uint64 array (limbs, N), NTT form.
+
+        Returns:
+            ``poly``, now in coefficient form.
+        """
         return self.tables.inverse(poly, self.rows)
 
     def from_signed(self, values: np.ndarray) -> np.ndarray:
@@ -96,44 +119,106 @@ class RingAtLevel:
 
         Used for secrets, errors and flooding noise: each coefficient c is
         reduced to c mod q_k in every limb, then transformed.
+
+        Args:
+            values: N integers (anything that converts to int64).
+
+        Returns:
+            A new uint64 array (limbs, N) in NTT form.
         """
         out = self.empty()
         reduce_signed(np.asarray(values, dtype=np.int64), self.moduli, out)
         return self.forward(out)
 
     def to_coefficients(self, poly: np.ndarray) -> np.ndarray:
-        """NTT form -> a new array in coefficient form (``poly`` is left unchanged)."""
+        """NTT form -> a new array in coefficient form (``poly`` is left unchanged).
+
+        Args:
+            poly: uint64 array (limbs, N), NTT form.
+
+        Returns:
+            A new uint64 array, coefficient form, residues in [0, q_k).
+        """
         return self.inverse(poly.copy())
 
     def uniform(self, prng) -> np.ndarray:
-        """A uniformly random polynomial; uniform residues are uniform in either form (as SEAL draws them)."""
+        """A uniformly random polynomial; uniform residues are uniform in either form (as SEAL draws them).
+
+        Args:
+            prng: the randomness (a `PRNG`); limb k takes N draws mod q_k, in limb order.
+
+        Returns:
+            A new uint64 array (limbs, N).
+        """
         return np.stack([prng.uniform_mod(int(q), self.poly_degree) for q in self.moduli])
 
     # -- pointwise arithmetic (either form, both operands in the same form) ----------------------------
     def add(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """(a + b) mod q_k per limb; ``out`` may alias an input."""
+        """(a + b) mod q_k per limb; ``out`` may alias an input.
+
+        Args:
+            a: uint64 array (limbs, N), residues in [0, q_k).
+            b: same shape and form as ``a``.
+            out: where to write (default: a new array).
+
+        Returns:
+            ``out``.
+        """
         return poly_add(a, b, self.moduli, self.empty() if out is None else out)
 
     def sub(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """(a - b) mod q_k per limb; ``out`` may alias an input."""
+        """(a - b) mod q_k per limb; ``out`` may alias an input.
+
+        Args:
+            a: uint64 array (limbs, N), residues in [0, q_k).
+            b: same shape and form as ``a``.
+            out: where to write (default: a new array).
+
+        Returns:
+            ``out``.
+        """
         return poly_sub(a, b, self.moduli, self.empty() if out is None else out)
 
     def neg(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """(-a) mod q_k per limb."""
+        """(-a) mod q_k per limb.
+
+        Args:
+            a: uint64 array (limbs, N), residues in [0, q_k).
+            out: where to write (default: a new array); may be ``a``.
+
+        Returns:
+            ``out``.
+        """
         return poly_neg(a, self.moduli, self.empty() if out is None else out)
 
     def mul(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """a * b mod q_k per limb (the negacyclic product when both are in NTT form)."""
+        """a * b mod q_k per limb (the negacyclic product when both are in NTT form).
+
+        Args:
+            a: uint64 array (limbs, N), residues in [0, q_k).
+            b: same shape and form as ``a``.
+            out: where to write (default: a new array); may alias an input.
+
+        Returns:
+            ``out``.
+        """
         return poly_mul(a, b, self.moduli, self.ratios, self.empty() if out is None else out)
 
     def sub_ring(self, limbs: int) -> RingAtLevel:
         """The ring of the first ``limbs`` limbs of this one (e.g. one level lower).
 
+        Args:
+            limbs: how many leading limbs to keep.
+
+        Returns:
+            A view sharing this one's tables.
+
         Raises:
             InputError: ``limbs`` is not between 1 and this ring's limb count.
         """
-        if not 1 <= limbs <= self.limbs:
-            raise InputError(f"a sub-ring needs between 1 and {self.limbs} limbs, got {limbs}")
+        if not is_integer(limbs) or not 1 <= limbs <= self.limbs:
+            raise InputError(f"a sub-ring needs between 1 and {self.limbs} limbs, got {limbs!r}")
+        limbs = int(limbs)
         view = RingAtLevel.__new__(RingAtLevel)
         view.tables, view.poly_degree, view.limbs = self.tables, self.poly_degree, limbs
         view.rows, view.moduli, view.ratios = self.rows[:limbs], self.moduli[:limbs], self.ratios[:limbs]

@@ -4,7 +4,7 @@ CKKS over R_Q = Z_Q[X]/(X^N + 1) in RNS form needs primes q with
 q = 1 (mod 2N): then Z_q contains a primitive 2N-th root of unity psi, and the
 negacyclic NTT of length N exists (psi^N = -1).
 
-:func:`coeff_modulus` chooses primes exactly as Microsoft SEAL's
+`coeff_modulus` chooses primes exactly as Microsoft SEAL's
 ``CoeffModulus::Create`` does, so that the same ``poly_degree`` and
 ``moduli_bits`` give the same modulus Q in both libraries:
 
@@ -27,15 +27,31 @@ MIN_PRIME_BITS = 2
 
 
 def is_prime(n: int) -> bool:
-    """Deterministic primality test (sympy's BPSW, exact for 64-bit inputs)."""
+    """Deterministic primality test (sympy's BPSW, exact for 64-bit inputs).
+
+    Args:
+        n: the integer.
+
+    Returns:
+        Whether ``n`` is prime.
+    """
     return bool(sympy.isprime(int(n)))
 
 
 def primes_congruent_one(bit_size: int, modulus: int, count: int) -> list[int]:
     """The ``count`` largest primes q < 2^bit_size with q = 1 (mod ``modulus``).
 
-    Returned from the largest down.  Raises ParameterError when fewer than
-    ``count`` such primes lie above 2^(bit_size - 1).
+    Args:
+        bit_size: the size b of the primes: 2^(b-1) < q < 2^b.
+        modulus: the congruence modulus (2N for NTT primes).
+        count: how many primes.
+
+    Returns:
+        The primes, from the largest down.
+
+    Raises:
+        ParameterError: ``bit_size`` is outside [2, 61], or fewer than ``count`` such primes
+            lie above 2^(bit_size - 1).
     """
     if not MIN_PRIME_BITS <= bit_size <= MAX_PRIME_BITS:
         raise ParameterError(
@@ -60,8 +76,17 @@ def primes_congruent_one(bit_size: int, modulus: int, count: int) -> list[int]:
 def coeff_modulus(poly_degree: int, moduli_bits: list[int]) -> list[int]:
     """Primes for ``moduli_bits``, chosen and ordered as SEAL's CoeffModulus::Create.
 
-    Every prime is 1 mod 2N and all are distinct.  The order of the result
-    follows ``moduli_bits``.
+    Every prime is 1 mod 2N and all are distinct.
+
+    Args:
+        poly_degree: N.
+        moduli_bits: the bit size of each prime.
+
+    Returns:
+        The primes, in the order of ``moduli_bits``.
+
+    Raises:
+        ParameterError: a size is outside [2, 61], or there are not enough primes of a size.
     """
     counts = Counter(moduli_bits)
     pools = {bits: primes_congruent_one(bits, 2 * poly_degree, n) for bits, n in counts.items()}
@@ -73,6 +98,16 @@ def primitive_root_of_unity(order: int, q: int) -> int:
 
     ``order`` must be a power of two dividing q - 1.  x = g^((q-1)/order) for
     a generator g is a primitive root exactly when x^(order/2) = -1 mod q.
+
+    Args:
+        order: a power of two (2N for the negacyclic NTT).
+        q: the prime.
+
+    Returns:
+        The smallest psi with psi^order = 1 and psi^(order/2) = -1 mod q.
+
+    Raises:
+        ParameterError: ``order`` does not divide q - 1.
     """
     if (q - 1) % order != 0:
         raise ParameterError(f"{order} does not divide q - 1 for q = {q}: no such root exists")

@@ -16,7 +16,7 @@ world and are gathered here:
   comparing mixed-radix digits with those of Q - x, and only the final
   conversion to float64 rounds (relative error below l * 2^-53).
 
-All kernels work on coefficient-form limbs; :class:`RNSDivider` takes care of
+All kernels work on coefficient-form limbs; `RNSDivider` takes care of
 the NTT round trips for NTT-form inputs.
 """
 
@@ -26,27 +26,43 @@ import numpy as np
 from numba import njit, prange
 
 from ckks.ring.modarith import (
-    ONE,
+    BLOCK,
+    U64,
     ZERO,
     barrett_ratio,
-    barrett_reduce_wide,
+    barrett_reduce_lanes,
+    lane_mask,
+    mul_high_lanes,
     mul_shoup,
-    mul_wide,
-    poly_add_scalar,
+    mul_shoup_lanes,
     serial_when_small,
     shoup_per_limb,
     shoup_precompute,
 )
-from ckks.ring.ntt import NTTTables
+from ckks.ring.ntt import NTTTables, forward_one, inverse_one
 
 
 def ratios_of(moduli) -> np.ndarray:
-    """Barrett ratios floor(2^128 / q) as an array of (high, low) words, one row per prime."""
+    """Barrett ratios floor(2^128 / q) as an array of (high, low) words, one row per prime.
+
+    Args:
+        moduli: the primes.
+
+    Returns:
+        uint64 array (len(moduli), 2).
+    """
     return np.array([barrett_ratio(int(q)) for q in moduli], dtype=np.uint64).reshape(-1, 2)
 
 
 def product(moduli) -> int:
-    """The product of the given primes as a Python integer."""
+    """The product of the given primes as a Python integer.
+
+    Args:
+        moduli: the primes.
+
+    Returns:
+        Their product (1 for none).
+    """
     out = 1
     for q in moduli:
         out *= int(q)
@@ -77,6 +93,14 @@ class BasisConverter:
         """Conv_{B->C}(x) for x in coefficient form, shape (|B|, N) -> (|C|, N).
 
         With ``out_rows``, residue t is written to ``out[out_rows[t]]``.
+
+        Args:
+            x: uint64 array (|B|, N), coefficient form.
+            out: where to write (default: a new (|C|, N) array).
+            out_rows: the row of ``out`` for each target prime (default 0, 1, ...).
+
+        Returns:
+            ``out``.
         """
         if out is None:
             out = np.empty((len(self.target), x.shape[1]), dtype=np.uint64)
@@ -92,50 +116,95 @@ class BasisConverter:
 @serial_when_small
 @njit(parallel=True, cache=True)
 def fast_basis_convert(x, source, inv_hat, inv_hat_shoup, hat_mod_target, target, target_ratios, out, out_rows):
-    """out[out_rows[t]] = sum_i [x_i * inv_hat_i]_{b_i} * hat_mod_target[t, i] mod c_t."""
+    """out[out_rows[t]] = sum_i [x_i * inv_hat_i]_{b_i} * hat_mod_target[t, i] mod c_t.
+
+    Args:
+        x: uint64 array (|B|, N), coefficient form.
+        source: the primes b_i.
+        inv_hat: (B/b_i)^-1 mod b_i.
+        inv_hat_shoup: their Shoup companions.
+        hat_mod_target: (B/b_i) mod c_t, shape (|C|, |B|).
+        target: the primes c_t.
+        target_ratios: their Barrett ratios.
+        out: the result array.
+        out_rows: the row of ``out`` for each c_t.
+
+    Returns:
+        ``out``.
+    """
     k = x.shape[0]
     n = x.shape[1]
-    if k == 1:  # one source prime: the conversion is x mod c_t
+    if k == 1:  # one source prime: the conversion is x mod c_t (Barrett, no division)
         for t in prange(target.shape[0]):
             c = target[t]
-            row = out_rows[t]
+            m = lane_mask(c)
+            rh = target_ratios[t, 0]
+            rl = target_ratios[t, 1]
+            src = x[0]
+            dst = out[out_rows[t]]
             for j in range(n):
-                v = x[0, j]
-                out[row, j] = v if v < c else v % c
+                dst[j] = barrett_reduce_lanes(ZERO, src[j], c, rh, rl, m)
         return out
     scaled = np.empty((k, n), dtype=np.uint64)
     for i in prange(k):
+        b = source[i]
+        m = lane_mask(b)
+        w = inv_hat[i]
+        ws = inv_hat_shoup[i]
         for j in range(n):
-            scaled[i, j] = mul_shoup(x[i, j], inv_hat[i], inv_hat_shoup[i], source[i])
-    for t in prange(target.shape[0]):
+            scaled[i, j] = mul_shoup_lanes(x[i, j], w, ws, b, m)
+    blocks = (n + BLOCK - 1) // BLOCK
+    for task in prange(target.shape[0] * blocks):
+        t = task // blocks
+        start = (task % blocks) * BLOCK
+        width = min(BLOCK, n - start)
         c = target[t]
+        m = lane_mask(c)
+        high = np.zeros(width, dtype=np.uint64)
+        low = np.zeros(width, dtype=np.uint64)
+        for i in range(k):
+            h_ti = hat_mod_target[t, i]
+            src = scaled[i, start:start + width]
+            for j in range(width):
+                v = src[j]
+                lo = v * h_ti
+                s = low[j] + lo
+                high[j] += mul_high_lanes(v, h_ti, m) + U64(s < lo)
+                low[j] = s
         rh = target_ratios[t, 0]
         rl = target_ratios[t, 1]
-        row = out_rows[t]
-        for j in range(n):
-            high = ZERO
-            low = ZERO
-            for i in range(k):
-                h, lo = mul_wide(scaled[i, j], hat_mod_target[t, i])
-                low += lo
-                high += h + (ONE if low < lo else ZERO)
-            out[row, j] = barrett_reduce_wide(high, low, c, rh, rl)
+        dst = out[out_rows[t], start:start + width]
+        for j in range(width):
+            dst[j] = barrett_reduce_lanes(high[j], low[j], c, rh, rl, m)
     return out
 
 
 @serial_when_small
 @njit(parallel=True, cache=True)
 def subtract_and_scale(x, correction, scalars, scalars_shoup, moduli, out):
-    """out_i = (x_i - correction_i) * s_i mod q_i (the last step of divide-and-round)."""
+    """out_i = (x_i - correction_i) * s_i mod q_i (the last step of divide-and-round).
+
+    Args:
+        x: uint64 array (limbs, N).
+        correction: same shape.
+        scalars: one scalar s_i per limb.
+        scalars_shoup: their Shoup companions.
+        moduli: the prime of each limb.
+        out: the result array (may alias ``x``).
+
+    Returns:
+        ``out``.
+    """
     for i in prange(x.shape[0]):
         q = moduli[i]
         w = scalars[i]
         ws = scalars_shoup[i]
+        m = lane_mask(q)
         for j in range(x.shape[1]):
             a = x[i, j]
             b = correction[i, j]
             d = a - b if a >= b else a + (q - b)
-            out[i, j] = mul_shoup(d, w, ws, q)
+            out[i, j] = mul_shoup_lanes(d, w, ws, q, m)
     return out
 
 
@@ -170,20 +239,149 @@ class RNSDivider:
         self.inv_d = np.array(inv, dtype=np.uint64)
         self.inv_d_shoup = shoup_per_limb(inv, kept)
         self.converter = BasisConverter(dropped, kept)
+        self.kept_ratios = ratios_of(kept)
 
     def divide(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """x: (|Q| + |D|, N) in NTT form, kept limbs first -> round(x / D), (|Q|, N), NTT form."""
-        n_kept = len(self.kept_rows)
-        last = x[n_kept:].copy()
-        self.tables.inverse(last, self.dropped_rows)
-        poly_add_scalar(last, self.half_mod_dropped, self.dropped_moduli, last)
-        correction = self.converter.convert(last)
-        poly_add_scalar(correction, self.neg_half_mod_kept, self.kept_moduli, correction)
-        self.tables.forward(correction, self.kept_rows)
+        """x: (|Q| + |D|, N) in NTT form, kept limbs first -> round(x / D), (|Q|, N), NTT form.
+
+        Args:
+            x: uint64 array (|Q| + |D|, N), NTT form, the limbs of Q first.
+            out: where to write (default: a new (|Q|, N) array).
+
+        Returns:
+            ``out``: round(x / D) mod Q, NTT form.
+        """
         if out is None:
-            out = np.empty((n_kept, x.shape[1]), dtype=np.uint64)
-        subtract_and_scale(x[:n_kept], correction, self.inv_d, self.inv_d_shoup, self.kept_moduli, out)
+            out = np.empty((len(self.kept_rows), x.shape[1]), dtype=np.uint64)
+        self.divide_many(x[np.newaxis], out[np.newaxis])
         return out
+
+    def divide_many(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """`divide` of several polynomials in one fused kernel (`divide_round`).
+
+        Args:
+            x: uint64 array (polys, |Q| + |D|, N), NTT form, the limbs of Q first.
+            out: where to write (default: a new (polys, |Q|, N) array).
+
+        Returns:
+            ``out``: round(x / D) mod Q for each polynomial, NTT form.
+        """
+        x = np.ascontiguousarray(x)
+        if out is None:
+            out = np.empty((x.shape[0], len(self.kept_rows), x.shape[2]), dtype=np.uint64)
+        t, c = self.tables, self.converter
+        divide_round(
+            x, self.kept_rows, self.dropped_rows, self.kept_moduli, self.kept_ratios, self.dropped_moduli,
+            self.half_mod_dropped, self.neg_half_mod_kept, self.inv_d, self.inv_d_shoup,
+            c.inv_hat, c.inv_hat_shoup, c.hat_mod_target, t.psi_rev, t.psi_rev_shoup,
+            t.psi_inv_rev, t.psi_inv_rev_shoup, t.n_inv, out,
+        )
+        return out
+
+
+@serial_when_small
+@njit(parallel=True, cache=True)
+def divide_round(
+    x, kept_rows, dropped_rows, kept, kept_ratios, dropped, half_mod_dropped, neg_half_mod_kept, inv_d, inv_d_shoup,
+    inv_hat, inv_hat_shoup, hat_mod, psi, psi_shoup, psi_inv, psi_inv_shoup, n_inv, out,
+):
+    """round(x / D) mod Q for each polynomial of x (NTT form), fused (the kernel of `RNSDivider.divide_many`).
+
+    Per polynomial: the dropped limbs go to coefficient form and get h =
+    floor(D/2) added; then, task by task (polynomial, kept prime q_t), the
+    correction [x + h]_D - h is brought to q_t by fast basis conversion
+    (a Barrett reduction when D is one prime), transformed to NTT form while
+    in cache, and out = (x - correction) * D^-1 mod q_t.  Tasks run in
+    parallel; every array is C-contiguous.
+
+    Args:
+        x: uint64 (polys, |Q| + |D|, N), NTT form, the limbs of Q first.
+        kept_rows: int64 table rows of the primes of Q.
+        dropped_rows: int64 table rows of the primes of D.
+        kept: uint64 primes of Q.
+        kept_ratios: their Barrett ratios (|Q|, 2).
+        dropped: uint64 primes of D.
+        half_mod_dropped: floor(D/2) mod each prime of D.
+        neg_half_mod_kept: -floor(D/2) mod each prime of Q.
+        inv_d: D^-1 mod each prime of Q.
+        inv_d_shoup: their Shoup companions.
+        inv_hat: (D/d_i)^-1 mod d_i.
+        inv_hat_shoup: their Shoup companions.
+        hat_mod: (D/d_i) mod q_t, shape (|Q|, |D|).
+        psi: forward twiddle table.
+        psi_shoup: its Shoup companions.
+        psi_inv: inverse twiddle table.
+        psi_inv_shoup: its Shoup companions.
+        n_inv: the inverse-NTT constants per table row.
+        out: uint64 (polys, |Q|, N), written in place.
+
+    Returns:
+        ``out``.
+    """
+    polys = x.shape[0]
+    n_kept = kept.shape[0]
+    k = dropped.shape[0]
+    n = x.shape[2]
+    last = np.empty((polys, k, n), dtype=np.uint64)
+    for task in prange(polys * k):
+        p = task // k
+        i = task % k
+        d = dropped[i]
+        r = dropped_rows[i]
+        row = last[p, i]
+        src = x[p, n_kept + i]
+        for j in range(n):
+            row[j] = src[j]
+        inverse_one(row, psi_inv[r], psi_inv_shoup[r], n_inv[r], d)
+        h = half_mod_dropped[i]
+        m = lane_mask(d)
+        w = inv_hat[i]
+        ws = inv_hat_shoup[i]
+        for j in range(n):
+            v = row[j] + h
+            v = v - d if v >= d else v
+            row[j] = v if k == 1 else mul_shoup_lanes(v, w, ws, d, m)
+    for task in prange(polys * n_kept):
+        t = task // polys  # consecutive tasks share the prime: its twiddles stay in cache
+        p = task % polys
+        q = kept[t]
+        m = lane_mask(q)
+        rh = kept_ratios[t, 0]
+        rl = kept_ratios[t, 1]
+        correction = np.empty(n, dtype=np.uint64)
+        if k == 1:
+            src = last[p, 0]
+            for j in range(n):
+                correction[j] = barrett_reduce_lanes(ZERO, src[j], q, rh, rl, m)
+        else:
+            high = np.zeros(n, dtype=np.uint64)
+            low = np.zeros(n, dtype=np.uint64)
+            for i in range(k):
+                factor = hat_mod[t, i]
+                src = last[p, i]
+                for j in range(n):
+                    v = src[j]
+                    lo = v * factor
+                    acc = low[j] + lo
+                    high[j] += mul_high_lanes(v, factor, m) + U64(acc < lo)
+                    low[j] = acc
+            for j in range(n):
+                correction[j] = barrett_reduce_lanes(high[j], low[j], q, rh, rl, m)
+        g = neg_half_mod_kept[t]
+        for j in range(n):
+            v = correction[j] + g
+            correction[j] = v - q if v >= q else v
+        forward_one(correction, psi[kept_rows[t]], psi_shoup[kept_rows[t]], q)
+        w = inv_d[t]
+        ws = inv_d_shoup[t]
+        src = x[p, t]
+        dst = out[p, t]
+        for j in range(n):
+            a = src[j]
+            b = correction[j]
+            diff = a - b if a >= b else a + (q - b)
+            dst[j] = mul_shoup_lanes(diff, w, ws, q, m)
+    return out
 
 
 class CRTDecoder:
@@ -212,7 +410,14 @@ class CRTDecoder:
         self.moduli_float = self.moduli.astype(np.float64)
 
     def to_float(self, residues: np.ndarray) -> np.ndarray:
-        """Centred values of the residues (coefficient form, shape (l+1, N)) as float64."""
+        """Centred values of the residues (coefficient form, shape (l+1, N)) as float64.
+
+        Args:
+            residues: uint64 array (l + 1, N), coefficient form.
+
+        Returns:
+            float64 array (N,) of the centred integers in (-Q/2, Q/2].
+        """
         out = np.empty(residues.shape[1], dtype=np.float64)
         crt_centred_float(residues, self.moduli, self.inv, self.inv_shoup, self.moduli_float, out)
         return out
@@ -234,7 +439,19 @@ def _mixed_radix(x, moduli, inv, inv_shoup, digits):
 @serial_when_small
 @njit(parallel=True, cache=True)
 def crt_centred_float(residues, moduli, inv, inv_shoup, moduli_float, out):
-    """Kernel of :meth:`CRTDecoder.to_float`."""
+    """Kernel of `CRTDecoder.to_float`.
+
+    Args:
+        residues: uint64 array (k, N), coefficient form.
+        moduli: the k primes.
+        inv: q_j^-1 mod q_i for j < i, shape (k, k).
+        inv_shoup: their Shoup companions.
+        moduli_float: the primes as float64.
+        out: float64 array (N,).
+
+    Returns:
+        ``out``.
+    """
     k = residues.shape[0]
     n = residues.shape[1]
     for j in prange(n):

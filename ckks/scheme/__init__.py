@@ -3,12 +3,13 @@
 What lives here: parameters and their security check
 (:mod:`~ckks.scheme.parameters`), the canonical-embedding encoder
 (:mod:`~ckks.scheme.encoder`), plaintexts and ciphertexts
-(:mod:`~ckks.scheme.ciphertext`), secret, public and relinearization keys
-and the key generator (:mod:`~ckks.scheme.keys`), hybrid key switching
-(:mod:`~ckks.scheme.keyswitch`), encryption and decryption
-(:mod:`~ckks.scheme.encryption`), the evaluator: add, multiply, relinearize,
-rescale, level switching (:mod:`~ckks.scheme.evaluator`), and automorphisms,
-Galois keys and the rotator (:mod:`~ckks.scheme.rotation`).
+(:mod:`~ckks.scheme.ciphertext`), secret, public and relinearization keys,
+Galois keys and the key generator (`ckks.scheme.keys`), hybrid key switching
+(`ckks.scheme.keyswitch`), encryption and decryption
+(`ckks.scheme.encryption`), the evaluator: add, multiply, relinearize,
+rescale, level switching (`ckks.scheme.evaluator`), the automorphisms
+X -> X^g of the Galois group (`ckks.scheme.automorphism`) and the rotator
+that applies them with key switching (`ckks.scheme.rotation`).
 
 Every operation here is one step of the scheme, SEAL-shaped and explicit:
 nothing relinearizes or rescales by itself.

@@ -22,7 +22,7 @@ FFT adds an error below about log2(N) * 2^-53 * max|Delta * m_i|, so for
 |Delta * m_i| < 2^52 the rounding is exact up to that bound, and
 coefficients up to 2^63 are still converted exactly (larger ones go through
 Python integers).  Decoding is exact up to the final float64 conversion
-(:class:`ckks.ring.rns.CRTDecoder`) and the FFT.
+([`CRTDecoder`][ckks.ring.rns.CRTDecoder]) and the FFT.
 """
 
 from __future__ import annotations
@@ -35,12 +35,20 @@ from ckks.errors import ContextMismatchError, InputError, InputTypeError, LevelE
 from ckks.ring.modarith import reduce_signed
 from ckks.scheme.ciphertext import Plaintext
 from ckks.scheme.parameters import Parameters
+from ckks.validation import is_integer, is_real
 
 _INT64_SAFE = 2.0**62
 
 
 class Encoder:
-    """Encodes values into plaintexts and decodes plaintexts into values."""
+    """Encodes values into plaintexts and decodes plaintexts into values.
+
+    Args:
+        params: the parameters (ring degree N, primes, default scale).
+
+    Raises:
+        InputTypeError: ``params`` is not a `Parameters`.
+    """
 
     def __init__(self, params: Parameters):
         if not isinstance(params, Parameters):
@@ -49,6 +57,7 @@ class Encoder:
 
     @property
     def slots(self) -> int:
+        """The number of complex slots, N/2."""
         return self.params.slots
 
     @cached_property
@@ -70,7 +79,17 @@ class Encoder:
 
     # -- values <-> real coefficients ------------------------------------------
     def embed_inverse(self, values: np.ndarray) -> np.ndarray:
-        """Real coefficients m (float) with m(zeta^(5^j)) = values[j] (unscaled, unrounded)."""
+        """Real coefficients m (float) with m(zeta^(5^j)) = values[j] (unscaled, unrounded).
+
+        The inverse canonical embedding: one FFT of the N values (each slot and
+        its conjugate), then the untwist by zeta^-i.
+
+        Args:
+            values: N/2 complex slot values (see `slot_vector`).
+
+        Returns:
+            float64 array of the N coefficients of m.
+        """
         n = self.params.poly_degree
         index, conj_index = self._slot_index
         w = np.zeros(n, dtype=np.complex128)
@@ -79,54 +98,124 @@ class Encoder:
         return (np.fft.fft(w) / n * np.conj(self._twist)).real
 
     def embed(self, coefficients: np.ndarray) -> np.ndarray:
-        """Slot values m(zeta^(5^j)) of real coefficients m."""
+        """Slot values m(zeta^(5^j)) of real coefficients m (the canonical embedding).
+
+        Args:
+            coefficients: the N real coefficients of m.
+
+        Returns:
+            complex128 array of the N/2 slot values.
+        """
         n = self.params.poly_degree
         w = np.fft.ifft(np.asarray(coefficients, dtype=np.float64) * self._twist) * n
         return w[self._slot_index[0]]
 
     # -- values <-> plaintexts -------------------------------------------------
-    def encode(self, values, scale: float | None = None, level: int | None = None) -> Plaintext:
+    def encode(self, values: object, scale: float | None = None, level: int | None = None) -> Plaintext:
         """Encode up to N/2 real or complex values at ``scale`` (default Delta) and ``level``.
 
-        The result is round(Delta * m) in NTT form over q_0 .. q_level.
-        Shorter inputs are padded with zeros; a scalar fills every slot.
+        The result is round(Delta * m) in NTT form over q_0 .. q_level, where m
+        is the inverse canonical embedding of the values.  Shorter inputs are
+        padded with zeros; a scalar fills every slot.
+
+        Args:
+            values: a number or a 1-D sequence of at most N/2 real or complex numbers.
+            scale: Delta (default: the parameters' scale).
+            level: 0 .. max_level (default: max_level, a fresh ciphertext's level).
+
+        Returns:
+            The plaintext at ``level`` and ``scale``.
+
+        Raises:
+            InputTypeError: ``scale`` is not a number, or ``values`` are not numbers.
+            InputError: ``scale`` is below 1 or not finite; ``values`` are not 1-D, empty, more than
+                N/2, not finite, or too large for the modulus at this scale.
+            LevelError: ``level`` is not an integer in [0, max_level].
         """
         params = self.params
-        if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float, np.number))):
-            raise InputTypeError(f"scale must be a positive number or None, got {type(scale).__name__}")
-        scale = params.scale if scale is None else float(scale)
-        level = params.max_level if level is None else level
-        _check_level(level, params)
-        if not np.isfinite(scale) or scale <= 0:
-            raise InputError(f"scale must be a positive finite number, got {scale}")
+        scale = params.scale if scale is None else _check_scale(scale)
+        level = params.max_level if level is None else _check_level(level, params)
         slots = self.slot_vector(values)
-        coefficients = np.rint(self.embed_inverse(slots) * scale)
-        return Plaintext(params, self.integers_to_rns(coefficients, level), scale)
+        with np.errstate(over="ignore", invalid="ignore"):  # huge values: refused below as not finite
+            coefficients = np.rint(self.embed_inverse(slots) * scale)
+        bound = float(np.max(np.abs(slots)))
+        constant = bool(np.all(slots == slots[0]))
+        return Plaintext(params, self.integers_to_rns(coefficients, level), scale, bound=bound, constant=constant)
 
     def encode_constant(self, value: complex, scale: float, level: int) -> Plaintext:
-        """Encode the same value in every slot; costs no FFT (a real constant is a constant polynomial)."""
+        """Encode the same value in every slot; costs no FFT (a real constant is a constant polynomial).
+
+        A real c becomes the constant polynomial round(c * Delta); a complex one
+        goes through `encode`.
+
+        Args:
+            value: a real or complex number.
+            scale: Delta.
+            level: 0 .. max_level.
+
+        Returns:
+            The plaintext at ``level`` and ``scale``.
+
+        Raises:
+            InputTypeError: ``value`` or ``scale`` is not a number.
+            InputError: ``value`` is not finite, ``scale`` is below 1 or not finite, or
+                round(value * scale) is too large for the modulus at ``level``.
+            LevelError: ``level`` is not an integer in [0, max_level].
+        """
+        scale = _check_scale(scale)
+        level = _check_level(level, self.params)
+        if not (is_real(value) or isinstance(value, (complex, np.complexfloating))):
+            raise InputTypeError(f"value must be a real or complex number, got {type(value).__name__}")
+        if not np.isfinite(value):
+            raise InputError(f"value must be finite, got {value}")
         if np.iscomplexobj(value) and np.imag(value) != 0:
             return self.encode(np.full(self.slots, value), scale, level)
         coefficients = np.zeros(self.params.poly_degree)
         coefficients[0] = np.rint(float(np.real(value)) * scale)
-        return Plaintext(self.params, self.integers_to_rns(coefficients, level), scale)
+        rns = self.integers_to_rns(coefficients, level)
+        return Plaintext(self.params, rns, scale, bound=abs(float(np.real(value))), constant=True)
 
     def decode(self, plaintext: Plaintext) -> np.ndarray:
-        """The N/2 complex slot values of a plaintext (m / scale at zeta^(5^j))."""
+        """The N/2 complex slot values of a plaintext (m / scale at zeta^(5^j)).
+
+        m is brought to coefficient form, lifted exactly by CRT from
+        Q_level to centred integers (as floats), divided by the scale, and
+        embedded.
+
+        Args:
+            plaintext: a plaintext of these parameters.
+
+        Returns:
+            complex128 array of the N/2 slot values.
+
+        Raises:
+            InputTypeError: ``plaintext`` is not a `Plaintext`.
+            ContextMismatchError: it was made for other parameters.
+        """
         if not isinstance(plaintext, Plaintext):
             raise InputTypeError(
                 f"decode takes a Plaintext, got {type(plaintext).__name__}; decrypt a ciphertext first"
             )
         if plaintext.params != self.params:
             raise ContextMismatchError("the plaintext was made for other parameters than the Encoder's")
-        data = plaintext.data.copy()
         level = plaintext.level
-        self.params.tables.inverse(data, self.params.level_rows(level))
+        data = self.params.at_level(level).to_coefficients(plaintext.data)
         coefficients = self.params.crt_decoder(level).to_float(data)
         return self.embed(coefficients / plaintext.scale)
 
-    def slot_vector(self, values) -> np.ndarray:
-        """Validate ``values`` and return them as a length-N/2 complex vector (zero padded)."""
+    def slot_vector(self, values: object) -> np.ndarray:
+        """Validate ``values`` and return them as a length-N/2 complex vector (zero padded).
+
+        Args:
+            values: a number (fills every slot) or a 1-D sequence of at most N/2 numbers.
+
+        Returns:
+            complex128 array of length N/2.
+
+        Raises:
+            InputTypeError: ``values`` are not real or complex numbers (ragged lists, strings, objects).
+            InputError: not one-dimensional, empty, longer than N/2, or containing NaN or infinity.
+        """
         try:
             array = np.asarray(values)
         except Exception as exc:  # ragged lists and the like
@@ -156,30 +245,63 @@ class Encoder:
         return out
 
     def integers_to_rns(self, coefficients: np.ndarray, level: int) -> np.ndarray:
-        """Integer-valued float coefficients -> NTT-form residues mod q_0 .. q_level."""
+        """Integer-valued float coefficients -> NTT-form residues mod q_0 .. q_level.
+
+        Each coefficient c becomes c mod q_k in limb k (exactly: through int64
+        below 2^62, through Python integers above), then the limbs go to NTT form.
+
+        Args:
+            coefficients: N float64 values that are integers.
+            level: 0 .. max_level.
+
+        Returns:
+            uint64 array of shape (level + 1, N), NTT form.
+
+        Raises:
+            LevelError: ``level`` is not an integer in [0, max_level].
+            InputError: a coefficient is not finite or reaches a quarter of Q_level (the values are too large
+                for the scale).
+        """
         params = self.params
+        ring = params.at_level(_check_level(level, params))
+        if not np.all(np.isfinite(coefficients)):
+            raise InputError(
+                "the encoded coefficients are not finite: the values times the scale overflow float64 "
+                "(about 1.8e308); encode smaller values or use a smaller scale"
+            )
         bound = np.max(np.abs(coefficients)) if coefficients.size else 0.0
-        modulus_bits = sum(int(q).bit_length() for q in params.data_moduli[: level + 1])
+        modulus_bits = sum(int(q).bit_length() for q in params.data_moduli[: ring.limbs])
         if bound >= 2.0 ** (modulus_bits - 2):
             raise InputError(
                 f"encoded coefficients reach 2^{np.log2(bound):.1f}, too close to the modulus "
                 f"(2^{modulus_bits}) at level {level}: the values are too large for this scale; "
                 "encode smaller values or use a smaller scale"
             )
-        rows = params.level_rows(level)
-        out = np.empty((level + 1, params.poly_degree), dtype=np.uint64)
+        out = ring.empty()
         if bound < _INT64_SAFE:
-            reduce_signed(coefficients.astype(np.int64), params.moduli_array[: level + 1], out)
+            reduce_signed(coefficients.astype(np.int64), ring.moduli, out)
         else:
             integers = [int(c) for c in coefficients]  # exact: float64 values are integers here
-            for i, q in enumerate(params.data_moduli[: level + 1]):
+            for i, q in enumerate(params.data_moduli[: ring.limbs]):
                 out[i] = np.array([c % q for c in integers], dtype=np.uint64)
-        params.tables.forward(out, rows)
-        return out
+        return ring.forward(out)
 
 
-def _check_level(level: int, params: Parameters) -> None:
-    if isinstance(level, bool) or not isinstance(level, (int, np.integer)) or not 0 <= level <= params.max_level:
+def _check_scale(scale: object) -> float:
+    if not is_real(scale):
+        raise InputTypeError(f"scale must be a positive number or None, got {type(scale).__name__}")
+    scale = float(scale)
+    if not np.isfinite(scale) or scale < 1:
+        raise InputError(
+            f"scale must be a finite number of at least 1, got {scale}; a scale below 1 rounds every value "
+            "to 0 (the usual scale is 2^scale_bits, e.g. 2^40)"
+        )
+    return scale
+
+
+def _check_level(level: object, params: Parameters) -> int:
+    if not is_integer(level) or not 0 <= level <= params.max_level:
         raise LevelError(
             f"level must be an integer between 0 and {params.max_level}, got {level!r}"
         )
+    return int(level)

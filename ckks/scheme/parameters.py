@@ -13,11 +13,17 @@ homomorphic encryption", CT-RSA 2020) splits the data primes into ``dnum``
 digits of consecutive primes; SEAL's choice, the default here, is one prime
 per digit.
 
-Security follows the HomomorphicEncryption.org standard (Albrecht et al.,
-2018, Table 1, uniform ternary secrets): for each N, log2(Q*P) may not
-exceed the bound of the requested level (128, 192 or 256 bits).  Bit count is
-that of the product Q*P, as SEAL counts it.  ``security=None`` allows toy
-parameters for teaching, with an :class:`~ckks.errors.InsecureWarning`.
+Security follows the HomomorphicEncryption.org standard
+(`ckks.security.standard`): for each N, log2(Q*P) may not exceed the bound
+of the requested level (128, 192 or 256 bits).  ``security=None`` allows toy
+parameters for teaching, with an `InsecureWarning`.
+
+Serialization: `Parameters.serialize` writes a container (`ckks.container`)
+of type "parameters" whose header holds `Parameters.to_header`; a context
+embeds the same dictionary.  This module also holds the helpers every
+serializable type of the scheme uses to read its arrays against the
+parameters: [`resolve_context`][ckks.scheme.parameters.resolve_context] and
+[`poly_spec`][ckks.scheme.parameters.poly_spec].
 """
 
 from __future__ import annotations
@@ -26,78 +32,61 @@ import hashlib
 import json
 import math
 import warnings
-from functools import cache, cached_property
+from functools import cached_property
 
 import numpy as np
 
-from ckks.errors import InputTypeError, InsecureWarning, LevelError, ParameterError, PrecisionWarning, SecurityError
+from ckks.container import ArraySpec, Fields, loads, pack, read_arrays, register_loader
+from ckks.errors import (
+    CKKSError,
+    InputTypeError,
+    InsecureWarning,
+    LevelError,
+    ParameterError,
+    PrecisionWarning,
+    SerializationError,
+)
 from ckks.ring.level import RingAtLevel
 from ckks.ring.ntt import NTTTables, ntt_tables
 from ckks.ring.primes import MAX_PRIME_BITS, coeff_modulus
 from ckks.ring.rns import CRTDecoder, RNSDivider, product, ratios_of
-from ckks.validation import check_int
-
-#: Largest log2(Q*P) for each N and security level (HomomorphicEncryption.org
-#: standard, uniform ternary secret, classical attacks).
-MAX_MODULUS_BITS: dict[int, dict[int, int]] = {
-    128: {1024: 27, 2048: 54, 4096: 109, 8192: 218, 16384: 438, 32768: 881, 65536: 1761},
-    192: {1024: 19, 2048: 37, 4096: 75, 8192: 152, 16384: 305, 32768: 611},
-    256: {1024: 14, 2048: 29, 4096: 58, 8192: 118, 16384: 237, 32768: 476},
-}
+from ckks.security.standard import (
+    MIN_SECURE_SIGMA,
+    check_modulus_bits,
+    check_security_level,
+    check_sparse_secret,
+)
+from ckks.validation import check_int, check_real, is_integer, preview
 
 MIN_POLY_DEGREE = 4
 MAX_POLY_DEGREE = 1 << 16
 #: Largest error standard deviation accepted (the sampler tabulates 12 sigma + 1 values).
 MAX_SIGMA = 2.0**16
-
-
-def _check_security_level(security) -> None:
-    if security is not None and (isinstance(security, bool) or security not in MAX_MODULUS_BITS):
-        raise ParameterError(
-            f"security must be 128, 192, 256 or None (toy parameters), got {security!r}"
-        )
-
-
-def _check_real(name: str, value, optional: bool = False) -> None:
-    if value is None and optional:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise InputTypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-
-
-def _check_sigma(sigma) -> None:
-    _check_real("sigma", sigma)
-    if not (math.isfinite(sigma) and 0 < sigma <= MAX_SIGMA):
-        raise ParameterError(
-            f"sigma must be a positive number up to {MAX_SIGMA}, got {sigma!r}; the HE standard uses 3.2"
-        )
-
-
-def max_modulus_bits(poly_degree: int, security: int = 128) -> int:
-    """The largest secure log2(Q*P) for ring degree N at a security level."""
-    if security is None:
-        raise ParameterError("security must be 128, 192 or 256 here: security=None has no modulus bound")
-    _check_security_level(security)
-    table = MAX_MODULUS_BITS[security]
-    if poly_degree not in table:
-        known = ", ".join(str(n) for n in table)
-        raise SecurityError(
-            f"the HE standard gives no {security}-bit parameters for poly_degree={poly_degree} "
-            f"(it covers N = {known}); pick one of those, or pass security=None for "
-            "insecure teaching parameters"
-        )
-    return table[poly_degree]
+#: Most primes a serialized parameter set may list (SEAL's largest chains have about 30).
+MAX_MODULI = 64
+#: Most Galois keys a serialized object may hold (one per Galois element; there are N/2 * 2 of them at most).
+MAX_GALOIS_KEYS = MAX_POLY_DEGREE
+#: Most key-switching digits (the key switcher accumulates up to 60 products of 61-bit residues in 128 bits).
+MAX_DIGITS = 60
+#: Largest memory (bytes) key generation may allocate without being asked explicitly (8 GiB); see
+#: `Parameters.key_switch_key_bytes` and ``KeyGenerator.create_galois_keys(memory_limit=...)``.
+KEY_MEMORY_LIMIT = 8 << 30
 
 
 class Parameters:
     """CKKS parameters and everything precomputed from them.
+
+    Everything derived (NTT tables, level views, rescalers, CRT decoders) is
+    cached on the instance, so a Parameters that is no longer referenced is
+    freed with its caches.
 
     Args:
         poly_degree: N, a power of two (2^10 .. 2^16 for real use).
         moduli_bits: bit sizes of the primes, SEAL-style: data primes first
             (q_0 first, rescaling primes next), special primes last.
         scale_bits: log2 of the default scale Delta (defaults to the size of
-            the second data prime, or q_0's minus 20 bits with one data prime).
+            the second data prime, capped at q_0's minus 1 bit, or q_0's minus 20 bits
+            with one data prime).
         security: 128, 192, 256, or None for toy parameters (warns).
         dnum: number of key-switching digits (default: one per data prime).
         special_count: how many trailing entries of moduli_bits are special
@@ -105,6 +94,17 @@ class Parameters:
         hamming_weight: None for a uniform ternary secret, or the number of
             non-zero coefficients of a sparse ternary secret.
         sigma: standard deviation of the discrete Gaussian error (3.2).
+
+    Raises:
+        InputTypeError: ``poly_degree``, ``moduli_bits``, ``scale_bits`` or ``sigma`` has the wrong type.
+        ParameterError: a value is out of range: N not a power of two in [4, 2^16], a prime size outside
+            [2, 61], too few primes, ``special_count``, ``dnum``, ``hamming_weight``, ``sigma`` or
+            ``security`` invalid, no NTT primes of a size, ``scale_bits`` not below the size of q_0, more
+            than `MAX_MODULI` primes or `MAX_DIGITS` key-switching digits, or ``sigma`` below 3.19 with
+            ``security`` set.
+        SecurityError: the parameters are below the requested security level (N < 1024, no row of the
+            standard for N, log2(Q*P) above the bound, or a sparse secret whose (N, h, log2(Q*P)) has no
+            cited security estimate).
     """
 
     def __init__(
@@ -119,10 +119,17 @@ class Parameters:
         sigma: float = 3.2,
     ):
         self.poly_degree = _check_poly_degree(poly_degree)
-        _check_security_level(security)
-        _check_real("scale_bits", scale_bits, optional=True)
+        security = check_security_level(security)
+        if scale_bits is not None:
+            check_real("scale_bits", scale_bits, type_error=InputTypeError, error=ParameterError)
         _check_sigma(sigma)
         bits = _check_moduli_bits(moduli_bits, special_count)
+        if security is not None and float(sigma) < MIN_SECURE_SIGMA:
+            raise ParameterError(
+                f"sigma={sigma!r} is below the HE standard's error width {MIN_SECURE_SIGMA} (its tables assume "
+                "sigma = 3.2): with a narrower error the secret follows from the public key; use sigma=3.2, "
+                "or security=None for teaching"
+            )
         self.moduli_bits = tuple(bits)
         self.special_count = int(special_count)
         primes = coeff_modulus(self.poly_degree, list(bits))
@@ -133,8 +140,15 @@ class Parameters:
         self.sigma = float(sigma)
         self.hamming_weight = _check_hamming_weight(hamming_weight, self.poly_degree)
         self.dnum = _check_dnum(dnum, len(self.data_moduli))
+        if len(self.digits) > MAX_DIGITS:
+            raise ParameterError(
+                f"{len(self.digits)} key-switching digits exceed the supported {MAX_DIGITS}; set dnum to at most "
+                f"{MAX_DIGITS} (digits of several primes each)"
+            )
         self.total_bits = product(primes).bit_length()
         self._rings: dict[tuple[int, bool], RingAtLevel] = {}
+        #: (what, level) -> RNSDivider / CRTDecoder, filled on first use.
+        self._cache: dict[tuple[str, int], object] = {}
         self._check_scale()
         self._check_security()
         self._check_special_modulus()
@@ -168,7 +182,15 @@ class Parameters:
         return [list(range(start, min(start + size, count))) for start in range(0, count, size)]
 
     def fingerprint(self) -> str:
-        """A hex digest identifying these parameters (ring, primes, digits, secret, error)."""
+        """A hex digest identifying these parameters (ring, primes, digits, secret, error).
+
+        Two Parameters are equal exactly when their fingerprints are; the
+        scale and the security level do not enter it (they change no key or
+        ciphertext).
+
+        Returns:
+            32 lowercase hex digits (the first 128 bits of a SHA-256).
+        """
         return self._fingerprint
 
     @cached_property
@@ -199,10 +221,12 @@ class Parameters:
     # -- checks ----------------------------------------------------------------
     def _check_scale(self) -> None:
         if not 1 <= self.scale_bits < self.moduli_bits[0]:
+            default = _default_scale_bits(list(self.moduli_bits), self.special_count)
             raise ParameterError(
                 f"scale_bits={self.scale_bits:g} must be at least 1 and below the size of the "
                 f"first prime q_0 ({self.moduli_bits[0]} bits), or decrypted values wrap around; "
-                "use a larger first entry in moduli_bits or a smaller scale"
+                "use a larger first entry in moduli_bits or a smaller scale (leave scale_bits out to get the "
+                f"default for these moduli, {default} bits: the rescaling primes' size, below q_0's)"
             )
 
     def _check_special_modulus(self) -> None:
@@ -227,18 +251,19 @@ class Parameters:
                 stacklevel=3,
             )
             return
-        if self.poly_degree < 1024:
-            raise SecurityError(
-                f"poly_degree={self.poly_degree} gives no security; real parameters need N >= 1024. "
-                "For teaching with tiny rings pass security=None"
-            )
-        bound = max_modulus_bits(self.poly_degree, self.security)
-        if self.total_bits > bound:
-            raise SecurityError(
-                f"log2(Q*P) = {self.total_bits} bits exceeds the {self.security}-bit security bound "
-                f"of {bound} bits for poly_degree={self.poly_degree}; remove primes from moduli_bits, "
-                "use smaller ones, or double poly_degree"
-            )
+        check_modulus_bits(self.poly_degree, self.total_bits, self.security)
+        if self.hamming_weight is not None:
+            check_sparse_secret(self.poly_degree, self.hamming_weight, self.total_bits, self.security)
+
+    def key_switch_key_bytes(self) -> int:
+        """Memory of one key-switching key (a relinearization key or one Galois key), in bytes.
+
+        digits x 2 x (L + 1 + alpha) x N x 8: one RLWE sample over Q_L * P per digit.
+
+        Returns:
+            The size in bytes.
+        """
+        return len(self.digits) * 2 * len(self.all_moduli) * self.poly_degree * 8
 
     # -- precomputation ----------------------------------------------------------
     @cached_property
@@ -257,7 +282,7 @@ class Parameters:
         return ratios_of(self.all_moduli)
 
     def at_level(self, level: int, special: bool = False) -> RingAtLevel:
-        """The ring R_(Q_level) (times P with ``special=True``) as a :class:`~ckks.ring.level.RingAtLevel`.
+        """The ring R_(Q_level) (times P with ``special=True``) as a [`RingAtLevel`][ckks.ring.level.RingAtLevel].
 
         Q_level = q_0 ... q_level are the data primes a ciphertext at ``level``
         lives over; with ``special=True`` the special primes P follow them
@@ -265,7 +290,7 @@ class Parameters:
         cached on this object.
 
         Args:
-            level: 0 .. :attr:`max_level`.
+            level: 0 .. `max_level`.
             special: append the special primes.
 
         Returns:
@@ -284,32 +309,239 @@ class Parameters:
         return ring
 
     def special_rows(self) -> np.ndarray:
-        """Row indices of the special primes in :attr:`all_moduli`."""
+        """Row indices of the special primes in `all_moduli`.
+
+        Returns:
+            int64 array ``[L+1, ..., L + special_count]``.
+        """
         start = len(self.data_moduli)
         return np.arange(start, start + self.special_count, dtype=np.int64)
 
     def level_rows(self, level: int) -> np.ndarray:
-        """Row indices of the data primes q_0 .. q_level."""
+        """Row indices of the data primes q_0 .. q_level.
+
+        Args:
+            level: the level (not checked: use `at_level` for a checked view).
+
+        Returns:
+            int64 array ``[0, ..., level]``.
+        """
         return np.arange(level + 1, dtype=np.int64)
 
-    @cache  # noqa: B019 - one cache per Parameters object is the intent
     def rescaler(self, level: int) -> RNSDivider:
-        """Divides a polynomial at ``level`` by q_level with rounding (to ``level - 1``)."""
-        return RNSDivider(self.tables, np.arange(level), [level])
+        """The divider of a polynomial mod Q_level by q_level with rounding (level -> level - 1).
 
-    @cache  # noqa: B019
+        For x in NTT form mod Q_level it gives round(x / q_level) mod Q_(level-1),
+        still in NTT form; cached on this object per level.
+
+        Args:
+            level: the level of the input, 1 .. `max_level`.
+
+        Returns:
+            An `RNSDivider` (see `ckks.ring.rns`).
+
+        Raises:
+            LevelError: ``level`` is not an integer in [1, max_level] (level 0 has no prime left to drop).
+        """
+        level = check_int("level", level, 1, self.max_level, error=LevelError)
+        divider = self._cache.get(("rescaler", level))
+        if divider is None:
+            divider = self._cache["rescaler", level] = RNSDivider(self.tables, np.arange(level), [level])
+        return divider
+
     def mod_down(self, level: int) -> RNSDivider:
-        """Divides a polynomial mod Q_level * P by P with rounding (key switching)."""
-        return RNSDivider(self.tables, self.level_rows(level), self.special_rows())
+        """The divider of a polynomial mod Q_level * P by P with rounding (the end of key switching).
 
-    @cache  # noqa: B019
+        For x in NTT form mod Q_level * P it gives round(x / P) mod Q_level,
+        still in NTT form; cached on this object per level.
+
+        Args:
+            level: the level of the result, 0 .. `max_level`.
+
+        Returns:
+            An `RNSDivider` (see `ckks.ring.rns`).
+
+        Raises:
+            LevelError: ``level`` is not an integer in [0, max_level].
+        """
+        level = check_int("level", level, 0, self.max_level, error=LevelError)
+        divider = self._cache.get(("mod_down", level))
+        if divider is None:
+            rows = self.level_rows(level)
+            divider = self._cache["mod_down", level] = RNSDivider(self.tables, rows, self.special_rows())
+        return divider
+
     def crt_decoder(self, level: int) -> CRTDecoder:
-        """Exact CRT decoder for the data primes q_0 .. q_level."""
-        return CRTDecoder(self.data_moduli[: level + 1])
+        """The exact CRT decoder of the data primes q_0 .. q_level (coefficient form -> centred floats).
+
+        Args:
+            level: 0 .. `max_level`.
+
+        Returns:
+            A `CRTDecoder` (see `ckks.ring.rns`), cached on this object per level.
+
+        Raises:
+            LevelError: ``level`` is not an integer in [0, max_level].
+        """
+        level = check_int("level", level, 0, self.max_level, error=LevelError)
+        decoder = self._cache.get(("crt_decoder", level))
+        if decoder is None:
+            decoder = self._cache["crt_decoder", level] = CRTDecoder(self.data_moduli[: level + 1])
+        return decoder
+
+    # -- serialization ---------------------------------------------------------------------------
+    def to_header(self) -> dict:
+        """The JSON description of these parameters that a container header embeds (field "params").
+
+        Returns:
+            A dict with poly_degree, moduli_bits, scale_bits, security, dnum,
+            special_count, hamming_weight, sigma and the primes as decimal strings.
+        """
+        return {
+            "poly_degree": self.poly_degree,
+            "moduli_bits": list(self.moduli_bits),
+            "scale_bits": self.scale_bits,
+            "security": self.security,
+            "dnum": self.dnum,
+            "special_count": self.special_count,
+            "hamming_weight": self.hamming_weight,
+            "sigma": self.sigma,
+            "primes": [str(q) for q in self.all_moduli],
+        }
+
+    @classmethod
+    def from_fields(cls, fields: Fields) -> Parameters:
+        """Rebuild the parameters a header describes in its "params" field (see `to_header`).
+
+        Every field is checked for type and range before any prime is generated,
+        and the primes the parameters generate must equal the stored ones.
+
+        Args:
+            fields: the header (its "params" field is read and marked as seen).
+
+        Returns:
+            The parameters.
+
+        Raises:
+            SerializationError: a field is missing, of the wrong type or out of range, the
+                fields describe invalid parameters, or the stored primes differ from the generated ones.
+        """
+        p = fields.sub("params")
+        poly_degree = p.integer("poly_degree", 1, MAX_POLY_DEGREE)
+        moduli_bits = p.int_list("moduli_bits", MAX_MODULI, 2, 64)
+        scale_bits = p.number("scale_bits", 0.0, 64.0 * MAX_MODULI)
+        security = p.choice("security", (None, 128, 192, 256))
+        dnum = p.integer("dnum", 1, MAX_MODULI, optional=True)
+        special_count = p.integer("special_count", 1, MAX_MODULI)
+        hamming_weight = p.integer("hamming_weight", 1, poly_degree, optional=True)
+        sigma = p.number("sigma", 0.0, 2.0**16)
+        primes = p.array("primes", MAX_MODULI)
+        p.done()
+        try:
+            params = cls(
+                poly_degree, moduli_bits, scale_bits, security=security, dnum=dnum,
+                special_count=special_count, hamming_weight=hamming_weight, sigma=sigma,
+            )
+        except CKKSError as exc:
+            raise SerializationError(f"header field 'params' describes invalid parameters: {exc}") from None
+        if primes != [str(q) for q in params.all_moduli]:
+            raise SerializationError(
+                f"header field 'params.primes' is {preview(primes)}, but these parameters generate "
+                f"{[str(q) for q in params.all_moduli]}; the data was written by an incompatible library"
+            )
+        return params
+
+    def serialize(self) -> bytes:
+        """These parameters as bytes (a container of type "parameters", no arrays).
+
+        Returns:
+            The bytes; `Parameters.load` reads them back.
+        """
+        return pack({"type": "parameters", "params": self.to_header()}, [])
+
+    @staticmethod
+    def load(blob: bytes | bytearray | memoryview) -> Parameters:
+        """Parameters written by `Parameters.serialize`.
+
+        Args:
+            blob: the bytes.
+
+        Returns:
+            The parameters (with the same fingerprint as those written).
+
+        Raises:
+            InputTypeError: ``blob`` is not bytes-like.
+            SerializationError: the bytes are damaged, hold another type, or describe invalid parameters.
+        """
+        return loads(blob, None, kind="parameters")
 
 
-def _check_poly_degree(poly_degree: int) -> int:
-    if isinstance(poly_degree, bool) or not isinstance(poly_degree, (int, np.integer)):
+def _load_parameters(fields: Fields, payload: memoryview, context: object) -> Parameters:
+    params = Parameters.from_fields(fields)
+    read_arrays(fields, payload, [])
+    fields.done()
+    return params
+
+
+register_loader("parameters", _load_parameters)
+
+
+# -- helpers for the types serialized against parameters --------------------------------------------
+def resolve_context(context: object, what: str) -> tuple[Parameters, str | None]:
+    """The parameters and the key id an object is loaded into.
+
+    Args:
+        context: a Context (anything with ``params`` and ``key_id``) or bare Parameters.
+        what: what is being loaded ("ciphertext", "public key"...), for the message.
+
+    Returns:
+        ``(params, key_id)``; ``key_id`` is None for bare Parameters (no key check).
+
+    Raises:
+        InputTypeError: ``context`` is None, or neither a Context nor Parameters.
+    """
+    if context is None:
+        raise InputTypeError(
+            f"loading a {what} needs the context it belongs to: loads(blob, context) "
+            "(or ckks.CKKSVector.load(context, blob))"
+        )
+    params = getattr(context, "params", context)
+    if not isinstance(params, Parameters):
+        raise InputTypeError(f"context must be a ckks.Context or ckks.Parameters, got {type(context).__name__}")
+    return params, (None if context is params else getattr(context, "key_id", None))
+
+
+def poly_spec(name: str, params: Parameters, lead: tuple[int, ...], limbs: int, meaning: str) -> ArraySpec:
+    """What a stored array of RNS polynomials must look like: shape ``(*lead, limbs, N)``, uint64.
+
+    Limb k must lie in [0, q_k) of the data prime q_k; with more limbs than
+    data primes the special primes follow (the basis Q * P of keys).
+
+    Args:
+        name: the array's name in the header.
+        params: the parameters.
+        lead: the leading dimensions (e.g. ``(size,)`` for a ciphertext).
+        limbs: the number of primes (level + 1 for data at a level).
+        meaning: what the array holds, for error messages.
+
+    Returns:
+        The [`ArraySpec`][ckks.container.ArraySpec] for `read_arrays`.
+    """
+    moduli = params.all_moduli[:limbs] if limbs <= len(params.data_moduli) else params.all_moduli
+    return ArraySpec(name, "<u8", (*lead, limbs, params.poly_degree), tuple(moduli), meaning)
+
+
+# -- argument checks ---------------------------------------------------------------------------------
+def _check_sigma(sigma: object) -> None:
+    value = check_real("sigma", sigma, type_error=InputTypeError, error=ParameterError)
+    if not 0 < value <= MAX_SIGMA:
+        raise ParameterError(
+            f"sigma must be a positive number up to {MAX_SIGMA}, got {sigma!r}; the HE standard uses 3.2"
+        )
+
+
+def _check_poly_degree(poly_degree: object) -> int:
+    if not is_integer(poly_degree):
         raise InputTypeError(f"poly_degree must be an integer power of two, got {poly_degree!r}")
     n = int(poly_degree)
     if n < MIN_POLY_DEGREE or n > MAX_POLY_DEGREE or n & (n - 1):
@@ -320,15 +552,20 @@ def _check_poly_degree(poly_degree: int) -> int:
     return n
 
 
-def _check_moduli_bits(moduli_bits, special_count: int) -> list[int]:
+def _check_moduli_bits(moduli_bits: object, special_count: object) -> list[int]:
     if isinstance(moduli_bits, (str, bytes)) or not hasattr(moduli_bits, "__iter__"):
         raise InputTypeError(f"moduli_bits must be a list of integers, got {moduli_bits!r}")
     bits = list(moduli_bits)
-    if not all(isinstance(b, (int, np.integer)) and not isinstance(b, bool) for b in bits):
+    if not all(is_integer(b) for b in bits):
         raise InputTypeError(f"moduli_bits must hold integers, got {bits!r}")
     bits = [int(b) for b in bits]
-    if isinstance(special_count, bool) or not isinstance(special_count, int) or special_count < 1:
+    if not is_integer(special_count) or special_count < 1:
         raise ParameterError(f"special_count must be a positive integer, got {special_count!r}")
+    if len(bits) > MAX_MODULI:
+        raise ParameterError(
+            f"moduli_bits lists {len(bits)} primes, at most {MAX_MODULI} are supported (and can be serialized); "
+            "use fewer, larger primes"
+        )
     if len(bits) < special_count + 1:
         raise ParameterError(
             f"moduli_bits={bits} needs at least one data prime and {special_count} special prime(s); "
@@ -343,27 +580,31 @@ def _check_moduli_bits(moduli_bits, special_count: int) -> list[int]:
 
 
 def _default_scale_bits(bits: list[int], special_count: int) -> int:
+    """The size of the rescaling primes (so that the scale stays put), capped below q_0's (one bit of room).
+
+    A chain like [40, 40, 40, 40, 40] (SEAL's rotation example) gets 39; one data prime gets q_0 - 20.
+    """
     data = bits[: len(bits) - special_count]
-    return data[1] if len(data) > 1 else max(1, data[0] - 20)
+    return max(1, min(data[1], data[0] - 1)) if len(data) > 1 else max(1, data[0] - 20)
 
 
-def _check_hamming_weight(hamming_weight: int | None, n: int) -> int | None:
+def _check_hamming_weight(hamming_weight: object, n: int) -> int | None:
     if hamming_weight is None:
         return None
-    if isinstance(hamming_weight, bool) or not isinstance(hamming_weight, int) or not 0 < hamming_weight <= n:
+    if not is_integer(hamming_weight) or not 0 < hamming_weight <= n:
         raise ParameterError(
             f"hamming_weight must be None (uniform ternary secret) or an integer in 1..{n}, "
             f"got {hamming_weight!r}"
         )
-    return hamming_weight
+    return int(hamming_weight)
 
 
-def _check_dnum(dnum: int | None, data_count: int) -> int:
+def _check_dnum(dnum: object, data_count: int) -> int:
     if dnum is None:
         return data_count
-    if isinstance(dnum, bool) or not isinstance(dnum, int) or not 1 <= dnum <= data_count:
+    if not is_integer(dnum) or not 1 <= dnum <= data_count:
         raise ParameterError(
             f"dnum must be an integer between 1 and the number of data primes ({data_count}), "
             f"got {dnum!r}"
         )
-    return dnum
+    return int(dnum)

@@ -1,28 +1,17 @@
-"""Galois automorphisms, Galois keys, slot rotations and conjugation.
+"""Slot rotations and conjugation of ciphertexts with Galois keys (the rotator).
 
-For an odd g, the map sigma_g: a(X) -> a(X^g) is an automorphism of
-R = Z[X]/(X^N + 1) (the Galois group of the 2N-th cyclotomic field is
-(Z/2NZ)^*).  In coefficient form it moves a_i to X^(i g mod 2N), with a sign
-flip when i g mod 2N >= N (because X^N = -1).  In NTT form it is a plain
-permutation of the N evaluations, the same for every prime:
-
-    NTT(sigma_g a)[k] = a(psi^((2 brv(k) + 1) g)) = NTT(a)[perm_g[k]],
-    perm_g[k] = brv(((2 brv(k) + 1) g mod 2N - 1) / 2),
-
-so rotating a ciphertext never leaves NTT form (:func:`ntt_permutation`; the
-coefficient-form definition is :func:`ckks.ring.reference.automorphism`).
-
-Slot j of a plaintext holds m(zeta^(5^j)) (:mod:`ckks.scheme.encoder`), hence
-sigma_g with g = 5^k mod 2N puts m(zeta^(5^(j+k))) in slot j: the slots
-rotate LEFT by k (SEAL's ``rotate_vector`` convention: slot i of the result
-holds slot i + k of the input; negative k rotates right).  g = 2N - 1 maps
-zeta^(5^j) to its complex conjugate: every slot is conjugated.
+The automorphism sigma_g: a(X) -> a(X^g) and its Galois elements are in
+`ckks.scheme.automorphism`: g = 5^k mod 2N rotates the slots LEFT by k (slot
+i of the result holds slot i + k of the input; negative k rotates right) and
+g = 2N - 1 conjugates every slot.
 
 Applied to a ciphertext (c_0, c_1) under s, sigma_g gives
 (sigma_g c_0, sigma_g c_1), a ciphertext of sigma_g m under sigma_g(s); a key
-switch from s(X^g) back to s finishes the job.  The Galois key of g is the
-hybrid key-switching key from s(X^g) to s (:mod:`ckks.scheme.keyswitch`, the same
-mechanism as relinearization).  Level and scale are unchanged; the
+switch from s(X^g) back to s finishes the job.  The Galois key of g
+([`GaloisKeys`][ckks.scheme.keys.GaloisKeys], made by
+[`KeyGenerator.create_galois_keys`][ckks.scheme.keys.KeyGenerator.create_galois_keys])
+is the hybrid key-switching key from s(X^g) to s (`ckks.scheme.keyswitch`,
+the same mechanism as relinearization).  Level and scale are unchanged; the
 key-switching error is added once per automorphism.
 
 Hoisting (Halevi and Shoup, "Faster homomorphic linear transformations in
@@ -40,193 +29,31 @@ non-adjacent form of k (e.g. 7 = 8 - 1).
 
 from __future__ import annotations
 
-import sys
 from collections import deque
-from functools import cache
-from typing import TextIO
 
 import numpy as np
 
-from ckks.errors import InputError, InputTypeError, KeyMissingError
-from ckks.ring.modarith import poly_add
-from ckks.ring.ntt import bit_reverse_permutation
+from ckks.errors import ContextMismatchError, InputError, InputTypeError, KeyMissingError
+from ckks.scheme.automorphism import check_steps, conjugation_element, galois_element, ntt_permutation, permuted_add
 from ckks.scheme.ciphertext import Ciphertext, check_same_context
-from ckks.scheme.keys import KeyGenerator, KeySwitchKey
+from ckks.scheme.evaluator import check_operand_data
+from ckks.scheme.keys import GaloisKeys, KeySwitchKey
 from ckks.scheme.keyswitch import KeySwitcher
 from ckks.scheme.parameters import Parameters
+from ckks.validation import check_int
 
-#: Generating more keys than this at once prints a progress bar (when asked to).
-PROGRESS_MIN_KEYS = 4
-
-
-# -- Galois elements and the automorphism --------------------------------------------
-
-
-def galois_element(step: int, poly_degree: int) -> int:
-    """The Galois element 5^step mod 2N that rotates the slots left by ``step`` (any sign)."""
-    slots = poly_degree // 2
-    return pow(5, int(step) % slots, 2 * poly_degree)
-
-
-def conjugation_element(poly_degree: int) -> int:
-    """The Galois element 2N - 1 (X -> X^-1) that conjugates every slot."""
-    return 2 * poly_degree - 1
-
-
-@cache
-def ntt_permutation(element: int, poly_degree: int) -> np.ndarray:
-    """perm with NTT(sigma_g a) = NTT(a)[perm] for the NTT order of :mod:`ckks.ring.ntt`.
-
-    Cached per (g, N); the same table serves every prime.
-    """
-    n = poly_degree
-    if element % 2 == 0 or not 0 < element < 2 * n:
-        raise InputError(f"a Galois element must be odd and in (0, 2N), got {element}")
-    brv = bit_reverse_permutation(n)
-    exponents = ((2 * brv + 1) * element) % (2 * n)
-    perm = brv[(exponents - 1) // 2]
-    perm.setflags(write=False)
-    return perm
-
-
-def apply_automorphism(data: np.ndarray, element: int) -> np.ndarray:
-    """sigma_g of NTT-form polynomials: permutes the last axis (a new array).
-
-    ``data`` may have any leading shape (limbs, or polynomials x limbs).
-    """
-    return np.take(data, ntt_permutation(element, data.shape[-1]), axis=-1)
-
-
-def default_steps(poly_degree: int) -> list[int]:
-    """Rotation steps of the default Galois keys: +-2^i for 2^i < N/2 (deduplicated mod N/2)."""
-    slots = poly_degree // 2
-    steps: list[int] = []
-    seen: set[int] = set()
-    power = 1
-    while power < slots:
-        for step in (power, -power):
-            if step % slots not in seen:
-                seen.add(step % slots)
-                steps.append(step)
-        power *= 2
-    return steps
-
-
-# -- keys ------------------------------------------------------------------------------------
-
-
-class GaloisKeys:
-    """Key-switching keys from s(X^g) to s, indexed by Galois element g.
-
-    ``keys[g]`` is a :class:`ckks.scheme.keys.KeySwitchKey` of shape
-    (digits, 2, L+1+alpha, N) in NTT form, as a relinearization key.
-    """
-
-    def __init__(self, params: Parameters, keys: dict[int, KeySwitchKey], key_id: str):
-        self.params = params
-        self.keys = dict(keys)
-        self.key_id = key_id
-
-    def __contains__(self, element: int) -> bool:
-        return element in self.keys
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def __repr__(self) -> str:
-        return f"GaloisKeys({len(self.keys)} keys, steps={self.steps()}, conjugation={self.has_conjugation})"
-
-    @property
-    def elements(self) -> list[int]:
-        return sorted(self.keys)
-
-    @property
-    def has_conjugation(self) -> bool:
-        return conjugation_element(self.params.poly_degree) in self.keys
-
-    def has_step(self, step: int) -> bool:
-        """True when there is a key for this rotation step itself (not composed)."""
-        return galois_element(step, self.params.poly_degree) in self.keys
-
-    def steps(self) -> list[int]:
-        """The rotation steps (in 0 .. N/2 - 1) that have their own key."""
-        n = self.params.poly_degree
-        step_of = _step_table(n)
-        return sorted(step_of[g] for g in self.keys if g != conjugation_element(n))
-
-    def merge(self, other: GaloisKeys) -> GaloisKeys:
-        """A container with the keys of both (same secret key and parameters)."""
-        check_same_context(self, other)
-        return GaloisKeys(self.params, {**self.keys, **other.keys}, self.key_id)
-
-
-@cache
-def _step_table(poly_degree: int) -> dict[int, int]:
-    """Galois element 5^k mod 2N -> k, for k in 0 .. N/2 - 1."""
-    two_n = 2 * poly_degree
-    table = {}
-    x = 1
-    for k in range(poly_degree // 2):
-        table[x] = k
-        x = x * 5 % two_n
-    return table
-
-
-def create_galois_keys(
-    keygen: KeyGenerator,
-    steps: list[int] | None = None,
-    conjugation: bool | None = None,
-    progress: bool = False,
-    stream: TextIO | None = None,
-) -> GaloisKeys:
-    """Galois keys for rotation ``steps`` (default: +-2^i) and, optionally, conjugation.
-
-    Args:
-        keygen: the key generator holding the secret key.
-        steps: rotation steps (any sign; duplicates mod N/2 and 0 are dropped).
-        conjugation: also make the conjugation key (default: only with the default steps).
-        progress: print a progress bar to ``stream`` (stderr) when making several keys.
-    """
-    params = keygen.params
-    n = params.poly_degree
-    if steps is None:
-        steps = default_steps(n)
-        conjugation = True if conjugation is None else conjugation
-    steps = _check_steps(steps)
-    elements = list(dict.fromkeys(galois_element(k, n) for k in steps if k % (n // 2)))
-    if conjugation:
-        elements.append(conjugation_element(n))
-    stream = sys.stderr if stream is None else stream
-    show = progress and len(elements) >= PROGRESS_MIN_KEYS
-    rows = params.level_rows(params.max_level)
-    secret = keygen.secret_key.ntt[rows]
-    keys = {}
-    for count, element in enumerate(elements, 1):
-        target = np.ascontiguousarray(apply_automorphism(secret, element))
-        keys[element] = KeySwitchKey(params, keygen.create_switch_key(target), keygen.secret_key.key_id)
-        if show:
-            done = 30 * count // len(elements)
-            stream.write(f"\rGalois keys [{'#' * done}{'.' * (30 - done)}] {count}/{len(elements)}")
-            stream.flush()
-    if show:
-        stream.write("\n")
-    return GaloisKeys(params, keys, keygen.secret_key.key_id)
-
-
-def _check_steps(steps) -> list[int]:
-    if isinstance(steps, (int, np.integer)):
-        steps = [steps]
-    try:
-        values = list(steps)
-    except TypeError as exc:
-        raise InputTypeError(f"steps must be a list of integers, got {steps!r}") from exc
-    for k in values:
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-            raise InputTypeError(f"rotation steps must be integers, got {k!r}")
-    return [int(k) for k in values]
+__all__ = ["Rotator", "missing_key_message"]
 
 
 def missing_key_message(step: int) -> str:
+    """The KeyMissingError message for a rotation the present keys cannot make.
+
+    Args:
+        step: the rotation step.
+
+    Returns:
+        A message naming the step and the call that makes its key.
+    """
     return (
         f"rotation by {step} needs a Galois key for step {step} (or keys it can be composed from); "
         f"create it with ctx.generate_galois_keys(steps=[{step}])"
@@ -243,9 +70,27 @@ class Rotator:
         params: the encryption parameters.
         galois_keys: the keys (may be None: every rotation then raises KeyMissingError).
         key_switcher: share the evaluator's (its per-level precomputation is cached).
+
+    Raises:
+        InputTypeError: an argument has the wrong type.
+        ContextMismatchError: the keys or the key switcher belong to other parameters.
     """
 
     def __init__(self, params: Parameters, galois_keys: GaloisKeys | None, key_switcher: KeySwitcher | None = None):
+        if not isinstance(params, Parameters):
+            raise InputTypeError(f"params must be ckks.Parameters, got {type(params).__name__}")
+        if galois_keys is not None:
+            if not isinstance(galois_keys, GaloisKeys):
+                raise InputTypeError(
+                    f"galois_keys must be ckks.GaloisKeys or None, got {type(galois_keys).__name__}"
+                )
+            if galois_keys.params != params:
+                raise ContextMismatchError("the Galois keys were made for other parameters than the Rotator's")
+        if key_switcher is not None:
+            if not isinstance(key_switcher, KeySwitcher):
+                raise InputTypeError(f"key_switcher must be a KeySwitcher or None, got {type(key_switcher).__name__}")
+            if key_switcher.params != params:
+                raise ContextMismatchError("the key switcher was made for other parameters than the Rotator's")
         self.params = params
         self.galois_keys = galois_keys
         self.key_switcher = key_switcher if key_switcher is not None else KeySwitcher(params)
@@ -253,6 +98,7 @@ class Rotator:
 
     @property
     def slots(self) -> int:
+        """N/2, the number of slots a rotation moves cyclically."""
         return self.params.slots
 
     # -- composition ------------------------------------------------------------------------
@@ -278,12 +124,21 @@ class Rotator:
         return self._paths
 
     def composition(self, step: int) -> list[int]:
-        """The key steps whose rotations compose rotation by ``step`` (empty for 0 mod N/2).
+        """The key steps whose rotations compose the rotation by ``step``: a shortest path in Z_{N/2}.
 
-        Raises KeyMissingError when the available keys cannot make it.
+        Args:
+            step: the rotation step (any sign).
+
+        Returns:
+            The steps of the keys to apply in order (empty for 0 mod N/2).
+
+        Raises:
+            InputTypeError: ``step`` is not an integer.
+            KeyMissingError: the available keys cannot make this rotation.
         """
+        step = check_int("step", step)
         slots = self.slots
-        target = int(step) % slots
+        target = step % slots
         parents = self._search()
         if target not in parents:
             raise KeyMissingError(missing_key_message(step))
@@ -302,50 +157,74 @@ class Rotator:
     def _check(self, ct: Ciphertext) -> None:
         if not isinstance(ct, Ciphertext):
             raise InputTypeError(f"expected a Ciphertext, got {type(ct).__name__}")
+        check_same_context(ct, params=self.params, key_id=getattr(self.galois_keys, "key_id", None))
+        check_operand_data(ct, self.params)
         if ct.size != 2:
             raise InputError(f"rotations take ciphertexts of size 2 (relinearize first), got size {ct.size}")
-        if self.galois_keys is not None:
-            check_same_context(ct, self.galois_keys)
 
     # -- the automorphism with key switching ------------------------------------------------
-    def apply_galois(self, ct: Ciphertext, element: int) -> Ciphertext:
-        """sigma_g(ct) switched back to s, for a Galois element g that has a key."""
-        self._check(ct)
-        return self._hoisted(ct, [element])[element]
-
     def _hoisted(self, ct: Ciphertext, elements: list[int]) -> dict[int, Ciphertext]:
         """Decompose c_1 once, then permute, inner-product and mod-down per element."""
         params = self.params
         switcher = self.key_switcher
-        moduli = params.moduli_array[: ct.level + 1]
+        ring = params.at_level(ct.level)
         keys = {g: self._key(g, f"no Galois key for element {g}") for g in elements}
-        extended = switcher.decompose(ct.data[1])
+        extended = switcher.decompose(np.ascontiguousarray(ct.data[1]))
+        c0 = np.ascontiguousarray(ct.data[0])
         out = {}
         for g in elements:
+            # sigma_g is an index map applied inside the kernels: no permuted (strided) array is made
             perm = ntt_permutation(g, params.poly_degree)
-            switched = switcher.mod_down(switcher.inner_product(extended[:, :, perm], keys[g].data))
-            c0 = ct.data[0][:, perm]
-            poly_add(c0, switched[0], moduli, c0)
-            out[g] = Ciphertext(params, np.stack([c0, switched[1]]), ct.scale, ct.key_id)
+            data = switcher.mod_down(switcher.inner_product(extended, keys[g].data, perm))
+            permuted_add(c0, perm, data[0], ring.moduli, data[0])
+            out[g] = Ciphertext(params, data, ct.scale, ct.key_id)
         return out
 
     # -- public operations --------------------------------------------------------------------
     def rotate(self, ct: Ciphertext, step: int) -> Ciphertext:
         """Rotate the slots left by ``step`` (right if negative): result slot i = input slot i + step.
 
-        Uses the key of ``step`` if present, else the shortest composition of
+        Applies sigma_g, g = 5^step mod 2N, then switches the key back to s;
+        uses the key of ``step`` if present, else the shortest composition of
         available keys (one key switch each).  Level and scale unchanged.
+
+        Args:
+            ct: a size-2 ciphertext of these parameters.
+            step: the rotation step (any sign; taken modulo N/2).
+
+        Returns:
+            The rotated ciphertext (a new object; a copy for step 0 mod N/2).
+
+        Raises:
+            InputTypeError: ``ct`` is not a Ciphertext, or ``step`` is not an integer.
+            InputError: ``ct`` has size 3 (relinearize first) or malformed data.
+            ContextMismatchError: ``ct`` belongs to other parameters or another secret key than the keys.
+            KeyMissingError: no key, or composition of keys, makes this rotation.
         """
         return self.rotate_many(ct, [step])[step]
 
     def rotate_many(self, ct: Ciphertext, steps: list[int]) -> dict[int, Ciphertext]:
-        """Rotations of one ciphertext by several steps, hoisted: {step: rotated ciphertext}.
+        """Rotations of one ciphertext by several steps, hoisted.
 
         Steps with their own key share one decomposition of c_1; the others
-        are composed from those results along shortest key paths.
+        are composed from those results along shortest key paths.  Level and
+        scale unchanged.
+
+        Args:
+            ct: a size-2 ciphertext of these parameters.
+            steps: the rotation steps (a list of integers, or one integer).
+
+        Returns:
+            {step: rotated ciphertext} for every step given.
+
+        Raises:
+            InputTypeError: ``ct`` is not a Ciphertext, or ``steps`` is not a list of integers.
+            InputError: ``ct`` has size 3 (relinearize first) or malformed data.
+            ContextMismatchError: ``ct`` belongs to other parameters or another secret key than the keys.
+            KeyMissingError: some step cannot be made with the present keys.
         """
         self._check(ct)
-        steps = _check_steps(steps)
+        steps = check_steps(steps)
         slots, n = self.slots, self.params.poly_degree
         done: dict[int, Ciphertext] = {0: ct}
         direct = {}
@@ -375,7 +254,22 @@ class Rotator:
         return done[int(step) % slots]
 
     def conjugate(self, ct: Ciphertext) -> Ciphertext:
-        """Complex-conjugate every slot (the automorphism X -> X^-1).  Level and scale unchanged."""
+        """Complex-conjugate every slot: sigma_g with g = 2N - 1 (X -> X^-1), then a key switch.
+
+        Level and scale unchanged.
+
+        Args:
+            ct: a size-2 ciphertext of these parameters.
+
+        Returns:
+            The conjugated ciphertext.
+
+        Raises:
+            InputTypeError: ``ct`` is not a Ciphertext.
+            InputError: ``ct`` has size 3 (relinearize first) or malformed data.
+            ContextMismatchError: ``ct`` belongs to other parameters or another secret key than the keys.
+            KeyMissingError: the conjugation key is absent.
+        """
         self._check(ct)
         element = conjugation_element(self.params.poly_degree)
         self._key(
@@ -386,10 +280,21 @@ class Rotator:
         return self._hoisted(ct, [element])[element]
 
     def rotations_needed(self, steps: list[int]) -> int:
-        """How many key switches rotate_many(ct, steps) costs with the present keys."""
+        """How many key switches ``rotate_many(ct, steps)`` costs with the present keys.
+
+        Args:
+            steps: the rotation steps.
+
+        Returns:
+            The number of distinct intermediate rotations (one key switch each).
+
+        Raises:
+            InputTypeError: ``steps`` is not a list of integers.
+            KeyMissingError: some step cannot be made with the present keys.
+        """
         slots = self.slots
         nodes: set[int] = set()
-        for k in _check_steps(steps):
+        for k in check_steps(steps):
             node = 0
             for s in self.composition(k):
                 node = (node + s) % slots

@@ -4,7 +4,7 @@ CKKS decryption returns m' = c_0 + c_1 s = m + e (mod Q) and, after
 decoding, values whose low bits *are* the error e.  Anybody who sees a
 ciphertext and its decryption can therefore solve c_1 s = m' - c_0 for the
 secret s: Li and Micciancio, "On the Security of Homomorphic Encryption on
-Approximate Numbers", Eurocrypt 2021 (run it with :mod:`ckks.attacks`).
+Approximate Numbers", Eurocrypt 2021 (run it with `ckks.attacks`).
 CKKS is only IND-CPA secure, not IND-CPA-D (secure when decryptions are
 shared).
 
@@ -20,20 +20,31 @@ bounded by B, tau decryption queries and s bits of statistical security,
 (Li, Micciancio, Schultz and Sorrell, "Securing Approximate Homomorphic
 Encryption Using Differential Privacy", CRYPTO 2022; the bound OpenFHE uses
 in its NOISE_FLOODING_DECRYPT mode, see its CKKS_NOISE_FLOODING.md).
-OpenFHE measures B by running the circuit once on a throwaway key
-(its EXEC_NOISE_ESTIMATION mode); here B is given by the user
-(``noise_bound``) or defaults to :func:`default_noise_bound`, 16 sqrt(N),
-which covers the rounding error of fresh encryption, key switching and
-rescaling (standard deviation about sqrt(N / 18) each) with a wide margin for
-circuits of moderate depth on values of magnitude about 1.
+
+B must bound the error of the *actual* computation: a constant does not (the
+decryption error of x * 1000 is 1000 times that of x; a fixed B = 16 sqrt(N)
+was measured 56 times too small on such circuits, which cuts 30 bits of
+statistical security to 18).  OpenFHE measures B by running the circuit once
+(its EXEC_NOISE_ESTIMATION mode).  Here every ciphertext made by the
+evaluator carries ``noise``, a high-probability bound on its error tracked
+through each operation (`ckks.security.noise`), and the decryptor uses it:
+
+* ``Flooding()`` floods with the ciphertext's own tracked bound, and refuses
+  (`ParameterError`) a ciphertext that has none (loaded from bytes, or made
+  outside the evaluator): the tracked bound is never read from a file, since
+  whoever wrote the file could lower it;
+* ``Flooding(noise_bound=B)`` uses a bound measured beforehand, e.g. by
+  [`Context.estimate_noise`][ckks.context.Context.estimate_noise] (a run of
+  the same circuit on the key owner's sample inputs: the OpenFHE procedure),
+  for ciphertexts that come back from a server.
 
 Precision cost.  A slot value is a sum of the N coefficients times roots of
 unity, so e_f adds an error of standard deviation about
 sigma_f sqrt(N / 2) / Delta to each slot: flooding costs about
 log2(sigma_f) + log2(N) / 2 bits out of scale_bits.  With s = 30, tau = 1 and
-the default B at N = 8192 that is about 27.3 + 6 = 33 bits, leaving ~7 bits
-at scale 2^40 and ~17 bits at scale 2^50: use a large scale (and q_0) when
-decryptions are shared.
+a fresh ciphertext at N = 8192 (B = 128) that is about 23.8 + 6.5 = 30 bits,
+leaving ~10 bits at scale 2^40 and ~20 bits at scale 2^50; x * 1000 costs 10
+bits more.  Use a large scale (and q_0) when decryptions are shared.
 
 e_f is sampled as a rounded continuous Gaussian (Box-Muller on 53-bit
 uniforms from the SHAKE-256 stream); for sigma_f >> 1 this is statistically
@@ -44,28 +55,56 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ckks.errors import InputError, InputTypeError, ParameterError
-from ckks.ring.modarith import poly_add
 from ckks.ring.sampling import PRNG
-from ckks.scheme.parameters import Parameters
-from ckks.scheme.poly import to_ntt
+from ckks.security.noise import fresh_public_noise
+from ckks.validation import is_integer, is_real
+
+if TYPE_CHECKING:  # a type hint only: this layer sits below the scheme and takes the parameters duck-typed
+    from ckks.scheme.parameters import Parameters
 
 #: Statistical security s (bits) of the default flooding: an adversary wins with probability <= 2^-s.
 DEFAULT_STATISTICAL_SECURITY = 30
+#: Largest statistical security accepted (bits); 2^(s/2) must stay a float.
+MAX_STATISTICAL_SECURITY = 256
+#: Largest number of decryption queries accepted.
+MAX_QUERIES = 1 << 64
 #: Largest |sample| / sigma of the Box-Muller sampler with 53-bit uniforms: sqrt(2 ln 2^53).
 _SAMPLE_TAIL = math.sqrt(2 * 53 * math.log(2))
 
 
 def default_noise_bound(params: Parameters) -> float:
-    """The default bound B on the decryption error of a ciphertext: 16 sqrt(N)."""
-    return 16.0 * math.sqrt(params.poly_degree)
+    """The noise bound of a *fresh* public-key encryption (`ckks.security.noise.fresh_public_noise`).
+
+    Only right for ciphertexts that were not operated on; flooding uses the
+    bound tracked for each ciphertext instead.
+
+    Args:
+        params: the parameters (``poly_degree``, ``sigma``, ``hamming_weight``, ``special_moduli``).
+
+    Returns:
+        The bound, in integer units.
+    """
+    return fresh_public_noise(params)
 
 
-def flooding_sigma(noise_bound: float, statistical_security: int = DEFAULT_STATISTICAL_SECURITY, queries: int = 1):
-    """sigma_f = sqrt(12 * queries) * 2^(statistical_security / 2) * noise_bound (Li et al. 2022)."""
+def flooding_sigma(
+    noise_bound: float, statistical_security: int = DEFAULT_STATISTICAL_SECURITY, queries: int = 1
+) -> float:
+    """sigma_f = sqrt(12 * queries) * 2^(statistical_security / 2) * noise_bound (Li et al. 2022).
+
+    Args:
+        noise_bound: B, a bound on the decryption error.
+        statistical_security: s, in bits.
+        queries: tau, the number of decryptions an adversary may see.
+
+    Returns:
+        The standard deviation sigma_f of the flooding noise.
+    """
     return math.sqrt(12.0 * queries) * 2.0 ** (statistical_security / 2) * noise_bound
 
 
@@ -74,10 +113,15 @@ class Flooding:
     """Noise flooding for decryption (pass to ``Decryptor`` or ``Context.decrypt``).
 
     Args:
-        noise_bound: B, a bound on the error of the ciphertexts decrypted
-            (default: :func:`default_noise_bound`).
-        statistical_security: s, in bits (default 30, as OpenFHE).
-        queries: tau, the number of decryptions an adversary may see.
+        noise_bound: B, a measured bound on the error of the ciphertexts decrypted
+            (e.g. from ``Context.estimate_noise``); None: each ciphertext's own tracked bound.
+        statistical_security: s, in bits (default 30, as OpenFHE), 1 .. 256.
+        queries: tau, the number of decryptions an adversary may see, 1 .. 2^64.
+
+    Raises:
+        InputTypeError: ``noise_bound`` is neither None nor a real number.
+        InputError: ``noise_bound`` is not positive and finite, or ``statistical_security`` or
+            ``queries`` is not a positive integer in its range.
     """
 
     noise_bound: float | None = None
@@ -85,28 +129,85 @@ class Flooding:
     queries: int = 1
 
     def __post_init__(self) -> None:
-        bound = self.noise_bound
-        if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, float))):
-            raise InputTypeError(f"noise_bound must be a number or None, got {type(bound).__name__}")
-        if bound is not None and not (math.isfinite(bound) and bound > 0):
-            raise InputError(f"noise_bound must be a positive finite number, got {bound}")
-        for name, low in (("statistical_security", 1), ("queries", 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise InputError(f"{name} must be a positive integer, got {value!r}")
+        """Check the options (see the class docstring).
 
-    def sigma(self, params: Parameters) -> float:
-        """The standard deviation sigma_f of the flooding noise for these parameters."""
-        bound = default_noise_bound(params) if self.noise_bound is None else float(self.noise_bound)
+        Raises:
+            InputTypeError: ``noise_bound`` is neither None nor a real number.
+            InputError: ``noise_bound`` is not positive and finite, or ``statistical_security`` or
+                ``queries`` is not a positive integer in its range.
+        """
+        bound = self.noise_bound
+        if bound is not None and not is_real(bound):
+            raise InputTypeError(f"noise_bound must be a number or None, got {type(bound).__name__}")
+        if bound is not None and not (math.isfinite(float(bound)) and bound > 0):
+            raise InputError(f"noise_bound must be a positive finite number, got {bound}")
+        for name, high in (("statistical_security", MAX_STATISTICAL_SECURITY), ("queries", MAX_QUERIES)):
+            value = getattr(self, name)
+            if not is_integer(value) or not 1 <= value <= high:
+                shown = f"an integer of {int(value).bit_length()} bits" if is_integer(value) else repr(value)
+                raise InputError(f"{name} must be an integer in [1, {high}], got {shown}")
+
+    def sigma(self, params: Parameters, noise: float | None = None) -> float:
+        """The standard deviation sigma_f of the flooding noise.
+
+        Args:
+            params: the parameters (anything with ``poly_degree``; with neither bound given, the
+                attributes `default_noise_bound` reads).
+            noise: the tracked noise bound of the ciphertext decrypted; ``noise_bound``, when set,
+                takes precedence; with neither, the bound of a fresh encryption (for reporting only:
+                `apply` refuses to flood without an estimate).
+
+        Returns:
+            `flooding_sigma` of the noise bound.
+        """
+        bound = self._bound(noise)
+        if bound is None:
+            bound = default_noise_bound(params)
         return flooding_sigma(bound, self.statistical_security, self.queries)
 
-    def lost_bits(self, params: Parameters) -> float:
-        """About how many bits of slot precision the flooding costs: log2(sigma_f sqrt(N / 2))."""
-        return math.log2(self.sigma(params) * math.sqrt(params.poly_degree / 2))
+    def _bound(self, noise: float | None) -> float | None:
+        if self.noise_bound is not None:
+            return float(self.noise_bound)
+        return None if noise is None else max(float(noise), 1.0)
 
-    def apply(self, data: np.ndarray, params: Parameters, prng: PRNG) -> None:
-        """Add e_f to a decrypted polynomial in NTT form, shape (level + 1, N), in place."""
-        sigma = self.sigma(params)
+    def lost_bits(self, params: Parameters, noise: float | None = None) -> float:
+        """About how many bits of slot precision the flooding costs: log2(sigma_f sqrt(N / 2)).
+
+        Args:
+            params: the parameters (anything with ``poly_degree``).
+            noise: the tracked noise bound of the ciphertext (see `sigma`).
+
+        Returns:
+            The number of bits, out of ``scale_bits``.
+        """
+        return math.log2(self.sigma(params, noise) * math.sqrt(params.poly_degree / 2))
+
+    def apply(self, data: np.ndarray, params: Parameters, prng: PRNG, noise: float | None = None) -> None:
+        """Add e_f to a decrypted polynomial m' = c_0 + c_1 s in NTT form mod Q_level, in place.
+
+        e_f has N independent rounded-Gaussian coefficients of standard
+        deviation `sigma`; it is moved to NTT form over q_0 .. q_level and
+        added limb by limb.  Level and scale are unchanged.
+
+        Args:
+            data: the polynomial, uint64 of shape (level + 1, N), NTT form.
+            params: the parameters (duck-typed: ``poly_degree``, ``data_moduli`` and
+                ``at_level(level)`` returning a `RingAtLevel`).
+            prng: the randomness.
+            noise: the ciphertext's tracked noise bound (None: unknown).
+
+        Raises:
+            ParameterError: there is no noise estimate (neither ``noise_bound`` nor ``noise``), or the
+                noise (up to 8.6 sigma_f) does not fit well below Q_level.
+        """
+        if self._bound(noise) is None:
+            raise ParameterError(
+                "flooding needs an estimate of this ciphertext's noise, and it has none (it was loaded from "
+                "bytes or made outside the evaluator, and a bound written in a file cannot be trusted): "
+                "measure it with ctx.estimate_noise(circuit, sample) on the same computation and pass "
+                "Flooding(noise_bound=...)"
+            )
+        sigma = self.sigma(params, noise)
         level = data.shape[0] - 1
         modulus_bits = sum(q.bit_length() for q in params.data_moduli[: level + 1])
         reach = sigma * _SAMPLE_TAIL
@@ -116,13 +217,21 @@ class Flooding:
                 f"level {level} (2^{modulus_bits}); decrypt at a higher level, use larger primes, or lower "
                 "statistical_security / noise_bound"
             )
-        rows = params.level_rows(level)
-        noise = to_ntt(rounded_gaussian(prng, params.poly_degree, sigma), params, rows)
-        poly_add(data, noise, params.moduli_array[rows], data)
+        ring = params.at_level(level)
+        ring.add(data, ring.from_signed(rounded_gaussian(prng, params.poly_degree, sigma)), out=data)
 
 
 def rounded_gaussian(prng: PRNG, count: int, sigma: float) -> np.ndarray:
-    """``count`` samples of round(N(0, sigma^2)) by Box-Muller, as int64 (|x| <= 8.6 sigma)."""
+    """``count`` samples of round(N(0, sigma^2)) by Box-Muller, as int64 (|x| <= 8.6 sigma).
+
+    Args:
+        prng: the randomness (two 53-bit uniforms per sample).
+        count: the number of samples.
+        sigma: the standard deviation.
+
+    Returns:
+        int64 array of shape (count,).
+    """
     words = prng.words(2 * count) >> np.uint64(11)
     u = words.astype(np.float64) * 2.0**-53
     radius = np.sqrt(-2.0 * np.log1p(-u[:count]))  # 1 - u in (0, 1]: no log(0)

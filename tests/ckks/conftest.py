@@ -53,6 +53,43 @@ def tenseal_pair():
     return make_tenseal_pair
 
 
+# -- one module's own tiny contexts: ctx, a second key of the same parameters, other parameters --------
+@pytest.fixture(scope="module")
+def toy_parameters() -> tuple[int, tuple[int, ...], int]:
+    """(poly_degree, moduli_bits, scale_bits) of ``ctx``, ``other_keys`` and ``gctx``.
+
+    Override it in a test module for other parameters: the fixtures below follow.
+    """
+    return 32, (50, 30, 30, 50), 30
+
+
+@pytest.fixture(scope="module")
+def ctx(toy, toy_parameters) -> ckks.Context:
+    """A tiny context of :func:`toy_parameters`, one per test module (tests may add Galois keys to it)."""
+    return toy(*toy_parameters)
+
+
+@pytest.fixture(scope="module")
+def other_keys(toy, toy_parameters) -> ckks.Context:
+    """The same parameters as ``ctx``, other keys."""
+    return toy(*toy_parameters)
+
+
+@pytest.fixture(scope="module")
+def other_params(toy, toy_parameters) -> ckks.Context:
+    """The parameters of ``ctx`` with one rescaling prime fewer (same N and scale)."""
+    poly_degree, bits, scale_bits = toy_parameters
+    return toy(poly_degree, bits[:1] + bits[2:], scale_bits)
+
+
+@pytest.fixture(scope="module")
+def gctx(toy, toy_parameters) -> ckks.Context:
+    """A context of :func:`toy_parameters` with Galois keys for steps 1 and -2."""
+    context = toy(*toy_parameters)
+    context.generate_galois_keys(steps=[1, -2], progress=False)
+    return context
+
+
 @pytest.fixture(scope="session")
 def ctx_toy() -> ckks.Context:
     return toy_context(64, (50, 30, 30, 30, 50), 30)

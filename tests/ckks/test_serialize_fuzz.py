@@ -7,10 +7,16 @@ Three generators, a few thousand cases in all on tiny parameters (N = 16):
 * hand-crafted headers: a field replaced by any JSON value (huge or
   negative numbers, wrong types, nested junk), removed, added, or nudged by
   one, then re-sealed with a valid checksum so that every field check runs;
-* hand-crafted payloads: bits flipped, bytes cut or added, re-sealed.
+* hand-crafted payloads: bits flipped, bytes cut or added, re-sealed;
+* structure-aware mutations (issue 12), re-sealed: a blob relabelled as any
+  other type (shapes reshaped to fit), key ids forged (random, another key's,
+  or the digest of swapped or zeroed key material), header fields at any
+  depth, duplicated keys; a successful load is then *used* (decrypt, multiply,
+  relinearize, encrypt under a loaded public key), and only `CKKSError`s may come out.
 
 Whatever the input, the only exception allowed is SerializationError, and a
-successful load must give an object consistent with its parameters.
+successful load must give an object consistent with its parameters.  Each type writes itself
+(``obj.serialize()``); ``ckks.container.loads`` is the generic loader under test.
 """
 
 from __future__ import annotations
@@ -24,9 +30,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import ckks
-from ckks.errors import InsecureWarning, PrecisionWarning, SerializationError
-from ckks.scheme.rotation import GaloisKeys
-from ckks.serialize import _open, _seal, dumps, loads
+from ckks.container import loads, open_blob, seal
+from ckks.errors import CKKSError, InsecureWarning, PrecisionWarning, SerializationError
+from ckks.scheme.keys import GaloisKeys, public_key_id
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::ckks.errors.InsecureWarning"),
@@ -48,13 +54,13 @@ def _corpus() -> tuple[ckks.Context, dict[str, bytes]]:
     ctx.generate_galois_keys(steps=[1], progress=False)
     v = ctx.encrypt([1.0, -2.0])
     blobs = {
-        "parameters": dumps(ctx.params),
-        "public_key": dumps(ctx.public_key),
-        "relin_key": dumps(ctx.relin_key),
-        "secret_key": dumps(ctx.secret_key),
-        "galois_keys": dumps(ctx.galois_keys),
-        "plaintext": dumps(ctx.encoder.encode([0.5], level=1)),
-        "ciphertext": dumps(ctx.evaluator.square(v.ciphertext)),
+        "parameters": ctx.params.serialize(),
+        "public_key": ctx.public_key.serialize(),
+        "relin_key": ctx.relin_key.serialize(),
+        "secret_key": ctx.secret_key.serialize(),
+        "galois_keys": ctx.galois_keys.serialize(),
+        "plaintext": ctx.encoder.encode([0.5], level=1).serialize(),
+        "ciphertext": ctx.evaluator.square(v.ciphertext).serialize(),
         "vector": ctx.encrypt([1j, 2.0]).serialize(),
         "compact_vector": ctx.encrypt([3.0], symmetric=True).serialize(),
         "public_context": ctx.serialize(),
@@ -191,7 +197,7 @@ def _edit(header, path, action, new):
 @FUZZ
 @given(st.data())
 def test_hand_crafted_headers(data):
-    header, payload = _open(BLOBS[data.draw(st.sampled_from(NAMES), label="object")])
+    header, payload = open_blob(BLOBS[data.draw(st.sampled_from(NAMES), label="object")])
     paths = [p for p in _paths(header) if p]
     for _ in range(data.draw(st.integers(1, 2), label="edits")):
         path = data.draw(st.sampled_from(paths), label="field")
@@ -204,13 +210,13 @@ def test_hand_crafted_headers(data):
         paths = [p for p in _paths(header) if p]
         if not paths:
             break
-    load_or_refuse(_seal(json.dumps(header).encode(), bytes(payload)))
+    load_or_refuse(seal(json.dumps(header).encode(), bytes(payload)))
 
 
 @FUZZ
 @given(st.data())
 def test_hand_crafted_payloads(data):
-    header, payload = _open(BLOBS[data.draw(st.sampled_from(NAMES), label="object")])
+    header, payload = open_blob(BLOBS[data.draw(st.sampled_from(NAMES), label="object")])
     raw = bytearray(payload)
     kind = data.draw(st.sampled_from(["flip", "cut", "extend", "fill"]), label="kind")
     if kind == "flip" and raw:
@@ -223,4 +229,128 @@ def test_hand_crafted_payloads(data):
     elif raw:
         start = data.draw(st.integers(0, len(raw) - 1), label="position")
         raw[start : start + 8] = b"\xff" * 8
-    load_or_refuse(_seal(header, bytes(raw)))
+    load_or_refuse(seal(header, bytes(raw)))
+
+
+# -- structure-aware mutations (issue 12): type relabelling, key-id forgery, swapped key material -----------
+STRUCTURED = settings(FUZZ, max_examples=300)
+TYPES = sorted({open_blob(blob)[0]["type"] for blob in BLOBS.values()})
+
+
+def _other_keys() -> ckks.Context:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureWarning)
+        warnings.simplefilter("ignore", PrecisionWarning)
+        return ckks.Context(16, [50, 30, 30, 50], 30, security=None)
+
+
+OTHER = _other_keys()
+
+
+def load_and_use(blob: bytes) -> None:
+    """Refused with a ckks.errors exception, or loaded into an object whose operations run.
+
+    Anything but a `CKKSError` from loading or from using the object fails the test.
+    """
+    try:
+        obj = loads(blob, CTX)
+    except SerializationError as exc:
+        event("refused: " + " ".join(str(exc).split()[:4]))
+        return
+    event(f"loaded a {type(obj).__name__}")
+    check_any(obj)
+    try:
+        use(obj)
+    except CKKSError:
+        pass
+
+
+def use(obj) -> None:
+    """Exercise a loaded object through the public API (integrity is checked, authenticity is not)."""
+    if isinstance(obj, ckks.CKKSVector):
+        obj = obj.ciphertext
+    if isinstance(obj, ckks.Ciphertext):
+        ckks.Decryptor(CTX.params, CTX.secret_key).decrypt(obj)
+        CTX.evaluator.relinearize(CTX.evaluator.multiply(obj, obj) if obj.size == 2 else obj)
+    elif isinstance(obj, ckks.Plaintext):
+        CTX.encoder.decode(obj)
+    elif isinstance(obj, ckks.PublicKey):
+        ct = ckks.Encryptor(CTX.params, public_key=obj).encrypt(CTX.encoder.encode([0.5]))
+        value = CTX.encoder.decode(ckks.Decryptor(CTX.params, CTX.secret_key).decrypt(ct))[0]
+        assert abs(value - 0.5) < 1e-3  # a loaded public key is the context's own (its id is its digest)
+    elif isinstance(obj, ckks.RelinKey):
+        ct = CTX.encrypt([1.0]).ciphertext
+        CTX.evaluator.relinearize(CTX.evaluator.square(ct), obj)
+    elif isinstance(obj, ckks.Context):
+        obj.decrypt(obj.encrypt([1.0])) if obj.is_private else obj.encrypt([1.0])
+
+
+@STRUCTURED
+@given(st.data())
+def test_type_relabelling(data):
+    """Any blob relabelled as any other type (with its shapes optionally reshaped to the new type's)."""
+    header, payload = open_blob(BLOBS[data.draw(st.sampled_from(NAMES), label="object")])
+    header["type"] = data.draw(st.sampled_from(TYPES), label="new type")
+    if data.draw(st.booleans(), label="reshape") and header.get("arrays"):
+        shape = header["arrays"][0]["shape"]
+        header["arrays"][0]["shape"] = data.draw(
+            st.sampled_from([[1, *shape], shape[1:] or shape, [shape[0] * 2, *shape[1:]]]), label="shape"
+        )
+    load_and_use(seal(header, bytes(payload)))
+
+
+@STRUCTURED
+@given(st.data())
+def test_key_id_forgery(data):
+    """A key id replaced (random, another key's, or recomputed for swapped key material) with a valid checksum."""
+    name = data.draw(st.sampled_from(NAMES), label="object")
+    header, payload = open_blob(BLOBS[name])
+    if "key_id" not in header:
+        return
+    how = data.draw(st.sampled_from(["random", "other key", "swap public key", "digest of zeros"]), label="how")
+    payload = bytes(payload)
+    if how == "random":
+        header["key_id"] = data.draw(st.text("0123456789abcdef", min_size=1, max_size=64), label="id")
+    elif how == "other key":
+        header["key_id"] = OTHER.key_id
+    elif how == "swap public key" and name in ("public_key", "public_context"):
+        other = OTHER.public_key.data.tobytes()
+        payload = other + payload[len(other):]
+        header["key_id"] = public_key_id(CTX.params, OTHER.public_key.data)
+    elif how == "digest of zeros" and name in ("public_key", "public_context"):
+        zero = np.zeros_like(CTX.public_key.data)
+        payload = zero.tobytes() + payload[zero.nbytes:]
+        header["key_id"] = public_key_id(CTX.params, zero)
+    load_and_use(seal(header, payload))
+
+
+@STRUCTURED
+@given(st.data())
+def test_structured_headers_at_any_depth_then_use(data):
+    """The header mutations of `test_hand_crafted_headers`, and the loaded object is then used."""
+    header, payload = open_blob(BLOBS[data.draw(st.sampled_from(NAMES), label="object")])
+    paths = [p for p in _paths(header) if p]
+    path = data.draw(st.sampled_from(paths), label="field")
+    action = data.draw(st.sampled_from(["replace", "nudge", "delete", "add"]), label="action")
+    new = data.draw(st.integers(-2, 2) if action == "nudge" else JSON_VALUES, label="value")
+    try:
+        _edit(header, path, action, new)
+    except (KeyError, IndexError, TypeError):
+        pass
+    load_and_use(seal(json.dumps(header).encode(), bytes(payload)))
+
+
+def test_duplicate_keys_at_any_depth_are_refused():
+    for name in NAMES:
+        header, payload = open_blob(BLOBS[name])
+        text = json.dumps(header)
+        for key in ("type", "fingerprint", "arrays"):
+            if f'"{key}"' in text:
+                doubled = text[:-1] + f', "{key}": {json.dumps(header[key])}}}'
+                with pytest.raises(SerializationError, match="more than once"):
+                    loads(seal(doubled.encode(), bytes(payload)), CTX)
+        if "params" in header:
+            inner = json.dumps(header["params"])
+            doubled = text.replace(inner, inner[:-1] + ', "sigma": 3.2}', 1)
+            with pytest.raises(SerializationError, match="'sigma' appear more than once"):
+                loads(seal(doubled.encode(), bytes(payload)), CTX)

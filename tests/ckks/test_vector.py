@@ -93,8 +93,27 @@ def test_sizes_follow_the_inputs(ctx, data):
     x, y = data
     v = ctx.encrypt(x[:5])
     assert len(v) == 5 and v.decrypt().shape == (5,)
-    assert len(v + y) == 20
+    assert len(v + y[:5]) == 5
     assert len(ctx.encrypt(2.0)) == ctx.slots
+
+
+def test_mismatched_sizes_raise_and_size_one_broadcasts(gctx, data):
+    """Issue 11 item 2: no silent zero-padding (TenSEAL raises); a size-1 operand is broadcast."""
+    x, y = data
+    ctx = gctx
+    v = ctx.encrypt(x[:4])
+    for operation in (lambda: v * [1.0, 2.0], lambda: v + y, lambda: v - [1.0, 2.0], lambda: [1.0, 2.0] - v,
+                      lambda: v + ctx.encrypt([2.0, 3.0]), lambda: v * ctx.encrypt(y), lambda: v - ctx.encrypt(y)):
+        with pytest.raises(InputError, match="different sizes|sizes must be equal"):
+            operation()
+    two = ctx.encrypt([2.0])
+    close(v + two, x[:4] + 2)
+    close(two + v, x[:4] + 2)
+    close(two - v, 2 - x[:4])
+    close(v * two, 2 * x[:4])
+    close(v + [2.0], x[:4] + 2)
+    close(v * np.array([0.5]), 0.5 * x[:4])
+    close(v - v.sum(), x[:4] - x[:4].sum())
 
 
 def test_depth_runs_out(ctx, data):
@@ -132,8 +151,9 @@ def test_mixing_contexts_is_refused(ctx, toy, data):
 
 
 def test_bad_inputs_raise_library_errors(ctx):
-    with pytest.raises(InputError, match="only 32 slots"):
-        ctx.encrypt(np.ones(33))
+    with pytest.raises(InputError, match="one-dimensional"):
+        ctx.encrypt(np.ones((2, 3)))
+    assert len(ctx.encrypt(np.ones(33)).ciphertexts) == 2  # longer than N/2: chunks (test_tenseal_parity.py)
     with pytest.raises(InputError, match="NaN"):
         ctx.encrypt([np.nan])
     with pytest.raises(InputTypeError):
@@ -161,3 +181,94 @@ def test_seeded_contexts_are_reproducible(toy):
 def test_low_level_classes_are_exported():
     for name in ["Parameters", "KeyGenerator", "Encoder", "Encryptor", "Decryptor", "Evaluator"]:
         assert hasattr(ckks, name)
+
+
+def test_adding_a_scalar_keeps_sums_right(gctx):
+    """Issue 11 item 1: (v + 1).sum() gave 4102 instead of 9 (the scalar filled the tail, the flag said zero).
+
+    A scalar now goes only into the vector's own slots when its tail is zero, so the tail stays zero
+    and sum() needs no mask; without a zero tail it fills every slot and the flag stays False.
+    """
+    v = gctx.encrypt([1.0, 2.0, 3.0])
+    shifted = v + 1.0
+    assert shifted.zero_tail and (v + [1.0, 1.0, 1.0]).zero_tail
+    close(shifted.sum(), [9.0], bits=8)
+    close((1.0 - v).sum(), [-3.0], bits=8)
+    close((v - 0.5).dot(gctx.encrypt([1, 1, 1]) - 0.5), [2.25], bits=8)
+    rotated = v.rotate(1)  # the last slot now holds v[0]: the tail is not zero
+    assert not rotated.zero_tail
+    assert not (rotated + 1.0).zero_tail
+    close((rotated + 1.0).sum(), [5.0 + 3.0], bits=8)
+    reloaded = ckks.CKKSVector.load(gctx, (v + 1.0).serialize())
+    assert reloaded.zero_tail
+    close(reloaded.sum(), [9.0], bits=8)
+
+
+def test_vector_metadata_is_set_once(ctx):
+    """zero_tail decides whether sum() may skip its mask: it (and the rest) is fixed at construction."""
+    v = ctx.encrypt([1.0, 2.0])
+    for name in ("zero_tail", "size", "is_complex", "ciphertext", "context"):
+        with pytest.raises(AttributeError):
+            setattr(v, name, getattr(v, name))
+    assert ckks.CKKSVector(ctx, v.ciphertext, 2, zero_tail=True).zero_tail
+    assert not ckks.CKKSVector(ctx, v.ciphertext, 2).zero_tail
+    with pytest.raises(InputError, match="size"):
+        ckks.CKKSVector(ctx, v.ciphertext, ctx.slots + 1)
+    with pytest.raises(InputTypeError, match="ciphertext"):
+        ckks.CKKSVector(ctx, v, 2)
+
+
+def test_matrix_encryption_does_not_touch_the_encrypted_vector(ctx):
+    """CKKSMatrix.encrypt builds its own vector (size d^2, no zero tail) instead of editing one."""
+    m = ckks.CKKSMatrix.encrypt(ctx, np.eye(4))
+    assert m.vector.size == 16 and not m.vector.zero_tail
+    np.testing.assert_allclose(m.decrypt(), np.eye(4), atol=1e-3)
+
+
+def test_default_scale_fits_the_chain():
+    """Issue 11 item 3: [40] * 5 and [30] * 3 (SEAL's rotation example) were refused by their own default scale."""
+    assert ckks.Parameters(8192, [40, 40, 40, 40, 40]).scale_bits == 39
+    assert ckks.Parameters(8192, [30, 30, 30]).scale_bits == 29
+    assert ckks.Parameters(8192, [60, 40, 40, 60]).scale_bits == 40  # unchanged where it fitted
+    with pytest.raises(ckks.errors.ParameterError, match="leave scale_bits out .* 39 bits"):
+        ckks.Parameters(8192, [40, 40, 40, 40, 40], 40)
+
+
+def test_deepcopy_pow_zero_and_in_place_forms(gctx):
+    """Issue 11 items 5 and 6 (TenSEAL parity): deepcopy shares the context; v ** 0 is encrypted ones."""
+    import copy
+
+    v = gctx.encrypt([1.0, -2.0, 3.0])
+    clone = copy.deepcopy(v)
+    assert clone.context is v.context and clone.ciphertext is not v.ciphertext
+    close(clone, [1.0, -2.0, 3.0])
+    ones = v**0
+    close(ones, [1.0, 1.0, 1.0])
+    assert ones.zero_tail and ones.level == gctx.params.max_level
+    w = v.copy()
+    assert w.add_(1.0) is w
+    w.mul_(2).neg_()
+    close(w, [-4.0, 2.0, -8.0])
+    close(v, [1.0, -2.0, 3.0])
+    assert v.size() == v.size == 3 and v.shape == [3] and v.scale() == v.scale
+    assert v.add(1.0).sub(1.0).mul(2).neg().decrypt().shape == (3,)
+
+
+def test_long_vectors_are_chunked(gctx):
+    """Issue 11 item 7: more values than slots split over ciphertexts; sums and products cross the chunks."""
+    slots = gctx.slots
+    x = np.linspace(-1, 1, 2 * slots + 5)
+    v = gctx.encrypt(x)
+    assert len(v.ciphertexts) == 3 and v.size == x.size and v.zero_tail
+    with pytest.raises(InputError, match="ciphertexts"):
+        _ = v.ciphertext
+    close(v, x)
+    close(v * x, x * x)
+    close(v + 1.0, x + 1.0)
+    close((v + 1.0).sum(), [x.sum() + x.size], bits=8)
+    close(v.dot(x), [x @ x], bits=8)
+    matrix = np.random.default_rng(1).uniform(-1, 1, (x.size, 3))
+    close(v.matmul(matrix), x @ matrix, bits=8)
+    close(v.polyval([1.0, 0.5]), 1.0 + 0.5 * x)
+    with pytest.raises(InputError, match="sizes must be equal"):
+        v + x[:-1]

@@ -8,6 +8,7 @@ import pytest
 from nn.activations import QuadraticActivation, ReLU, ReLUToQuadratic
 from nn.architectures import digits_cnn, mlp
 from nn.convert import (
+    TransitionSchedule,
     convert_and_distill,
     finalize,
     fit_relu_quadratic,
@@ -19,7 +20,7 @@ from nn.datasets import load_digits
 from nn.errors import ConfigError, ShapeError
 from nn.layers import AvgPool2d, MaxPool2d
 from nn.optim import Adam
-from nn.train import evaluate, fit
+from nn.train import LambdaCallback, evaluate, fit
 
 
 @pytest.mark.parametrize("r", [0.5, 1.0, 4.0])
@@ -91,15 +92,12 @@ def test_transition_schedule_reaches_pure_quadratic():
     seen = []
     x = np.random.default_rng(0).normal(size=(20, 4))
     y = np.arange(20) % 3
-    fit(
-        student,
-        x,
-        y,
-        epochs=4,
-        verbose=False,
-        on_epoch_begin=lambda e, m: (set_transition(m, (e + 1) / 4), seen.append(m[1].mix)),
-    )
+    record = LambdaCallback(on_epoch_begin=lambda epoch: seen.append(student[1].mix))
+    fit(student, x, y, epochs=4, verbose=False, callbacks=[TransitionSchedule(4), record])
     assert seen == [0.25, 0.5, 0.75, 1.0]
+    assert student.is_he_friendly()
+    with pytest.raises(ConfigError, match="positive integer"):
+        TransitionSchedule(0)
 
 
 def test_convert_and_distill_end_to_end_small():
@@ -131,3 +129,5 @@ def test_convert_and_distill_end_to_end_small():
         convert_and_distill(teacher, x, y, transition_epochs=-1)
     with pytest.raises(ConfigError, match="at least 1"):
         convert_and_distill(teacher, x, y, transition_epochs=0, finetune_epochs=0)
+    with pytest.raises(ConfigError, match="needs validation"):
+        convert_and_distill(teacher, x, y, patience=2)

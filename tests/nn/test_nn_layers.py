@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -15,7 +19,6 @@ from nn.activations import (
     SoftArgmax,
     Square,
     log_softmax,
-    poly_depth,
     softmax,
 )
 from nn.errors import ConfigError, ShapeError, StateError
@@ -139,12 +142,22 @@ def test_depths():
     assert PolyActivation([0, 0, 0, 0, 1]).multiplicative_depth() == 3
     assert PolyActivation([1, 2, 3, 4, 5, 6, 7, 8, 0.0]).multiplicative_depth() == 3
     assert PolyActivation([3.0]).multiplicative_depth() == 0
-    assert [poly_depth(d) for d in range(9)] == [0, 1, 2, 2, 3, 3, 3, 3, 4]
+    # one source of truth for the levels of a degree-d polynomial: the CKKS evaluator's count
+    assert [PolyActivation([0.0] * d + [1.0]).multiplicative_depth() for d in range(9)] == [0, 1, 2, 2, 3, 3, 3, 3, 4]
     assert ReLU().multiplicative_depth() is None
     assert MaxPool2d(2).multiplicative_depth() is None
     assert SoftArgmax().multiplicative_depth() is None
     assert ReLUToQuadratic(mix=0.5).multiplicative_depth() is None
     assert ReLUToQuadratic(mix=1.0).multiplicative_depth() == 2
+
+
+def test_import_nn_runs_no_ckks_code():
+    """The depth count imports the CKKS polynomial evaluator lazily, inside multiplicative_depth."""
+    code = (
+        "import sys, nn; assert not [m for m in sys.modules if m.split('.')[0] == 'ckks'], 'ckks imported'; "
+        "nn.PolyActivation([0, 0, 1]).multiplicative_depth(); assert 'ckks.circuits.polynomial' in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
 
 
 def test_parameter_arrays_are_updated_in_place_by_backward():

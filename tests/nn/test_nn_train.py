@@ -14,7 +14,7 @@ from nn.losses import CrossEntropy, DistillationLoss
 from nn.metrics import accuracy, confusion_matrix, f1_score, f1_scores
 from nn.model import Sequential
 from nn.optim import SGD, Adam, cosine_schedule
-from nn.train import evaluate, fit
+from nn.train import EarlyStopping, GradientClipping, ProgressLogger, evaluate, fit
 
 RNG = np.random.default_rng(7)
 
@@ -182,7 +182,15 @@ def test_progress_output_and_history():
     ds = load_iris()
     model = _iris_model(0)
     lines = []
-    h = fit(model, ds.x_train, ds.y_train, epochs=4, validation=(ds.x_test, ds.y_test), seed=0, log=lines.append)
+    h = fit(
+        model,
+        ds.x_train,
+        ds.y_train,
+        epochs=4,
+        validation=(ds.x_test, ds.y_test),
+        seed=0,
+        callbacks=[ProgressLogger(lines.append)],
+    )
     assert len(lines) == 4 and len(h.epochs) == 4
     assert lines[0].startswith("epoch 1/4") and "val_accuracy" in lines[-1]
     assert h.series("epoch") == [1, 2, 3, 4]
@@ -201,10 +209,9 @@ def test_early_stopping_restores_the_best_epoch():
         epochs=50,
         optimizer=SGD(model.parameters(), lr=0.3, momentum=0.9),
         validation=(ds.x_test, ds.y_test),
-        patience=3,
         seed=0,
         verbose=False,
-        clip_grad_norm=1.0,
+        callbacks=[GradientClipping(1.0), EarlyStopping("val_loss", patience=3)],
     )
     assert h.stopped_early and len(h.epochs) < 50
     assert len(h.epochs) == h.best_epoch + 3
@@ -219,10 +226,9 @@ def test_early_stopping_restores_the_best_epoch():
         ds.y_train,
         epochs=6,
         validation=(ds.x_test, ds.y_test),
-        patience=100,
-        monitor="val_accuracy",
         seed=0,
         verbose=False,
+        callbacks=[EarlyStopping("val_accuracy", patience=100)],
     )
     assert not h.stopped_early and h.best_epoch is not None
 
@@ -257,9 +263,9 @@ def test_fit_errors():
     with pytest.raises(ConfigError, match="batch_size"):
         fit(model, x, y, batch_size=0, verbose=False)
     with pytest.raises(ConfigError, match="validation"):
-        fit(model, x, y, patience=2, verbose=False)
-    with pytest.raises(ConfigError, match="monitor"):
-        fit(model, x, y, patience=2, validation=(x, y), monitor="loss", verbose=False)
+        fit(model, x, y, callbacks=[EarlyStopping(patience=2)], verbose=False)
+    with pytest.raises(ConfigError, match="monitors 'val_los'"):
+        fit(model, x, y, validation=(x, y), callbacks=[EarlyStopping("val_los", patience=2)], verbose=False)
     with pytest.raises(ConfigError, match="teacher"):
         fit(model, x, y, loss=DistillationLoss(), verbose=False)
     blowup = Sequential([Linear(4, 3, rng=0)])

@@ -8,7 +8,9 @@ Each assignment is a folder ``tutorials/assignments/<name>/`` with
 * ``solution.py``: the reference solution;
 * ``TEACHER.md``: learning goals, expected time, common mistakes.
 
-Grade a file with ``python -m tutorials.assignments.grade <name> path/to/student.py``.
+Grade a file with ``ckks-grade <name> path/to/student.py`` (or
+``python -m tutorials.assignments.grade``), a class with ``ckks-grade <name> submissions/ --csv grades.csv``.
+Every submission runs in a sandboxed worker process (``sandbox.py``, ``worker.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ ROOT = Path(__file__).resolve().parent
 
 #: Environment variable naming the student's file for the autograders.
 STUDENT_FILE_VARIABLE = "CKKS_STUDENT_FILE"
+
+#: Environment variable naming a JSON grading plan (a class of submissions; see ``grade.py``).
+PLAN_VARIABLE = "CKKS_GRADE_PLAN"
 
 
 def assignment_names() -> list[str]:

@@ -1,42 +1,76 @@
-"""Shared fixture of the autograders: ``student`` is the module under test.
+"""Shared fixture of the autograders: ``student`` is the submission under test, in a sandbox.
 
-The file comes from the environment variable ``CKKS_STUDENT_FILE`` (set by
-``python -m tutorials.assignments.grade``); without it, the assignment's own
-``stub.py`` is graded, so ``pytest tutorials/assignments/<name>`` checks the stub
-that a student edits in place.
+The submission runs in a worker process (`tutorials.assignments.sandbox`); the tests, the secret
+keys and the checks stay in this process.  An autograder sets its rules with module constants:
+
+* ``FORBIDDEN``: module prefixes the submission may not import or reach (``["ckks.ring.ntt"]``);
+* ``DISABLED``: library attributes below ``ckks`` replaced by refusals (``["CKKSVector.sum"]``);
+* ``REASON``: one line shown with every refusal;
+* ``COUNT_LINES``: count the lines the submission executes per call (``student.counts["lines"]``);
+* ``TIME_LIMIT``: seconds per call (the grader's ``--timeout`` overrides it).
+
+Which files are graded: the JSON plan named by ``CKKS_GRADE_PLAN`` (written by
+``ckks-grade`` for a class: every submission becomes a parameter of ``student``), else the file in
+``CKKS_STUDENT_FILE``, else the assignment's own ``stub.py``, so that
+``pytest tutorials/assignments/<name>`` checks the stub a student edits in place.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import json
 import os
-import sys
 import warnings
 from pathlib import Path
 
 import pytest
 
-from tutorials.assignments import STUDENT_FILE_VARIABLE
+from tutorials.assignments import PLAN_VARIABLE, STUDENT_FILE_VARIABLE
+from tutorials.assignments.sandbox import Submission
 
 
-def load_student(test_file: Path):
-    """Import the student's file as a fresh module named ``student_solution``."""
-    path = Path(os.environ.get(STUDENT_FILE_VARIABLE) or Path(test_file).with_name("stub.py")).resolve()
-    if not path.is_file():
-        pytest.fail(f"the file to grade, {path}, does not exist")
-    spec = importlib.util.spec_from_file_location("student_solution", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["student_solution"] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:  # a syntax error or a failing import: every test fails with this message
-        pytest.fail(f"could not import {path}: {type(exc).__name__}: {exc}", pytrace=False)
-    return module
+def pytest_configure(config):
+    config.addinivalue_line("markers", "weight(points): the points a test is worth (default 1)")
+
+
+def _plan(test_file: Path) -> dict:
+    plan_file = os.environ.get(PLAN_VARIABLE)
+    if plan_file:
+        return json.loads(Path(plan_file).read_text(encoding="utf-8"))
+    path = os.environ.get(STUDENT_FILE_VARIABLE) or str(Path(test_file).with_name("stub.py"))
+    return {"students": [["student", str(Path(path).resolve())]]}
+
+
+def pytest_generate_tests(metafunc):
+    if "student" in metafunc.fixturenames:
+        students = _plan(Path(metafunc.definition.path))["students"]
+        metafunc.parametrize(
+            "student",
+            [path for _, path in students],
+            indirect=True,
+            scope="module",
+            ids=[f"student{i:04d}" for i in range(len(students))],
+        )
 
 
 @pytest.fixture(scope="module")
 def student(request):
-    return load_student(request.path)
+    module = request.module
+    plan = _plan(request.path)
+    timeout = plan.get("timeout") or getattr(module, "TIME_LIMIT", 60.0)
+    path = Path(request.param)
+    if not path.is_file():
+        pytest.fail(f"the file to grade, {path}, does not exist")
+    submission = Submission(
+        path,
+        forbidden=getattr(module, "FORBIDDEN", ()),
+        disabled=getattr(module, "DISABLED", ()),
+        reason=getattr(module, "REASON", "see the assignment's README"),
+        count_lines=getattr(module, "COUNT_LINES", False),
+        timeout=timeout,
+        budget=plan.get("budget"),
+    )
+    with submission:
+        yield submission
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import numpy as np
 import pytest
 
@@ -147,3 +150,19 @@ def test_matrix_product_rotation_counts():
     assert sigma.plaintext_multiplications == 127 and tau.plaintext_multiplications == 64
     assert sigma.rotations < 30 and tau.rotations < 20  # baby-step giant-step: O(sqrt d)
     assert set(sigma.rotation_steps) <= set(steps) and 64 in steps and -63 in steps
+
+
+def test_transforms_are_not_shared_between_parameter_sets(toy, rng):
+    """Same N and scale, other primes: the second context must not get the first one's encoded diagonals."""
+    plain = rng.uniform(-1, 1, (4, 4))
+    for bits in ([40, 20, 20, 20, 40], [45, 20, 20, 20, 45]):
+        context = toy(1024, bits, 20)
+        context.generate_galois_keys(CKKSMatrix.rotation_steps(context, 4), progress=False)
+        transposed = CKKSMatrix.encrypt(context, plain).T
+        # Scale 2^20 at N = 1024 leaves about 7 bits after a key switch; another context's diagonals
+        # would give errors of order 1 (or raise ContextMismatchError, as before the fix).
+        assert err(transposed.decrypt(), plain.T) < 5e-2
+    encoder = weakref.ref(context.encoder)
+    del context, transposed
+    gc.collect()
+    assert encoder() is None  # the per-context cache of the transforms does not keep a context alive

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ckks.ring import modarith, primes
+from ckks.ring import modarith, primes, reference
 from ckks.ring.rns import ratios_of
 
 WORD = st.integers(min_value=0, max_value=(1 << 64) - 1)
@@ -88,3 +88,51 @@ def test_reduce_signed_handles_negative_values():
     modarith.reduce_signed(values, moduli, out)
     for i, q in enumerate(PRIMES[:2]):
         assert [int(x) for x in out[i]] == [int(v) % q for v in values]
+
+
+# -- the vectorizable "lane" kernels: bit-identical to the scalar ones and to Python's integers ----------
+MASK = np.uint64(0xFFFFFFFF)
+
+
+@given(WORD, WORD)
+@settings(max_examples=400)
+def test_mul_high_lanes_is_the_high_word(a, b):
+    assert int(modarith.mul_high_lanes(np.uint64(a), np.uint64(b), MASK)) == (a * b) >> 64
+
+
+@given(st.sampled_from(PRIMES))
+@settings(max_examples=20)
+def test_lane_mask_is_the_32_bit_mask(q):
+    assert int(modarith.lane_mask(np.uint64(q))) == 0xFFFFFFFF
+
+
+@given(st.integers(0, (1 << 128) - 1), st.sampled_from(PRIMES))
+@settings(max_examples=400)
+def test_barrett_lanes_reduces_any_128_bit_value(x, q):
+    rh, rl = modarith.barrett_ratio(q)
+    got = modarith.barrett_reduce_lanes(
+        np.uint64(x >> 64), np.uint64(x & ((1 << 64) - 1)), np.uint64(q), np.uint64(rh), np.uint64(rl), MASK
+    )
+    assert int(got) == x % q
+
+
+@given(st.sampled_from(PRIMES), st.data())
+@settings(max_examples=400)
+def test_mul_mod_lanes_matches_reference(q, data):
+    a = data.draw(st.integers(0, q - 1))
+    b = data.draw(st.integers(0, q - 1))
+    rh, rl = modarith.barrett_ratio(q)
+    got = modarith.mul_mod_lanes(np.uint64(a), np.uint64(b), np.uint64(q), np.uint64(rh), np.uint64(rl), MASK)
+    assert int(got) == reference.mul_mod(a, b, q)
+
+
+@given(WORD, st.sampled_from(PRIMES), st.data())
+@settings(max_examples=400)
+def test_shoup_lanes_multiplication(a, q, data):
+    w = data.draw(st.integers(0, q - 1))
+    ws = modarith.shoup_precompute(w, q)
+    args = (np.uint64(w), np.uint64(ws), np.uint64(q), MASK)
+    lazy = int(modarith.mul_shoup_lazy_lanes(np.uint64(a), *args))
+    assert lazy < 2 * q and lazy % q == a * w % q
+    assert lazy == int(modarith.mul_shoup_lazy(np.uint64(a), *args[:3]))
+    assert int(modarith.mul_shoup_lanes(np.uint64(a), *args)) == a * w % q

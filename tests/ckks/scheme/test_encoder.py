@@ -83,9 +83,48 @@ def test_values_too_large_for_the_modulus(encoder):
 def test_bad_level_and_scale(encoder):
     with pytest.raises(LevelError, match="between 0 and 2"):
         encoder.encode([1.0], level=3)
-    with pytest.raises(InputError, match="positive finite"):
+    with pytest.raises(InputError, match="finite number of at least 1"):
         encoder.encode([1.0], scale=-1.0)
 
 
 def test_encoder_is_exported():
     assert Encoder.__name__ == "Encoder"
+
+
+@pytest.mark.parametrize("level", [99, 3, -1, True, 1.0, None])
+def test_encode_constant_checks_the_level_before_any_kernel(encoder, level):
+    with pytest.raises(LevelError, match="level must be an integer between 0 and 2"):
+        encoder.encode_constant(1.0, encoder.params.scale, level=level)
+
+
+@pytest.mark.parametrize("level", [3, -1, True])
+def test_integers_to_rns_checks_the_level(encoder, level):
+    with pytest.raises(LevelError, match="between 0 and 2"):
+        encoder.integers_to_rns(np.zeros(encoder.params.poly_degree), level)
+
+
+def test_encode_constant_checks_value_and_scale(encoder):
+    with pytest.raises(InputTypeError, match="value must be a real or complex number"):
+        encoder.encode_constant("1", 2.0**30, 1)
+    with pytest.raises(InputError, match="value must be finite"):
+        encoder.encode_constant(float("nan"), 2.0**30, 1)
+    with pytest.raises(InputError, match="finite number of at least 1"):
+        encoder.encode_constant(1.0, 0.0, 1)
+    with pytest.raises(InputTypeError, match="scale must be a positive number"):
+        encoder.encode_constant(1.0, "big", 1)
+
+
+@pytest.mark.parametrize("value", [2.5, -1.0, 1.5 + 0.5j])
+def test_encode_constant_fills_every_slot(encoder, value):
+    plain = encoder.encode_constant(value, 2.0**30, 1)
+    assert plain.level == 1 and plain.scale == 2.0**30
+    np.testing.assert_allclose(encoder.decode(plain), np.full(encoder.slots, value), atol=1e-6)
+
+
+def test_plaintext_serialize_round_trip(encoder):
+    from ckks.scheme.ciphertext import Plaintext
+
+    plain = encoder.encode([1.0, -2.0, 3.5], 2.0**25, level=1)
+    loaded = Plaintext.load(plain.serialize(), encoder.params)
+    assert loaded.level == 1 and loaded.scale == plain.scale and np.array_equal(loaded.data, plain.data)
+    np.testing.assert_allclose(encoder.decode(loaded)[:3], [1.0, -2.0, 3.5], atol=1e-5)

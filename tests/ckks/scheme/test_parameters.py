@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
+import gc
+import warnings
+import weakref
+
+import numpy as np
 import pytest
 
 from ckks import Parameters
-from ckks.errors import InputTypeError, InsecureWarning, ParameterError, PrecisionWarning, SecurityError
-from ckks.scheme.parameters import MAX_MODULUS_BITS
+from ckks.container import loads, read_header
+from ckks.errors import (
+    InputTypeError,
+    InsecureWarning,
+    LevelError,
+    ParameterError,
+    PrecisionWarning,
+    SecurityError,
+    SerializationError,
+)
+from ckks.ring.rns import CRTDecoder, RNSDivider
+from ckks.security.standard import MAX_MODULUS_BITS
+
+
+def toy_params(**kwargs) -> Parameters:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureWarning)
+        warnings.simplefilter("ignore", PrecisionWarning)
+        return Parameters(32, [50, 30, 30, 50], 30, security=None, **kwargs)
 
 
 def test_data_and_special_primes():
@@ -79,3 +101,64 @@ def test_fingerprint_identifies_parameters():
     c = Parameters(8192, [60, 40, 60], 40)
     assert a.fingerprint() == b.fingerprint() and a == b  # the scale is per ciphertext
     assert a.fingerprint() != c.fingerprint() and a != c
+
+
+# -- caches live on the instance ----------------------------------------------------------------------
+def test_precomputations_are_cached_per_instance():
+    p = toy_params()
+    assert isinstance(p.rescaler(2), RNSDivider) and p.rescaler(2) is p.rescaler(np.int64(2))
+    assert isinstance(p.mod_down(0), RNSDivider) and p.mod_down(0) is p.mod_down(0)
+    assert isinstance(p.crt_decoder(1), CRTDecoder) and p.crt_decoder(1) is p.crt_decoder(1)
+    assert toy_params().rescaler(2) is not p.rescaler(2)
+
+
+def test_unreferenced_parameters_are_freed():
+    p = toy_params()
+    for method in ("rescaler", "mod_down", "crt_decoder", "at_level"):
+        getattr(p, method)(1)
+    p.at_level(2, special=True)
+    p.fingerprint()
+    ref = weakref.ref(p)
+    del p
+    gc.collect()
+    assert ref() is None, "something (a global cache?) still holds the Parameters"
+
+
+@pytest.mark.parametrize(
+    "method, level",
+    [("rescaler", 0), ("rescaler", 3), ("mod_down", -1), ("mod_down", 3), ("crt_decoder", 3), ("crt_decoder", True)],
+)
+def test_precomputations_check_the_level(method, level):
+    with pytest.raises(LevelError, match="level must be an integer in"):
+        getattr(toy_params(), method)(level)
+
+
+# -- serialization -----------------------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore::ckks.errors.InsecureWarning", "ignore::ckks.errors.PrecisionWarning")
+def test_serialize_round_trip_keeps_every_field():
+    p = toy_params(dnum=2, hamming_weight=8, sigma=3.5)
+    blob = p.serialize()
+    q = Parameters.load(blob)
+    assert q == p and q.to_header() == p.to_header() and q.scale_bits == p.scale_bits
+    assert loads(blob) == p  # the container dispatches to the registered loader
+    header = read_header(blob)
+    assert header["type"] == "parameters" and header["params"] == p.to_header() and header["arrays"] == []
+    assert header["params"]["primes"] == [str(q) for q in p.all_moduli]
+
+
+@pytest.mark.filterwarnings("ignore::ckks.errors.InsecureWarning", "ignore::ckks.errors.PrecisionWarning")
+def test_load_refuses_other_types_and_bad_fields():
+    from ckks.container import pack
+
+    blob = pack({"type": "plaintext"}, [])
+    with pytest.raises(SerializationError, match="expected a serialized parameters"):
+        Parameters.load(blob)
+    header = toy_params().to_header()
+    with pytest.raises(SerializationError, match="'params.primes' is"):
+        Parameters.load(pack({"type": "parameters", "params": dict(header, primes=["3"] * 4)}, []))
+    with pytest.raises(SerializationError, match="describes invalid parameters: poly_degree must be a power of two"):
+        Parameters.load(pack({"type": "parameters", "params": dict(header, poly_degree=48)}, []))
+    with pytest.raises(SerializationError, match="unexpected field"):
+        Parameters.load(pack({"type": "parameters", "params": dict(header, extra=1)}, []))
+    with pytest.raises(InputTypeError, match="must be bytes"):
+        Parameters.load("not bytes")

@@ -10,15 +10,15 @@ import pytest
 import ckks
 from ckks.errors import InputError, KeyMissingError, LevelError
 from ckks.ring import reference
-from ckks.scheme.rotation import (
-    Rotator,
+from ckks.ring.level import RingAtLevel
+from ckks.scheme.automorphism import (
     apply_automorphism,
     conjugation_element,
-    create_galois_keys,
     default_steps,
     galois_element,
     ntt_permutation,
 )
+from ckks.scheme.rotation import Rotator
 
 SLOTS = 4096
 
@@ -55,8 +55,9 @@ def test_ntt_automorphism_matches_coefficient_reference(toy, element_of):
     for row, q in enumerate(params.all_moduli):
         a = rng.integers(0, q, n, dtype=np.uint64)
         expected = reference.automorphism(list(a), g, q)
-        ntt = params.tables.forward(a.copy()[None, :], np.array([row]))
-        back = params.tables.inverse(apply_automorphism(ntt, g), np.array([row]))[0]
+        ring = RingAtLevel(params.tables, np.array([row]), params.ratios)
+        ntt = ring.forward(a.copy()[None, :])
+        back = ring.inverse(apply_automorphism(ntt, g))[0]
         assert [int(x) for x in back] == expected
 
 
@@ -118,10 +119,10 @@ def test_hoisted_rotations_match_single_rotations(ctx, vec, values):
 def test_rotation_keys_for_chosen_steps_and_progress(ctx, values):
     keygen = ckks.KeyGenerator(ctx.params, secret_key=ctx.secret_key)
     stream = io.StringIO()
-    keys = create_galois_keys(keygen, [3, 5, -7, 3 + SLOTS, 0], progress=True, stream=stream)
+    keys = keygen.create_galois_keys([3, 5, -7, 3 + SLOTS, 0], progress=True, stream=stream)
     assert len(keys) == 3 and keys.steps() == sorted([3, 5, SLOTS - 7])
     assert "Galois keys" not in stream.getvalue()  # three keys: no bar
-    keys = create_galois_keys(keygen, [9, 10, 11, 12], progress=True, stream=stream)
+    keys = keygen.create_galois_keys([9, 10, 11, 12], progress=True, stream=stream)
     assert "4/4" in stream.getvalue()
     rotator = Rotator(ctx.params, keys)
     ct = ctx.encrypt(values).ciphertext

@@ -18,10 +18,8 @@ from ckks.errors import (
     ScaleMismatchError,
 )
 from ckks.ring import reference
-from ckks.ring.modarith import poly_mul
 from ckks.ring.sampling import PRNG
 from ckks.scheme.keyswitch import KeySwitcher
-from ckks.scheme.poly import from_ntt, to_ntt
 
 
 def toy_params(**kwargs):
@@ -73,20 +71,18 @@ def test_public_and_secret_key_encryption(scheme, xy):
 
 
 def test_symmetric_ciphertext_keeps_the_seed_of_its_uniform_part(scheme, xy):
-    from ckks.scheme.poly import uniform_ntt
-
     ct = scheme.encryptor.encrypt_symmetric(scheme.encoder.encode(xy[0]))
-    regenerated = uniform_ntt(PRNG(ct.seed), scheme.params, scheme.params.level_rows(ct.level))
+    regenerated = scheme.params.at_level(ct.level).uniform(PRNG(ct.seed))
     assert (regenerated == ct.data[1]).all()
 
 
 def test_public_key_is_an_rlwe_sample(scheme):
     params = scheme.params
-    rows = np.arange(len(params.all_moduli))
+    ring = params.at_level(params.max_level, special=True)
     b, a = scheme.pk.data
-    a_s = poly_mul(a, scheme.sk.ntt, params.moduli_array, params.ratios, np.empty_like(a))
-    b_plus_as = (b.astype(object) + a_s.astype(object)) % params.moduli_array.astype(object)[:, None]
-    e = from_ntt(b_plus_as.astype(np.uint64), params, rows)
+    a_s = ring.mul(a, scheme.sk.ntt)
+    b_plus_as = (b.astype(object) + a_s.astype(object)) % ring.moduli.astype(object)[:, None]
+    e = ring.to_coefficients(b_plus_as.astype(np.uint64))
     e = np.array([reference.centre(int(v), params.all_moduli[0]) for v in e[0].astype(np.uint64)])
     assert np.abs(e).max() <= 19 and np.abs(e).max() > 0
 
@@ -219,19 +215,16 @@ def test_key_switching_switches_the_key(kwargs):
     keygen = ckks.KeyGenerator(params, prng=PRNG(b"ks"))
     prng = PRNG(b"other")
     level = params.max_level
-    rows = params.level_rows(level)
-    moduli, ratios = params.moduli_array[rows], params.ratios[rows]
-    s_prime = to_ntt(prng.ternary(params.poly_degree), params, rows)
+    s_prime = params.at_level(level).from_signed(prng.ternary(params.poly_degree))
     key = keygen.create_switch_key(s_prime)
     for lvl in range(level, -1, -1):
-        r = params.level_rows(lvl)
-        d = np.stack([prng.uniform_mod(params.data_moduli[i], params.poly_degree) for i in r])
+        ring = params.at_level(lvl)
+        moduli = ring.moduli.astype(object)[:, None]
+        d = ring.uniform(prng)
         c0, c1 = KeySwitcher(params).switch(d, key)
-        lhs = (c0.astype(object) + c1.astype(object) * keygen.secret_key.ntt[r].astype(object)) % moduli[r].astype(
-            object
-        )[:, None]
-        rhs = poly_mul(d, s_prime[r], moduli[r], ratios[r], np.empty_like(d))
-        error = from_ntt(((lhs - rhs.astype(object)) % moduli[r].astype(object)[:, None]).astype(np.uint64), params, r)
+        lhs = (c0.astype(object) + c1.astype(object) * keygen.secret_key.ntt[: ring.limbs].astype(object)) % moduli
+        rhs = ring.mul(d, np.ascontiguousarray(s_prime[: ring.limbs]))
+        error = ring.to_coefficients(((lhs - rhs.astype(object)) % moduli).astype(np.uint64))
         q0 = params.data_moduli[0]
         worst = max(abs(reference.centre(int(v), q0)) for v in error[0])
         assert worst < 2**12, (kwargs, lvl, worst)

@@ -7,6 +7,10 @@ import pytest
 
 import ckks
 
+# The submission runs in the grader's sandbox (tutorials/assignments/conftest.py): numpy only.
+FORBIDDEN = ["ckks", "nn"]
+REASON = "write the encoder with numpy only (README)"
+TIME_LIMIT = 60.0
 
 def library_coefficients(values, n: int, scale: float) -> np.ndarray:
     params = ckks.Parameters(poly_degree=n, moduli_bits=[60, 60], scale_bits=30, security=None)

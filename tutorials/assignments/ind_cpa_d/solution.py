@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 import ckks
-from ckks.scheme.poly import to_ntt
 
 
 def _centre(values: np.ndarray, q: int) -> np.ndarray:
@@ -23,12 +22,11 @@ def recover_secret(ciphertext, values) -> np.ndarray:
     """Solve c_1 s = m' - c_0 (mod q_0) for s."""
     params = ciphertext.params
     q = params.data_moduli[0]
-    rows = np.array([0])
     m = np.rint(ckks.Encoder(params).embed_inverse(np.asarray(values, dtype=complex)) * ciphertext.scale)
-    m_hat = to_ntt(m.astype(np.int64), params, rows)[0]
+    m_hat = params.at_level(0).from_signed(m.astype(np.int64))[0]
     c0, c1 = ciphertext.data[0, 0], ciphertext.data[1, 0]
     s_hat = [(int(mk) - int(ak)) * pow(int(bk), -1, q) % q for mk, ak, bk in zip(m_hat, c0, c1)]
-    s = params.tables.inverse(np.array([s_hat], dtype=np.uint64), rows)[0]
+    s = params.at_level(0).inverse(np.array([s_hat], dtype=np.uint64))[0]
     return np.array([int(x) for x in _centre(s, q)], dtype=np.int64)  # |x| <= q_0 / 2 < 2^60
 
 
@@ -39,9 +37,8 @@ def is_secret_key(public_key, candidate) -> bool:
     if candidate.shape != (params.poly_degree,) or np.any(np.abs(candidate) > 1):
         return False
     q = params.data_moduli[0]
-    rows = np.array([0])
-    s_hat = to_ntt(candidate.astype(np.int64), params, rows)[0]
+    s_hat = params.at_level(0).from_signed(candidate.astype(np.int64))[0]
     b, a = public_key.data[0, 0], public_key.data[1, 0]
     e_hat = np.array([(int(bk) + int(ak) * int(sk)) % q for bk, ak, sk in zip(b, a, s_hat)], dtype=np.uint64)
-    e = params.tables.inverse(e_hat.reshape(1, -1), rows)[0]
+    e = params.at_level(0).inverse(e_hat.reshape(1, -1))[0]
     return bool(np.max(np.abs(_centre(e, q).astype(float))) <= 6 * params.sigma)

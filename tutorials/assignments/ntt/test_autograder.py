@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 
 from ckks.ring import reference
 from ckks.ring.primes import coeff_modulus, primitive_root_of_unity
+
+# The submission runs in the grader's sandbox (tutorials/assignments/conftest.py): no ckks at all
+# (the library's NTT kernel and its O(N^2) reference definitions are what the assignment is about),
+# and the work is measured by counting the lines it executes, not by a clock.
+FORBIDDEN = ["ckks", "nn"]
+REASON = "write the NTT yourself, with Python integers"
+COUNT_LINES = True
+TIME_LIMIT = 60.0
 
 
 def setup(n: int, bits: int = 30) -> tuple[int, int]:
@@ -75,18 +82,27 @@ def test_multiply_by_x_wraps_with_minus(student):
     assert got == [q - 8, 1, 2, 3, 4, 5, 6, 7], "a * X shifts the coefficients up and the top one wraps to -8"
 
 
-def test_large_ring_is_n_log_n(student):
+@pytest.mark.weight(2)
+def test_work_grows_like_n_log_n(student):
+    """The lines executed for N = 1024 against N = 512: about 2.2x for N log N, 4x for N^2."""
+    lines = {}
+    for n in (512, 1024):
+        q, psi = setup(n)
+        student.ntt(random_poly(n, q, n), q, psi)
+        lines[n] = max(student.counts.get("lines", 0), 1)
+    growth = lines[1024] / lines[512]
+    assert growth < 2.9, (
+        f"doubling N from 512 to 1024 multiplied the work (lines of your code executed) by {growth:.2f}: an "
+        "O(N log N) transform grows by about 2.2, evaluating the polynomial at each root (O(N^2)) by 4"
+    )
+
+
+def test_large_ring(student):
     n = 4096
     q, psi = setup(n, 50)
     a = random_poly(n, q, 5)
-    start = time.perf_counter()
     values = student.ntt(a, q, psi)
-    elapsed = time.perf_counter() - start
     assert [int(v) for v in student.intt(values, q, psi)] == a, "round trip fails at N = 4096"
-    assert elapsed < 5.0, (
-        f"ntt took {elapsed:.1f} s at N = 4096: an O(N log N) transform takes well under a second; "
-        "evaluating the polynomial at each root is O(N^2)"
-    )
     for k in (0, 1, 1000, n - 1):
         root = pow(psi, 2 * int(format(k, "012b")[::-1], 2) + 1, q)
         assert int(values[k]) == sum(c * pow(root, i, q) for i, c in enumerate(a)) % q, f"wrong value at k = {k}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ckks.scheme.parameters import MAX_MODULUS_BITS
+from ckks.security.standard import MAX_MODULUS_BITS
 
 MAX_PRIME_BITS = 60
 

@@ -10,6 +10,11 @@ import pytest
 import ckks
 from ckks.ring.primes import coeff_modulus
 
+# The submission runs in the grader's sandbox (tutorials/assignments/conftest.py): the library's
+# RNS code (and the rest of ckks) is off limits, the work is to write it.
+FORBIDDEN = ["ckks", "nn"]
+REASON = "write the CRT and the rescale yourself, with Python integers or numpy"
+TIME_LIMIT = 60.0
 
 def primes(n: int = 16, bits: tuple[int, ...] = (50, 40, 40)) -> list[int]:
     return coeff_modulus(n, list(bits))

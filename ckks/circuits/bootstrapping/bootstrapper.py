@@ -1,0 +1,286 @@
+"""The bootstrapper: ModRaise -> (trace) -> CoeffsToSlots -> EvalMod -> SlotsToCoeffs.
+
+Level and scale bookkeeping of one bootstrap (L = ``params.max_level``,
+n slots, S = N/2, Delta_in the input's scale, Delta the default scale):
+
+===========================  ====================  ==========================================
+step                         level                 scale (values)
+===========================  ====================  ==========================================
+input                        any (switched to 0)   Delta_in (z)
+ModRaise                     0 -> L                relabelled q_0 (S/n): slots V w / q_0,
+                                                   w = t_lo + i t_hi, t = m + q_0 I
+trace (sparse only)          L                     unchanged (values times S/n, absorbed)
+CoeffsToSlots                L -> L - c            ... -> q_(L-c) / K  (a P w / q_0)
+conjugate, add (split)       L - c                 q_(L-c) / K, read as x = y / K at q_(L-c)
+EvalMod (twice if full)      -> L - c - e          s_m (m_i / Delta, with Delta_in / Delta)
+SlotsToCoeffs                -> L - c - e - d      Delta, relabelled Delta_in (z)
+===========================  ====================  ==========================================
+
+The output is at level ``config.compute_levels`` with the input's scale.
+Precision: the sine approximation's relative error (2 pi |z| Delta_in / q_0)^2 / 6,
+the EvalMod polynomial's error times q_0 / Delta_in, and the rounding noise
+of every rescale; `BootstrapConfig.precision_bits` states what the
+tests check for |z| <= 1.
+
+Keys: exactly the rotation steps of the BSGS plans of every DFT level,
+the trace steps (sparse packing) and conjugation
+(`Bootstrapper.rotation_steps`), all at the top level.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+import weakref
+from typing import TextIO
+
+import numpy as np
+
+from ckks.circuits.bootstrapping.coeffs_to_slots import coeffs_to_slots_matrices
+from ckks.circuits.bootstrapping.dft import SlotMatrix, apply_matrix
+from ckks.circuits.bootstrapping.eval_mod import approximation_error, eval_mod
+from ckks.circuits.bootstrapping.mod_raise import mod_raise, multiply_by_i, sparse_trace, trace_steps
+from ckks.circuits.bootstrapping.presets import BootstrapConfig
+from ckks.errors import ContextMismatchError, InputError, InputTypeError, KeyMissingError, ParameterError
+from ckks.scheme.ciphertext import Ciphertext
+from ckks.scheme.encoder import Encoder
+from ckks.scheme.evaluator import Evaluator
+from ckks.scheme.keys import GaloisKeys, KeyGenerator
+from ckks.scheme.parameters import Parameters
+from ckks.scheme.rotation import Rotator
+
+__all__ = ["Bootstrapper", "MIN_MESSAGE_RATIO_BITS", "register_bootstrapper", "find_bootstrapper"]
+
+#: Bootstrapping refuses inputs whose scale leaves q_0 / Delta_in below 2^this
+#: (the sine approximation would have no precision left).
+MIN_MESSAGE_RATIO_BITS = 8
+
+#: The call that makes the keys, named by KeyMissingError.
+KEYS_CALL = "ctx.generate_bootstrapping_keys()"
+
+
+class Bootstrapper:
+    """Refreshes level-0 ciphertexts: same values, ``config.compute_levels`` levels.
+
+    Args:
+        params: parameters built from ``config`` (``config.moduli_bits()``, ``config.hamming_weight``).
+        config: the circuit shape.
+        evaluator: an evaluator with the relinearization key.
+        galois_keys: the bootstrapping rotation keys (`generate_keys`), or None
+            (then `bootstrap` raises KeyMissingError).
+
+    Raises:
+        ParameterError: ``params`` do not match ``config``.
+        InputTypeError: an argument has the wrong type.
+    """
+
+    def __init__(
+        self, params: Parameters, config: BootstrapConfig, evaluator: Evaluator, galois_keys: GaloisKeys | None = None
+    ):
+        if not isinstance(params, Parameters):
+            raise InputTypeError(f"params must be ckks.Parameters, got {type(params).__name__}")
+        if not isinstance(config, BootstrapConfig):
+            raise InputTypeError(f"config must be a BootstrapConfig, got {type(config).__name__}")
+        if params.poly_degree != config.poly_degree or params.max_level != config.max_level:
+            raise ParameterError(
+                f"the parameters (N={params.poly_degree}, L={params.max_level}) do not match the bootstrapping "
+                f"configuration (N={config.poly_degree}, L={config.max_level}); build them with "
+                "ckks.Context.for_bootstrapping()"
+            )
+        self.params = params
+        self.config = config
+        self.evaluator = evaluator
+        self.encoder = Encoder(params)
+        self.cts = coeffs_to_slots_matrices(config.slots, params.slots, config.cts_levels)
+        self.stc = _stc(config, params.slots)
+        self._cache: dict = {}
+        self.galois_keys = galois_keys
+        self.keygen_seconds = 0.0
+
+    # -- keys -------------------------------------------------------------------------------------
+    def rotation_steps(self) -> list[int]:
+        """The rotation steps whose Galois keys a bootstrap uses (trace + every DFT level), in 1 .. S-1."""
+        slots = self.params.slots
+        steps = set(trace_steps(slots, self.config.slots))
+        for matrix in self.cts + self.stc:
+            steps |= {k % slots for k in matrix.rotation_steps()}
+        return sorted(s for s in steps if s)
+
+    def generate_keys(self, keygen: KeyGenerator, progress: bool = True, stream: TextIO | None = None) -> GaloisKeys:
+        """Make the rotation keys of `rotation_steps` and the conjugation key, and keep them.
+
+        Args:
+            keygen: a key generator holding the secret key.
+            progress: print a progress bar.
+            stream: where the bar goes (stderr).
+
+        Returns:
+            The new Galois keys (also stored in ``self.galois_keys``).
+
+        Raises:
+            ContextMismatchError: ``keygen`` belongs to other parameters.
+        """
+        if keygen.params != self.params:
+            raise ContextMismatchError("the key generator was made for other parameters than the bootstrapper's")
+        start = time.perf_counter()
+        stream = sys.stderr if stream is None else stream
+        if progress:
+            stream.write(f"bootstrapping keys: {len(self.rotation_steps())} rotations + conjugation\n")
+        self.galois_keys = keygen.create_galois_keys(self.rotation_steps(), conjugation=True, progress=progress,
+                                                     stream=stream)
+        self.keygen_seconds = time.perf_counter() - start
+        return self.galois_keys
+
+    def key_memory(self) -> int:
+        """Bytes held by the bootstrapping Galois keys (0 without keys)."""
+        if self.galois_keys is None:
+            return 0
+        return int(sum(key.data.nbytes for key in self.galois_keys.keys.values()))
+
+    @property
+    def rotator(self) -> Rotator:
+        """A rotator over the bootstrapping keys.
+
+        Raises:
+            KeyMissingError: no bootstrapping keys yet.
+        """
+        if self.galois_keys is None:
+            raise KeyMissingError(
+                f"bootstrapping needs its rotation keys, which were not generated; call {KEYS_CALL} first"
+            )
+        cached = self.__dict__.get("_rotator")
+        if cached is None or cached.galois_keys is not self.galois_keys:
+            cached = Rotator(self.params, self.galois_keys, self.evaluator.key_switcher)
+            self.__dict__["_rotator"] = cached
+        return cached
+
+    # -- the circuit --------------------------------------------------------------------------------
+    def bootstrap(self, ct: Ciphertext) -> Ciphertext:
+        """A ciphertext of the same values at level ``config.compute_levels``, with the input's scale.
+
+        Slots beyond ``config.slots`` (sparse packing) are summed into the first
+        ``config.slots`` (the trace) and come back as zeros: give a vector whose
+        other slots are zero.
+
+        Args:
+            ct: a size-2 ciphertext (any level; it is switched down to 0) with values
+                |z| <= 1 for the promised precision; values beyond
+                q_0 / (4 Delta_in) wrap around (the result is garbage: CKKS cannot see them).
+
+        Returns:
+            The refreshed ciphertext.
+
+        Raises:
+            KeyMissingError: no bootstrapping keys (`generate_keys`).
+            InputError: ``ct`` is of size 3, or its scale leaves q_0 / Delta_in below
+                2^MIN_MESSAGE_RATIO_BITS (the values would not fit the EvalMod range).
+            ContextMismatchError: ``ct`` belongs to other parameters.
+        """
+        if not isinstance(ct, Ciphertext):
+            raise InputTypeError(f"bootstrap takes a Ciphertext, got {type(ct).__name__}")
+        if ct.params != self.params:
+            raise ContextMismatchError("the ciphertext was made for other parameters than the bootstrapper's")
+        rotator = self.rotator
+        config, params, ev, enc = self.config, self.params, self.evaluator, self.encoder
+        q0 = params.data_moduli[0]
+        delta_in = ct.scale
+        ratio_bits = math.log2(q0 / delta_in)
+        if ratio_bits < MIN_MESSAGE_RATIO_BITS:
+            raise InputError(
+                f"the ciphertext's scale 2^{math.log2(delta_in):.1f} is too close to q_0 = 2^{math.log2(q0):.1f}: "
+                f"bootstrapping needs q_0 / scale >= 2^{MIN_MESSAGE_RATIO_BITS} (the EvalMod range); rescale first"
+            )
+        slots = params.slots
+        t = mod_raise(ct, params, ev)
+        if not config.full_packing:
+            t = sparse_trace(t, config.slots, ev, rotator)
+        t = Ciphertext(params, t.data, q0 * (slots // config.slots), t.key_id)
+        # CoeffsToSlots: the last level lands on q_(level after) / K, read later as y / K.
+        for i, matrix in enumerate(self.cts):
+            next_prime = params.data_moduli[t.level - 1]
+            target = next_prime / config.eval_mod.k_range if i == len(self.cts) - 1 else float(next_prime)
+            t = apply_matrix(t, matrix, target, ev, enc, rotator, self._cache)
+        conj = rotator.conjugate(t)
+        parts = [ev.add(t, conj)]
+        if config.full_packing:
+            parts.append(multiply_by_i(ev.sub(t, conj), -1))
+        reduced = []
+        for part in parts:
+            x = Ciphertext(params, part.data, part.scale * config.eval_mod.k_range, part.key_id)
+            reduced.append(eval_mod(x, config.eval_mod, q0 / params.scale, ev, enc))
+        v = reduced[0]
+        if config.full_packing:
+            v = ev.add(v, multiply_by_i(reduced[1], 1))
+        for matrix in self.stc:
+            v = apply_matrix(v, matrix, params.scale, ev, enc, rotator, self._cache)
+        return Ciphertext(params, v.data, delta_in, v.key_id)
+
+    # -- reporting -----------------------------------------------------------------------------------
+    def expected_precision_bits(self, max_value: float = 1.0) -> float:
+        """-log2 of the EvalMod approximation error on values |z| <= max_value (noise not included).
+
+        Args:
+            max_value: the largest |z|.
+
+        Returns:
+            Bits of precision the polynomial and the sine allow.
+        """
+        ratio = self.params.data_moduli[0] / self.params.scale / max_value
+        error = approximation_error(self.config.eval_mod, ratio) * ratio
+        return float(-math.log2(max(error, 2.0**-60)))
+
+    def summary(self) -> dict:
+        """Levels, rotations and key memory of this bootstrapper, for reports."""
+        return {
+            "poly_degree": self.params.poly_degree,
+            "slots": self.config.slots,
+            "max_level": self.params.max_level,
+            "levels_after": self.config.compute_levels,
+            "depth": self.config.depth,
+            "cts_diagonals": [len(m.diagonals) for m in self.cts],
+            "stc_diagonals": [len(m.diagonals) for m in self.stc],
+            "rotation_keys": len(self.rotation_steps()) + 1,
+            "key_memory_mb": self.key_memory() / 2**20,
+            "eval_mod": self.config.eval_mod,
+        }
+
+
+def _stc(config: BootstrapConfig, slots: int) -> list[SlotMatrix]:
+    from ckks.circuits.bootstrapping.slots_to_coeffs import slots_to_coeffs_matrices
+
+    return slots_to_coeffs_matrices(config.slots, slots, config.stc_levels)
+
+
+def max_error_bits(expected: np.ndarray, actual: np.ndarray) -> float:
+    """-log2 max |expected - actual|: the precision in bits (60 for an exact match)."""
+    error = float(np.max(np.abs(np.asarray(expected) - np.asarray(actual))))
+    return 60.0 if error == 0 else -math.log2(error)
+
+
+#: Bootstrappers by (parameters fingerprint, key id), so that a public copy of a
+#: context (same parameters and keys) finds the bootstrapper of its owner.
+_REGISTRY: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def register_bootstrapper(bootstrapper: Bootstrapper, key_id: str) -> None:
+    """Make ``bootstrapper`` findable by every context with its parameters and ``key_id`` (weakly held).
+
+    Args:
+        bootstrapper: the bootstrapper.
+        key_id: the id of the secret key its Galois keys belong to.
+    """
+    _REGISTRY[(bootstrapper.params.fingerprint(), key_id)] = bootstrapper
+
+
+def find_bootstrapper(params: Parameters, key_id: str) -> Bootstrapper | None:
+    """The registered bootstrapper for these parameters and key id, or None.
+
+    Args:
+        params: the parameters.
+        key_id: the secret key's id.
+
+    Returns:
+        The bootstrapper or None.
+    """
+    return _REGISTRY.get((params.fingerprint(), key_id))

@@ -1,0 +1,247 @@
+"""Bootstrapping parameter presets: the modulus chain laid out level by level.
+
+A bootstrappable chain, from q_0 up (level 0 .. L):
+
+    q_0 (``q0_bits``)                     the modulus the message lives in at level 0;
+    ``compute_levels`` primes of Delta    the levels left to the user after a bootstrap;
+    ``stc_levels`` primes (Delta-sized)    SlotsToCoeffs, ends on scale Delta;
+    EvalMod levels (``boot_bits``)         Chebyshev series + double angles;
+    ``cts_levels`` primes (``boot_bits``)  CoeffsToSlots, applied first at the top;
+    special primes P                      key switching only, enough to cover one digit.
+
+The message ratio q_0 / Delta sets the precision of the sine approximation
+((2 pi / ratio)^2 / 6 relative) and the admissible values (|z| <= 1 for the
+promised precision).
+
+Presets:
+
+* ``"teaching"``: N = 2^12, full packing (2048 slots), h = 16 (K = 8), insecure
+  (``security=None``): seconds per bootstrap in Python.
+* ``"128"``: N = 2^16, 2^15 slots, sparse secret h = 192, log2(QP) = 1513 <= 1546.
+  Security source: the 2018 HE standard table stops at N = 2^15; for N = 2^16
+  we follow Lattigo's default sparse-secret bootstrapping parameter set
+  ``N16QP1546H192H32`` (tuneinsight/lattigo, v5 ``he/hefloat/bootstrapping/default_params.go``,
+  v6 ``circuits/ckks/bootstrapping/default_parameters.go``), which Lattigo lists among its
+  128-bit secure defaults for a ternary secret of Hamming weight 192 with log2(QP) = 1546
+  (the parameter family of Bossuat, Mouchet, Troncoso-Pastoriza and Hubaux, Eurocrypt 2021);
+  our chain is smaller (1513 bits) and also below the uniform-ternary 128-bit bound of 1761 bits
+  for N = 2^16 that `ckks.scheme.parameters` applies.  Unlike Lattigo we do not switch to an
+  ephemeral h = 32 key before ModRaise, so K must cover h = 192 (K = 28).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field, replace
+
+from ckks.circuits.bootstrapping.eval_mod import EvalModConfig
+from ckks.errors import InputError, InsecureWarning, ParameterError, SecurityError
+from ckks.scheme.parameters import Parameters
+
+__all__ = ["BootstrapConfig", "PRESETS", "preset", "bootstrapping_parameters"]
+
+#: Marker for "the preset's own security level".
+PRESET_SECURITY = "preset"
+
+
+@dataclass(frozen=True)
+class BootstrapConfig:
+    """Ring, modulus chain and circuit shape of a bootstrappable parameter set.
+
+    Attributes:
+        name: the preset's name.
+        poly_degree: N.
+        slots: n, the slots refreshed (N/2 full packing, at most N/4 sparse packing).
+        compute_levels: levels left for computation after a bootstrap.
+        cts_levels: levels of CoeffsToSlots.
+        stc_levels: levels of SlotsToCoeffs.
+        eval_mod: the EvalMod polynomial.
+        hamming_weight: h of the sparse ternary secret.
+        security: 128, or None for the insecure teaching preset.
+        q0_bits: size of q_0.
+        scale_bits: log2 Delta (and size of the compute and SlotsToCoeffs primes).
+        boot_bits: size of the CoeffsToSlots and EvalMod primes.
+        special_bits: size of each special prime.
+        dnum: key-switching digits.
+        precision_bits: the promised precision: -log2 of the largest error on values |z| <= 1.
+    """
+
+    name: str
+    poly_degree: int
+    slots: int
+    compute_levels: int
+    cts_levels: int
+    stc_levels: int
+    eval_mod: EvalModConfig = field(default_factory=lambda: EvalModConfig(8, 31, 3))
+    hamming_weight: int = 16
+    security: int | None = None
+    q0_bits: int = 58
+    scale_bits: int = 45
+    boot_bits: int = 60
+    special_bits: int = 60
+    dnum: int = 4
+    precision_bits: float = 18.0
+
+    def __post_init__(self):
+        """Validate the ring, the slot count and the level counts.
+
+        Raises:
+            ParameterError: N is not a power of two >= 16, ``slots`` is neither N/2 nor a power of two
+                up to N/4, a level count is not a positive integer, or more DFT levels than stages.
+        """
+        n = self.poly_degree
+        if isinstance(n, bool) or not isinstance(n, int) or n < 16 or n & (n - 1):
+            raise ParameterError(f"poly_degree must be a power of two >= 16, got {n!r}")
+        s = self.slots
+        if isinstance(s, bool) or not isinstance(s, int) or s < 2 or s & (s - 1) or s > n // 2 or (
+            s != n // 2 and 2 * s > n // 2
+        ):
+            raise ParameterError(
+                f"slots must be N/2 = {n // 2} (full packing) or a power of two in 2 .. N/4 = {n // 4} "
+                f"(sparse packing), got {s!r}"
+            )
+        for name in ("compute_levels", "cts_levels", "stc_levels"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "compute_levels" else 1):
+                raise ParameterError(f"{name} must be a positive integer, got {value!r}")
+        stages = s.bit_length() - 1
+        if self.cts_levels > stages or self.stc_levels > stages:
+            raise ParameterError(
+                f"{s} slots give {stages} DFT stages: cts_levels and stc_levels must be at most {stages}"
+            )
+
+    @property
+    def full_packing(self) -> bool:
+        """True when every one of the N/2 slots is refreshed."""
+        return self.slots == self.poly_degree // 2
+
+    @property
+    def depth(self) -> int:
+        """Levels one bootstrap consumes: CoeffsToSlots + EvalMod + SlotsToCoeffs."""
+        return self.cts_levels + self.eval_mod.levels + self.stc_levels
+
+    @property
+    def max_level(self) -> int:
+        """L, the level ModRaise lifts to."""
+        return self.compute_levels + self.depth
+
+    @property
+    def message_ratio_bits(self) -> float:
+        """log2(q_0 / Delta)."""
+        return float(self.q0_bits - self.scale_bits)
+
+    def data_bits(self) -> list[int]:
+        """Sizes of the data primes q_0 .. q_L."""
+        return (
+            [self.q0_bits]
+            + [self.scale_bits] * (self.compute_levels + self.stc_levels)
+            + [self.boot_bits] * (self.eval_mod.levels + self.cts_levels)
+        )
+
+    @property
+    def special_count(self) -> int:
+        """Special primes needed so that P covers the largest key-switching digit."""
+        bits = self.data_bits()
+        size = math.ceil(len(bits) / self.dnum)
+        digit = max(sum(bits[i : i + size]) for i in range(0, len(bits), size))
+        return math.ceil((digit + 1) / (self.special_bits - 1))
+
+    def moduli_bits(self) -> list[int]:
+        """The SEAL-style ``moduli_bits``: data primes, then the special primes."""
+        return self.data_bits() + [self.special_bits] * self.special_count
+
+    @property
+    def total_bits(self) -> int:
+        """About log2(QP)."""
+        return sum(self.moduli_bits())
+
+    def with_options(self, **changes) -> BootstrapConfig:
+        """A copy with some fields changed (e.g. ``slots=64`` for sparse packing, a smaller ``poly_degree``).
+
+        Raises:
+            ParameterError: the changed configuration is invalid.
+            InputError: an unknown field name.
+        """
+        unknown = set(changes) - set(self.__dataclass_fields__)
+        if unknown:
+            known = sorted(self.__dataclass_fields__)
+            raise InputError(f"unknown bootstrapping options {sorted(unknown)}; known: {known}")
+        if "poly_degree" in changes and "slots" not in changes and self.full_packing:
+            changes["slots"] = changes["poly_degree"] // 2
+        return replace(self, **changes)
+
+
+#: The named presets (see the module docstring).
+PRESETS: dict[str, BootstrapConfig] = {
+    "teaching": BootstrapConfig(
+        name="teaching", poly_degree=1 << 12, slots=1 << 11, compute_levels=3, cts_levels=3, stc_levels=3,
+        eval_mod=EvalModConfig(8, 31, 3), hamming_weight=16, security=None, precision_bits=22.0,
+    ),
+    "128": BootstrapConfig(
+        name="128", poly_degree=1 << 16, slots=1 << 15, compute_levels=6, cts_levels=4, stc_levels=3,
+        eval_mod=EvalModConfig(28, 63, 3), hamming_weight=192, security=128, q0_bits=55, scale_bits=42,
+        boot_bits=60, dnum=6, precision_bits=16.0,
+    ),
+}
+
+
+def preset(name: str, **changes) -> BootstrapConfig:
+    """The preset ``name`` ("teaching" or "128"), optionally with fields changed.
+
+    Args:
+        name: the preset name.
+        **changes: fields of [`BootstrapConfig`][ckks.circuits.bootstrapping.presets.BootstrapConfig] to change.
+
+    Returns:
+        The configuration.
+
+    Raises:
+        ParameterError: unknown preset name, or an invalid change.
+        InputError: an unknown field name.
+    """
+    if name not in PRESETS:
+        raise ParameterError(f"unknown bootstrapping preset {name!r}; choose one of {sorted(PRESETS)}")
+    config = PRESETS[name]
+    return config.with_options(**changes) if changes else config
+
+
+def bootstrapping_parameters(config: BootstrapConfig, security: int | None | str = PRESET_SECURITY) -> Parameters:
+    """The [`Parameters`][ckks.scheme.parameters.Parameters] of a bootstrapping configuration.
+
+    Args:
+        config: the configuration (a preset, possibly changed).
+        security: "preset" (the preset's own level), 128, or None.  An insecure
+            configuration (the teaching preset, or any ``config.security=None``) needs
+            ``security=None`` or "preset"; asking it for 128 bits raises.
+
+    Returns:
+        Parameters with ``config.moduli_bits()``, the special primes, ``dnum`` and the sparse secret.
+
+    Raises:
+        SecurityError: 128-bit security asked of an insecure configuration, or the chain exceeds
+            the bound of the HE standard for N.
+        ParameterError: invalid parameters.
+    """
+    if security == PRESET_SECURITY:
+        security = config.security
+    if security is not None and config.security is None:
+        raise SecurityError(
+            f"the {config.name!r} bootstrapping preset is insecure (N = {config.poly_degree}, sparse secret h = "
+            f"{config.hamming_weight}, log2(QP) = {config.total_bits}): it exists for teaching and tests only; "
+            "pass security=None to use it, or use preset='128'"
+        )
+    with warnings.catch_warnings():
+        if security is None:
+            warnings.simplefilter("ignore", InsecureWarning)
+        params = Parameters(
+            config.poly_degree, config.moduli_bits(), config.scale_bits, security=security, dnum=config.dnum,
+            special_count=config.special_count, hamming_weight=config.hamming_weight,
+        )
+    if security is None:
+        warnings.warn(
+            f"bootstrapping preset {config.name!r} with security=None: N = {config.poly_degree} and a sparse "
+            f"secret of weight {config.hamming_weight} are INSECURE; use them only for teaching",
+            InsecureWarning, stacklevel=3,
+        )
+    return params

@@ -1,0 +1,62 @@
+"""Ciphertext-level helpers shared by the layouts (on a context's evaluator, encoder and rotator).
+
+Every helper states its level and scale effect; ``s`` is the input scale and
+``q_l`` the last prime of the input's level l.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ckks.circuits import polynomial
+from ckks.scheme.ciphertext import Ciphertext
+
+
+class Ops:
+    """Level-aware ciphertext operations with one context's public machinery.
+
+    Args:
+        context: a ``ckks.Context`` (a public copy is enough).
+    """
+
+    def __init__(self, context):
+        self.context = context
+        self.ev = context.evaluator
+        self.enc = context.encoder
+        self.params = context.params
+
+    @property
+    def rotator(self):
+        return self.context.rotator
+
+    def multiply(self, a: Ciphertext, b: Ciphertext) -> Ciphertext:
+        """a * b, relinearized and rescaled: level min(l_a, l_b) - 1, scale s_a s_b / q_l."""
+        return self.ev.rescale(self.ev.relinearize(self.ev.multiply(a, b)))
+
+    def add_constant(self, a: Ciphertext, value: float) -> Ciphertext:
+        """a + c in every slot (no level)."""
+        if value == 0:
+            return a
+        return self.ev.add_plain(a, self.enc.encode_constant(float(value), a.scale, a.level))
+
+    def add_vector(self, a: Ciphertext, values: np.ndarray) -> Ciphertext:
+        """a + v slot-wise (v zero-padded; no level)."""
+        if not np.any(values):
+            return a
+        return self.ev.add_plain(a, self.enc.encode(np.asarray(values, dtype=np.float64), a.scale, a.level))
+
+    def polyval(self, ct: Ciphertext, coeffs) -> Ciphertext:
+        """sum_k c_k x^k: ceil(log2(d + 1)) levels, scale kept (``ckks.circuits.polynomial``)."""
+        return polynomial.polyval(ct, np.asarray(coeffs, dtype=np.float64), self.ev, self.enc)
+
+    def chebval(self, ct: Ciphertext, coeffs) -> Ciphertext:
+        """sum_k c_k T_k(x) for x in [-1, 1]: ceil(log2(d + 1)) levels, scale kept."""
+        return polynomial.chebval(ct, np.asarray(coeffs, dtype=np.float64), (-1.0, 1.0), self.ev, self.enc)
+
+    def activation(self, ct: Ciphertext, stage) -> Ciphertext:
+        """A PolyStage on one ciphertext (see :mod:`nn.encrypted.plan`)."""
+        if stage.mode == "square":
+            return self.multiply(ct, ct)
+        if stage.mode == "monic2":
+            return self.multiply(ct, self.add_constant(ct, float(stage.coeffs[1])))
+        return self.polyval(ct, stage.coeffs)

@@ -1,0 +1,152 @@
+"""Layout "sample": one sample per ciphertext, linear stages as BSGS diagonal matrix-vector products.
+
+The n features of a sample sit in the first n of the S = N/2 slots::
+
+    ciphertext of sample b:
+    slot:   0     1     2    ...   n-1   n   ...  S-1
+           x_0   x_1   x_2   ...  x_n-1  0   ...   0
+
+A linear stage ``y = x M + b`` (M of shape (n, m), composed from Linear,
+Conv2d, AvgPool2d and Flatten layers) is the slot map
+``y = sum_k d_k * rot_k(x)`` over the generalized diagonals
+``d_k[j] = M[j + k, j]`` (:func:`ckks.circuits.linear_transform.vector_matrix_transform`),
+evaluated baby-step giant-step: the baby rotations hoisted (one key-switch
+decomposition of x), about 2 sqrt(#diagonals) rotations, one plaintext
+multiplication per diagonal, one level.  Slots of x beyond n are never read, so
+activations may leave garbage there (p(0) of a polynomial) at no cost, and the
+result has zeros beyond m before the bias is added.
+
+A convolution is such a map too: the server-side convolution on this layout
+is the transform of its Toeplitz matrix, whose non-zero diagonals are
+``k = (c - f) H W + di W + dj`` for input channel c, output channel f and
+kernel offset (di, dj): at most (C + F - 1) k^2 of them, whatever the image
+size.  A first convolution can instead read client-side im2col patches
+(:mod:`nn.encrypted.convolution`), which need only C k^2 + F - 1 diagonals,
+all multiples of the window count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ckks.circuits.linear_transform import LinearTransform, vector_matrix_transform
+from nn.encrypted.ops import Ops
+from nn.encrypted.plan import AffineStage, PolyStage
+from nn.encrypted.softargmax import SoftArgmaxStage
+
+
+class SampleLayout:
+    """The per-stage machinery of the one-sample-per-ciphertext layout.
+
+    Args:
+        stages: the plan's stages (:mod:`nn.encrypted.plan`).
+        slots: N/2 of the chosen parameters.
+    """
+
+    name = "sample"
+
+    def __init__(self, stages: list, slots: int):
+        self.stages = stages
+        self.slots = slots
+        self.transforms: list = []
+        for st in stages:
+            if isinstance(st, AffineStage):
+                self.transforms.append(vector_matrix_transform(st.matrix, slots))
+            elif isinstance(st, SoftArgmaxStage) and st.mode == "multi":
+                c = st.classes
+                a = np.zeros((c, c + 1))
+                a[:, :] = 1.0
+                b = np.zeros((c, c + 1))
+                b[:, :c] = np.eye(c)
+                b[:, c] = np.arange(c)
+                self.transforms.append((vector_matrix_transform(a, slots), vector_matrix_transform(b, slots)))
+            else:
+                self.transforms.append(None)
+
+    def ciphertexts_for(self, count: int) -> int:
+        return count
+
+    def rotation_steps(self) -> list[int]:
+        steps: set[int] = set()
+        for t in self.transforms:
+            for lt in (t if isinstance(t, tuple) else (t,)):
+                if isinstance(lt, LinearTransform):
+                    steps |= set(lt.rotation_steps)
+        return sorted(steps)
+
+    def costs(self) -> list[dict]:
+        """Per stage: rotations, their steps, ciphertext-ciphertext and ciphertext-plaintext products (per sample)."""
+        rows = []
+        for st, t in zip(self.stages, self.transforms):
+            row = {"rotations": 0, "steps": [], "ct_ct": 0, "ct_pt": 0}
+            if isinstance(st, AffineStage):
+                row.update(rotations=t.rotations, steps=t.rotation_steps, ct_pt=t.plaintext_multiplications)
+            elif isinstance(st, PolyStage):
+                if st.mode in ("square", "monic2"):
+                    row["ct_ct"] = 1
+                else:
+                    row.update(_poly_counts(st.coeffs, "power"))
+            elif isinstance(st, SoftArgmaxStage):
+                if st.mode == "binary":
+                    row.update(_poly_counts(st.sigmoid_coeffs, "chebyshev"))
+                else:
+                    a, b = t
+                    e = _poly_counts(st.exp_coeffs, "chebyshev")
+                    i = _poly_counts(st.inv_coeffs, "chebyshev")
+                    row.update(
+                        rotations=a.rotations + b.rotations,
+                        steps=sorted(set(a.rotation_steps) | set(b.rotation_steps)),
+                        ct_ct=e["ct_ct"] + i["ct_ct"] + st.squarings + 2 * st.newton + 1,
+                        ct_pt=e["ct_pt"] + i["ct_pt"] + a.plaintext_multiplications + b.plaintext_multiplications,
+                    )
+            rows.append(row)
+        return rows
+
+    def pack(self, features: np.ndarray) -> list[np.ndarray]:
+        """(count, n) features -> one slot vector per ciphertext."""
+        return [row for row in features]
+
+    def unpack(self, decrypted: list[np.ndarray], count: int, outputs: int) -> np.ndarray:
+        return np.stack([v[:outputs] for v in decrypted])[:count]
+
+    def run_stage(self, ops: Ops, index: int, cts: list) -> list:
+        """One stage on every sample ciphertext (new ciphertexts; the inputs are not modified)."""
+        st, t = self.stages[index], self.transforms[index]
+        out = []
+        for ct in cts:
+            if isinstance(st, AffineStage):
+                y = t.apply(ct, ops.ev, ops.enc, ops.rotator)
+                out.append(ops.add_vector(y, st.bias))
+            elif isinstance(st, PolyStage):
+                out.append(ops.activation(ct, st))
+            else:
+                out.append(_softargmax_sample(ops, st, t, ct))
+        return out
+
+
+def _softargmax_sample(ops: Ops, st: SoftArgmaxStage, transforms, ct):
+    if st.mode == "binary":
+        return ops.chebval(ct, st.sigmoid_coeffs)
+    a, b = transforms
+    c = st.classes
+    e = ops.chebval(ct, st.exp_coeffs)
+    for _ in range(st.squarings):
+        e = ops.multiply(e, e)
+    pre = ops.rotator, ops.ev, ops.enc
+    offset = np.zeros(c + 1)
+    offset[:] = st.offset
+    y2 = ops.add_vector(a.apply(e, pre[1], pre[2], pre[0]), offset)  # S' + offset in slots 0..C, 0 elsewhere
+    numerators = b.apply(e, pre[1], pre[2], pre[0])  # e_0 .. e_C-1, sum_i i e_i
+    s = ops.add_constant(y2, -st.offset)
+    v = ops.chebval(y2, st.inv_coeffs)
+    for _ in range(st.newton):
+        sv = ops.multiply(s, v)
+        v = ops.multiply(v, ops.add_constant(ops.ev.negate(sv), 2.0))
+    return ops.multiply(numerators, v)
+
+
+def _poly_counts(coeffs, basis: str) -> dict:
+    from ckks.circuits.polynomial import plan_polynomial
+
+    plan = plan_polynomial(np.asarray(coeffs, dtype=np.float64), basis)
+    return {"ct_ct": plan.products, "ct_pt": plan.scalar_multiplications}

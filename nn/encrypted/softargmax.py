@@ -1,0 +1,211 @@
+"""Encrypted soft-argmax (after Florencio et al., "An End-to-End Homomorphically Encrypted Neural Network").
+
+The plaintext layer is ``p = softmax(beta z)`` and the soft-argmax value
+``sum_i i p_i``.  Under encryption (C classes):
+
+1. **Shift and normalise, for free.**  softmax is invariant to a common shift, so
+   the compiler uses ``t = beta (z - mean(z))`` (a linear map, folded into the
+   preceding linear stage together with the map of the recorded range
+   [lo, hi] of t onto [-1, 1]).  Since max_i t_i >= 0 (the maximum is at least
+   the mean), the denominator below is at least exp(-hi): the stated bound.
+2. **exp** by a Chebyshev series g of degree d on [-1, 1] with r squarings
+   (scaling and squaring, as HETAL does for wide ranges):
+   ``e_i = g(y_i)^(2^r) = alpha exp(t_i - hi)``; ``alpha`` is folded into g.
+   Levels ``ceil(log2(d + 1)) + r``; the pair (d, r) is the cheapest whose
+   relative error 2^r max|g/exp - 1| is below the target.
+3. **Denominator** ``S' = sum_i e_i = alpha S``, S in [S_lo, S_hi] (recorded on
+   the calibration data with a factor 2 of margin below, capped by C above);
+   alpha, beta' map S' onto y = S' + beta' in [-1, 1].  In the slot layout a
+   linear transform (1 level) writes y into slots 0..C and, in parallel, a
+   second one writes (e_0, ..., e_{C-1}, sum_i i e_i); in the batch layout these
+   are additions and integer multiples (0 levels).
+4. **Inverse**: v0 = Chebyshev series of 1/(y - beta') (degree d_i), then k Newton
+   steps v <- v (2 - S' v), each squaring the relative error (2 levels each):
+   error eps0^(2^k) with eps0 the measured error of the initial series.
+5. **Output**: ``(e_i v)_i`` are the probabilities, ``(sum_i i e_i) v`` the
+   soft-argmax index (the plaintext dot product with (0, 1, ..., C-1)).
+
+For two classes, ``sum_i i softmax(beta z)_i = sigmoid(beta (z_1 - z_0))``: the
+difference (and -difference, for p_0) is folded into the linear stage and one
+Chebyshev series of the sigmoid on the recorded range gives
+``(p_0, p_1, index = p_1)``.
+
+Slot diagram of the output (slot layout, C classes)::
+
+    slot:   0    1   ...  C-1    C        C+1 ...
+           p_0  p_1  ... p_C-1  sum i p_i   0   ...
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.polynomial import chebyshev as npcheb
+
+from nn.activations import softmax
+from nn.errors import ConfigError
+
+DEGREES = (3, 7, 15, 31)
+
+
+def _levels(degree: int) -> int:
+    return 0 if degree <= 0 else math.ceil(math.log2(degree + 1))
+
+
+def _grid(n: int = 2001) -> np.ndarray:
+    return np.cos(np.linspace(0, np.pi, n))
+
+
+@dataclass
+class SoftArgmaxStage:
+    """The encrypted soft-argmax: polynomial data fixed at compile time (see the module docstring)."""
+
+    classes: int
+    beta: float
+    layers: list[str]
+    mode: str  # "multi" or "binary"
+    exp_coeffs: np.ndarray | None = None
+    squarings: int = 0
+    t_range: tuple[float, float] = (0.0, 0.0)
+    s_range: tuple[float, float] = (1.0, 1.0)
+    alpha: float = 1.0
+    offset: float = 0.0
+    inv_coeffs: np.ndarray | None = None
+    newton: int = 0
+    sigmoid_coeffs: np.ndarray | None = None
+    sigmoid_bound: float = 1.0
+    errors: dict = field(default_factory=dict)
+    folded: list[str] = field(default_factory=list)
+
+    kind = "softargmax"
+
+    @property
+    def outputs(self) -> int:
+        return self.classes + 1
+
+    def levels_for(self, layout: str) -> int:
+        """Levels used in a layout ("sample" or "batch")."""
+        if self.mode == "binary":
+            return _levels(len(self.sigmoid_coeffs) - 1)
+        transform = 1 if layout == "sample" else 0
+        return (
+            _levels(len(self.exp_coeffs) - 1) + self.squarings + transform
+            + _levels(len(self.inv_coeffs) - 1) + 2 * self.newton + 1
+        )
+
+    @property
+    def levels(self) -> int:
+        return self.levels_for("sample")
+
+    def fold_matrix(self) -> tuple[np.ndarray, np.ndarray]:
+        """(F, h): the stage input is y = z F + h for logits z (folded into the previous linear stage)."""
+        c = self.classes
+        if self.mode == "binary":
+            d = np.array([-1.0, 1.0]) * self.beta / self.sigmoid_bound
+            return np.stack([-d, d, d], axis=1), np.zeros(3)
+        lo, hi = self.t_range
+        centre = self.beta * (np.eye(c) - np.ones((c, c)) / c)
+        return centre * 2.0 / (hi - lo), np.full(c, -(lo + hi) / (hi - lo))
+
+    # -- float emulation of exactly what the ciphertexts compute ----------------------------
+    def exp_part(self, y: np.ndarray) -> np.ndarray:
+        e = npcheb.chebval(y, self.exp_coeffs)
+        for _ in range(self.squarings):
+            e = e * e
+        return e
+
+    def inverse_part(self, y2: np.ndarray) -> np.ndarray:
+        s = y2 - self.offset
+        v = npcheb.chebval(y2, self.inv_coeffs)
+        for _ in range(self.newton):
+            v = v * (2.0 - s * v)
+        return v
+
+    def forward(self, y: np.ndarray) -> np.ndarray:
+        if self.mode == "binary":
+            return npcheb.chebval(y, self.sigmoid_coeffs)
+        e = self.exp_part(y)
+        s = e.sum(axis=1, keepdims=True)
+        v = self.inverse_part(s + self.offset)
+        index = (e * np.arange(self.classes)).sum(axis=1, keepdims=True)
+        return np.concatenate([e * v, index * v], axis=1)
+
+
+def exact(z: np.ndarray, beta: float) -> np.ndarray:
+    """The plaintext layer's outputs in the same format: (softmax(beta z), sum_i i softmax_i)."""
+    p = softmax(beta * np.asarray(z, dtype=np.float64), axis=-1)
+    return np.concatenate([p, (p * np.arange(p.shape[1])).sum(axis=1, keepdims=True)], axis=1)
+
+
+def design(logits: np.ndarray, beta: float, layers: list[str], target: float = 1e-3) -> SoftArgmaxStage:
+    """Choose the polynomials of the encrypted soft-argmax from calibration logits.
+
+    Args:
+        logits: (n, C) logits the model produces on its calibration (training) data.
+        beta: the inverse temperature of the layer.
+        layers: the model layer name(s), for the summary.
+        target: relative error budget of each approximation (exp, inverse) / absolute of the sigmoid.
+
+    Returns:
+        A SoftArgmaxStage.
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    c = z.shape[1]
+    stage = SoftArgmaxStage(c, float(beta), layers, "binary" if c == 2 else "multi")
+    if c == 2:
+        d = beta * (z[:, 1] - z[:, 0])
+        bound = 1.1 * max(float(np.max(np.abs(d))), 1e-3)
+        stage.sigmoid_bound = bound
+        y = _grid()
+        for deg in (7, 15, 31, 63):
+            coeffs = npcheb.chebinterpolate(lambda x, b=bound: 1.0 / (1.0 + np.exp(-b * x)), deg)
+            err = float(np.max(np.abs(npcheb.chebval(y, coeffs) - 1.0 / (1.0 + np.exp(-bound * y)))))
+            if err <= target:
+                break
+        stage.sigmoid_coeffs, stage.errors = coeffs, {"sigmoid": err}
+        return stage
+    t = beta * (z - z.mean(axis=1, keepdims=True))
+    width = max(float(t.max() - t.min()), 1e-3)
+    lo, hi = float(t.min()) - 0.1 * width, float(t.max()) + 0.1 * width
+    stage.t_range = (lo, hi)
+    s = np.exp(t - hi).sum(axis=1)
+    s_lo, s_hi = max(float(s.min()) / 2.0, math.exp(-hi)), min(float(c), 1.5 * float(s.max()))
+    stage.s_range = (s_lo, s_hi)
+    alpha = 2.0 / (s_hi - s_lo)
+    stage.alpha, stage.offset = alpha, -(s_hi + s_lo) / (s_hi - s_lo)
+    y = _grid()
+    best = None
+    for r in range(0, 8):
+        for deg in DEGREES:
+            def g(x, r=r):
+                u = lo + (x + 1.0) * (hi - lo) / 2.0
+                return alpha ** (1.0 / 2**r) * np.exp((u - hi) / 2**r)
+            coeffs = npcheb.chebinterpolate(g, deg)
+            err = float(np.max(np.abs(npcheb.chebval(y, coeffs) / g(y) - 1.0))) * 2**r
+            cost = _levels(deg) + r
+            if err <= target and (best is None or cost < best[0]):
+                best = (cost, r, coeffs, err)
+    if best is None:
+        best = (None, 7, npcheb.chebinterpolate(lambda x: alpha ** (1 / 128) * np.exp(
+            (lo + (x + 1.0) * (hi - lo) / 2.0 - hi) / 128), 31), float("nan"))
+    _, stage.squarings, stage.exp_coeffs, exp_err = best
+    best = None
+    for deg in (1, 3, 7, 15, 31, 63):
+        coeffs = npcheb.chebinterpolate(lambda x: 1.0 / (x - stage.offset), deg)
+        eps0 = float(np.max(np.abs(npcheb.chebval(y, coeffs) * (y - stage.offset) - 1.0)))
+        for k in range(0, 12):
+            err = eps0 ** (2**k) if eps0 < 1 else float("inf")
+            cost = _levels(deg) + 2 * k
+            if err <= target and (best is None or cost < best[0]):
+                best = (cost, k, coeffs, err)
+    if best is None:
+        raise ConfigError(
+            f"the soft-argmax denominator ranges over [{s_lo:.3g}, {s_hi:.3g}] (ratio {s_hi / s_lo:.3g}) on the "
+            f"calibration data: too wide for a polynomial inverse; lower beta (now {beta:g}) or train the model "
+            "with a smaller logit spread"
+        )
+    stage.newton, stage.inv_coeffs, inv_err = best[1], best[2], best[3]
+    stage.errors = {"exp (relative)": exp_err, "inverse (relative)": inv_err}
+    return stage

@@ -1,0 +1,822 @@
+"""Encrypted training of a small MLP with packed matrix products and transposes (Mihara et al.).
+
+Reproduces and extends Mihara, Yamaguchi, Mitsuishi and Maruyama, "Neural
+Network Training With Homomorphic Encryption" (arXiv 2012.13552): the data,
+the labels and the model stay encrypted for the whole training (forward pass,
+backpropagation, weight update)::
+
+    from nn import encrypted
+    report = encrypted.train(model, x_train, y_train, epochs=5, learning_rate=0.2,
+                             batch_size=32, refresh="owner", seed=0)
+    report.model, report.twin_model, report.history, report.counts
+
+Roles.  The *key owner* (the client: it owns the data and the secret key)
+encrypts each batch and the initial weights with the public key, and is
+called back only to refresh the weights ([`KeyOwner.refresh`][nn.encrypted.training.KeyOwner.refresh]:
+decrypt and re-encrypt, counted), as TenSEAL's encrypted-training tutorial
+does.  The *server* holds a public copy of the context (no secret key) and
+runs every step.  ``refresh="bootstrap"`` goes through the same interface
+with ``CKKSVector.bootstrap()`` instead, so that no key owner is needed.
+
+Loss: mean-squared error against one-hot labels, L = sum (z - y)^2 / (2 B)
+(no cross-entropy surrogate).  Activation: a polynomial p(x) = c1 x + c2 x^2
+(``nn.Square`` or a degree <= 2 ``nn.PolyActivation`` / ``nn.QuadraticActivation``
+with p(0) = 0; trainable coefficients stay fixed).  The arithmetic, and the
+plaintext twin that repeats it in numpy, are described in
+`nn.encrypted.training_twin`; the packing in
+`nn.encrypted.training_packing`.
+
+One step, with every product a packed d x d product (Jiang et al.) over
+the whole batch (one block of d samples per d^2 slots):
+
+    Z1 = X W1,  A1 = p(Z1),  Z2 = A1 W2,  E = Z2 - Y
+    dW2 = A1^T E,  dZ1 = (E W2^T) * p'(Z1),  dW1 = X^T dZ1,  W -= (lr / B) dW
+
+The transposes W2^T and A1^T are packed transposes on the server (one level
+each, off the critical path); X^T and the left-operand layout of X come from
+the client, who encrypts them with the batch.  Depth: 10 levels per step for
+p = x^2 (11 when c2 is not an integer); the gradient of each
+block is summed over the blocks by log2(S / d^2) rotations.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ckks.context import Context
+from ckks.errors import KeyMissingError, LevelError
+from ckks.vector import CKKSVector
+from nn.activations import PolyActivation, QuadraticActivation, ReLUToQuadratic, Square
+from nn.encrypted.training_packing import (
+    PermutationEngine,
+    block_index,
+    pack_batch,
+    pack_weight,
+    phi_sigma_sources,
+    psi_tau_sources,
+    transpose_sources,
+    unpack_weight,
+)
+from nn.encrypted.training_twin import TwinState, augment_batch, loss_and_accuracy, twin_step
+from nn.errors import ConfigError, DatasetError, ShapeError, TrainingDivergedError
+from nn.layers import Linear
+from nn.model import Sequential
+
+__all__ = [
+    "BootstrapRefresher",
+    "KeyOwner",
+    "TrainingReport",
+    "check_bootstrap_available",
+    "naive_counts",
+    "step_depth",
+    "train",
+    "training_parameters",
+]
+
+#: log2(Q P) bounds of the HomomorphicEncryption.org standard at 128 bits (ternary secrets).
+_BOUND_128 = {1024: 27, 2048: 54, 4096: 109, 8192: 218, 16384: 438, 32768: 881, 65536: 1761}
+
+
+# -- the network --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Network:
+    n_in: int
+    hidden: int
+    n_out: int
+    c1: float
+    c2: float
+    d: int
+
+    @property
+    def coeffs(self) -> tuple[float, float]:
+        return (self.c1, self.c2)
+
+    @property
+    def p1(self) -> float:
+        return self.c1 + self.c2
+
+
+def _network(model: Sequential) -> _Network:
+    if not isinstance(model, Sequential):
+        raise ConfigError(f"model must be an nn.Sequential, got {type(model).__name__}")
+    layers = list(model)
+    kinds = [type(layer).__name__ for layer in layers]
+    if len(layers) != 3 or not isinstance(layers[0], Linear) or not isinstance(layers[2], Linear):
+        raise ConfigError(
+            f"encrypted training takes Sequential([Linear, polynomial activation, Linear]), got {kinds}"
+        )
+    act = layers[1]
+    if isinstance(act, Square):
+        c0, c1, c2 = 0.0, 0.0, 1.0
+    elif isinstance(act, PolyActivation) and not isinstance(act, ReLUToQuadratic):
+        coeffs = act.coeffs
+        if coeffs.size > 3 and np.any(coeffs[3:] != 0):
+            raise ConfigError(f"the activation must have degree <= 2 for encrypted training, got {act!r}")
+        coeffs = np.pad(coeffs, (0, 3))[:3]
+        c0, c1, c2 = (float(c) for c in coeffs)
+        if act.trainable or isinstance(act, QuadraticActivation):
+            warnings.warn(
+                "encrypted training keeps the activation's coefficients fixed (they are not trained)",
+                stacklevel=3,
+            )
+    else:
+        raise ConfigError(
+            f"the middle layer must be nn.Square or a degree <= 2 nn.PolyActivation, got {type(act).__name__}"
+        )
+    if c0 != 0.0:
+        raise ConfigError(
+            f"the activation must satisfy p(0) = 0 (constant coefficient {c0}): the zero rows that pad a "
+            "batch to whole blocks must stay zero"
+        )
+    if c1 + c2 == 0.0:
+        raise ConfigError("the activation must satisfy p(1) != 0: the second layer's bias rides on p(1)")
+    first, second = layers[0], layers[2]
+    if second.in_features != first.out_features:
+        raise ConfigError(
+            f"the layers do not chain: Linear({first.in_features}, {first.out_features}) then "
+            f"Linear({second.in_features}, {second.out_features})"
+        )
+    n_in, hidden, n_out = first.in_features, first.out_features, second.out_features
+    d = 1 << max(1, math.ceil(math.log2(max(n_in + 1, hidden + 1, n_out))))
+    return _Network(n_in, hidden, n_out, c1, c2, d)
+
+
+def _augmented(model: Sequential, net: _Network) -> TwinState:
+    d = net.d
+    w1 = np.zeros((d, d))
+    w1[: net.n_in, : net.hidden] = model[0].params["weight"]
+    w1[net.n_in, : net.hidden] = model[0].params["bias"]
+    w1[net.n_in, net.hidden] = 1.0
+    w2 = np.zeros((d, d))
+    w2[: net.hidden, : net.n_out] = model[2].params["weight"]
+    w2[net.hidden, : net.n_out] = model[2].params["bias"] / net.p1
+    return TwinState(w1, w2)
+
+
+def _to_model(model: Sequential, net: _Network, state: TwinState) -> Sequential:
+    out = model.copy()
+    out[0].params["weight"][...] = state.w1[: net.n_in, : net.hidden]
+    out[0].params["bias"][...] = state.w1[net.n_in, : net.hidden]
+    out[2].params["weight"][...] = state.w2[: net.hidden, : net.n_out]
+    out[2].params["bias"][...] = state.w2[net.hidden, : net.n_out] * net.p1
+    return out
+
+
+# -- depth, parameters, naive counts --------------------------------------------------------------
+
+
+def step_depth(c1: float = 0.0, c2: float = 1.0) -> int:
+    """Levels one packed training step consumes, for the activation p(x) = c1 x + c2 x^2.
+
+    Level plan (relative to the weights' level 0; a permutation or a product costs one):
+    W1 operands -1, Z1 -2, A1 -3 (-4 if c2 is not an integer), Z2 = E -5 (-6),
+    dA1 -7, dZ1 -8, dZ1 operands -9, dW1 -10; the A1^T path reaches dW2 at -7.
+
+    Args:
+        c1: linear coefficient of the activation.
+        c2: quadratic coefficient of the activation.
+
+    Returns:
+        The depth (10 for x^2).
+    """
+    act = 0 if float(c2).is_integer() else 1
+    deriv = 0 if float(2 * c2).is_integer() else 1
+    z1 = -2
+    a1 = min(z1, z1 - act) - 1
+    p1 = z1 - deriv
+    e = min(a1 - 1, -1) - 1
+    da1 = min(e - 1, -2) - 1
+    dz1 = min(da1, p1) - 1
+    dw1 = min(0, dz1 - 1) - 1
+    dw2 = min(a1 - 2, e - 1) - 1
+    return -min(dw1, dw2)
+
+
+def training_parameters(
+    depth: int,
+    poly_degree: int | None = None,
+    scale_bits: int | None = None,
+    security: int | None = 128,
+    headroom_bits: int = 10,
+) -> dict:
+    """CKKS parameters for a training step of ``depth`` levels: [q0] + [scale] * depth + [P].
+
+    q0 has ``headroom_bits`` more bits than the scale (values up to
+    2^(headroom_bits - 1) survive the last level); the special prime P has
+    q0's size.  At 128 bits the total must stay below the standard's bound.
+
+    Args:
+        depth: levels per step (one refresh per step).
+        poly_degree: N (default 16384 at 128-bit security, 8192 without).
+        scale_bits: log2 of the scale (default: the largest <= 30 that fits the bound).
+        security: 128, or None for parameters below the standard (warns when used).
+        headroom_bits: bits of q0 above the scale.
+
+    Returns:
+        ``{"poly_degree", "moduli_bits", "scale_bits", "security"}`` for ``ckks.Context``.
+
+    Raises:
+        ConfigError: no scale of at least 20 bits fits the security bound of N.
+    """
+    n = poly_degree or (16384 if security else 8192)
+    bound = _BOUND_128.get(n) if security else None
+    candidates = [scale_bits] if scale_bits else range(30, 19, -1)
+    for s in candidates:
+        q0 = s + headroom_bits
+        bits = [q0] + [s] * depth + [q0]
+        if bound is None or sum(bits) <= bound:
+            return {"poly_degree": n, "moduli_bits": bits, "scale_bits": s, "security": security}
+    raise ConfigError(
+        f"{depth} levels per step do not fit the 128-bit bound of {bound} bits for poly_degree={n}; "
+        "use poly_degree=32768, or security=None for experiments"
+    )
+
+
+def naive_counts(n_in: int, hidden: int, n_out: int, batch: int) -> dict:
+    """Analytic per-step counts of two naive encrypted trainings of the same network and batch.
+
+    Biases ride on a constant input and hidden unit, as in the packed version
+    (a = n_in + 1 inputs, h = hidden + 1 hidden units, o outputs, B samples).
+
+    * ``per_value``: one ciphertext per number (every entry of the batch, the
+      weights and the intermediates).  A product (r x s)(s x t) costs r s t
+      ciphertext products; transposes are free re-indexing; 0 rotations.
+      Products: Z1 B a (h - 1), A1 B (h - 1), Z2 B h o, dA1 B o (h - 1),
+      dZ1 B (h - 1), dW1 a (h - 1) B, dW2 h o B.  Depth 7 (the learning rate
+      one level more).
+    * ``per_sample``: one ciphertext per sample (its features in slots) and one
+      per weight column, as with TenSEAL vectors.  y = x W is, per output, one
+      product and a rotate-and-sum over the padded width; outputs are re-packed
+      into one vector (a masked product each); the transpose W2^T is made by
+      re-packing every entry (a masked product and a rotation each);
+      gradients are per-sample products summed by additions.  Depth 8.
+
+    Args:
+        n_in: input features.
+        hidden: hidden units.
+        n_out: outputs.
+        batch: samples per step.
+
+    Returns:
+        ``{"per_value": {...}, "per_sample": {...}}`` with rotations, ct_ct_multiplications,
+        pt_multiplications, key_switches (rotations + relinearizations) and depth.
+    """
+    a, h, o, b = n_in + 1, hidden + 1, n_out, batch
+
+    def log2(w: int) -> int:
+        return max(1, math.ceil(math.log2(max(w, 2))))
+
+    mults = b * a * (h - 1) + b * (h - 1) + b * h * o + b * o * (h - 1) + b * (h - 1) + a * (h - 1) * b + h * o * b
+    per_value = {
+        "rotations": 0,
+        "ct_ct_multiplications": mults,
+        "pt_multiplications": a * (h - 1) + h * o,
+        "key_switches": mults,
+        "depth": 7,
+    }
+    rotations = b * (h - 1) * log2(a) + b * o * log2(h) + h * o + b * (h - 1) * log2(o)
+    mults = b * (h - 1) * 5 + 2 * b * o  # layer 1, square, dA1, dZ1, dW1; layer 2, dW2
+    per_sample = {
+        "rotations": rotations,
+        "ct_ct_multiplications": mults,
+        "pt_multiplications": b * (h - 1) + b * o + h * o,
+        "key_switches": rotations + mults,
+        "depth": 8,
+    }
+    return {"per_value": per_value, "per_sample": per_sample}
+
+
+# -- roles -------------------------------------------------------------------------------------------
+
+
+class KeyOwner:
+    """The client: owns the secret key and the data; encrypts, and refreshes weights on request.
+
+    Its only callback from the server is [`refresh`][nn.encrypted.training.KeyOwner.refresh]
+    (decrypt and re-encrypt weight ciphertexts), counted in ``refreshes`` and
+    ``refreshed_ciphertexts``.
+
+    Args:
+        context: a ``ckks.Context`` holding the secret key.
+
+    Raises:
+        KeyMissingError: the context has no secret key.
+    """
+
+    def __init__(self, context: Context):
+        if not getattr(context, "is_private", False):
+            raise KeyMissingError("the key owner needs a context with the secret key (not a public copy)")
+        self._context = context
+        self.refreshes = 0
+        self.refreshed_ciphertexts = 0
+        self.encryptions = 0
+
+    @property
+    def public_context(self) -> Context:
+        """A public copy for the server (parameters, public, relinearization and Galois keys).
+
+        Returns:
+            A ``ckks.Context`` without the secret key.
+        """
+        return self._context.public_copy()
+
+    def encrypt(self, values: np.ndarray):
+        """Encrypt S slot values with the public key (a fresh ciphertext at the top level).
+
+        Args:
+            values: the slot vector.
+
+        Returns:
+            A ``ckks.scheme.ciphertext.Ciphertext``.
+        """
+        self.encryptions += 1
+        return self._context.encrypt(np.asarray(values, dtype=np.float64)).ciphertext
+
+    def decrypt(self, ciphertext) -> np.ndarray:
+        """Decrypt all S slots (the owner's own use: final weights and progress reports).
+
+        Args:
+            ciphertext: a ciphertext of this context.
+
+        Returns:
+            The S real slot values.
+        """
+        return self._context.decrypt(CKKSVector(self._context, ciphertext, self._context.slots))
+
+    def refresh(self, ciphertexts: list) -> list:
+        """Decrypt and re-encrypt weight ciphertexts: the same values (plus fresh noise) at the top level.
+
+        Args:
+            ciphertexts: the server's weight ciphertexts.
+
+        Returns:
+            Fresh ciphertexts, in the same order.
+        """
+        self.refreshes += 1
+        self.refreshed_ciphertexts += len(ciphertexts)
+        return [self.encrypt(self.decrypt(ct)) for ct in ciphertexts]
+
+
+class BootstrapRefresher:
+    """Refresh by bootstrapping (``CKKSVector.bootstrap()``), with the interface of `KeyOwner`.
+
+    Args:
+        context: the server's context, with bootstrapping keys.
+
+    Raises:
+        ConfigError: this ckks has no ``CKKSVector.bootstrap`` yet.
+        KeyMissingError: the context has no bootstrapping keys.
+    """
+
+    def __init__(self, context: Context):
+        check_bootstrap_available(context)
+        self._context = context
+        self.refreshes = 0
+        self.refreshed_ciphertexts = 0
+
+    def refresh(self, ciphertexts: list) -> list:
+        """Bootstrap each ciphertext (no secret key involved).
+
+        Args:
+            ciphertexts: weight ciphertexts.
+
+        Returns:
+            Bootstrapped ciphertexts with more levels.
+        """
+        self.refreshes += 1
+        self.refreshed_ciphertexts += len(ciphertexts)
+        slots = self._context.slots
+        return [CKKSVector(self._context, ct, slots).bootstrap().ciphertext for ct in ciphertexts]
+
+
+def check_bootstrap_available(context: Context | None) -> None:
+    """Check that ``refresh="bootstrap"`` can work: ``CKKSVector.bootstrap`` exists and the context has its keys.
+
+    Args:
+        context: the context training would use (None: the automatic one, which has no bootstrapping keys).
+
+    Raises:
+        ConfigError: ``CKKSVector`` has no ``bootstrap`` method in this ckks.
+        KeyMissingError: the context has no bootstrapping keys.
+    """
+    if not hasattr(CKKSVector, "bootstrap"):
+        raise ConfigError(
+            "refresh='bootstrap' needs ckks bootstrapping (CKKSVector.bootstrap()), which this ckks does not "
+            "have yet; use refresh='owner' (the key owner decrypts and re-encrypts the weights)"
+        )
+    keys = getattr(context, "bootstrapping_keys", None) if context is not None else None
+    if context is None or keys is None:
+        raise KeyMissingError(
+            "refresh='bootstrap' needs a context with bootstrapping keys: pass "
+            "context=ckks.Context.for_bootstrapping(...) after calling its generate_bootstrapping_keys()"
+        )
+
+
+# -- the server ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Batch:
+    x: object  # group k: phi^k(sigma(X_b)) for every block b
+    xt: object  # group k: phi^k(sigma(X_b^T))
+    y: object  # Y, replicated in every group
+    size: int
+
+
+def _client_batch(owner: KeyOwner, xa: np.ndarray, ya: np.ndarray, d: int, slots: int, size: int) -> _Batch:
+    """The client's upload: X and X^T already in the layout of a left operand, Y replicated."""
+    blocks = xa.reshape(-1, d, d)
+    flat_x = blocks.reshape(len(blocks), -1)
+    flat_xt = blocks.transpose(0, 2, 1).reshape(len(blocks), -1)
+    group = slots // d
+
+    def groups(per_group: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate([pack_batch(g, group) for g in per_group])
+
+    x = owner.encrypt(groups([flat_x[:, phi_sigma_sources(d, k)] for k in range(d)]))
+    xt = owner.encrypt(groups([flat_xt[:, phi_sigma_sources(d, k)] for k in range(d)]))
+    y = owner.encrypt(groups([ya.reshape(-1, d * d)] * d))
+    return _Batch(x, xt, y, size)
+
+
+class _Server:
+    """The training steps on public material only (a public copy of the context)."""
+
+    def __init__(self, context: Context, net: _Network, lr: float):
+        self.ctx = context
+        self.net = net
+        self.lr = float(lr)
+        self.engine = PermutationEngine(context, net.d)
+        d = net.d
+        ones = np.ones(d * d)
+        self.phi = [phi_sigma_sources(d, k) for k in range(d)]
+        self.psi = [psi_tau_sources(d, k) for k in range(d)]
+        self.left = [(s, ones) for s in self.phi]
+        self.right = [(s, ones) for s in self.psi]
+        self.transpose = [(transpose_sources(d), ones)] * d
+
+    def galois_steps(self) -> list[int]:
+        e = self.engine
+        steps = set(e.allreduce_steps()) | set(e.group_steps())
+        for periodic in (True, False):
+            steps |= set(e.steps_of([self.left, self.right, self.transpose], periodic))
+        return sorted(steps)
+
+    def _affine(self, ct, alpha: float, beta: float):
+        return self.engine.add_constant(self.engine.scalar(ct, alpha), beta)
+
+    def _adjust(self, ct, level: int, scale: float):
+        """ct brought down to ``level`` with its scale set to ``scale`` (one dropped level used)."""
+        e = self.engine
+        ct = self.ctx.evaluator.mod_switch_to(ct, level + 1)
+        q = self.ctx.params.data_moduli[level + 1]
+        factor = round(scale * q / ct.scale)
+        plain = self.ctx.encoder.encode_constant(1.0, float(factor), ct.level)
+        return e.rescale(e.multiply_plain(ct, plain))
+
+    def subtract(self, a, b):
+        """a - b with levels and scales aligned (the higher operand brought down exactly)."""
+        if a.level > b.level:
+            a = self._adjust(a, b.level, b.scale)
+        elif b.level > a.level:
+            b = self._adjust(b, a.level, a.scale)
+        return self.ctx.evaluator.sub(a, b)
+
+    def step(self, w1, w2, batch: _Batch):
+        net, e = self.net, self.engine
+        i, j = block_index(net.d)
+        rate = self.lr / batch.size
+        # forward: Z1 = X W1, A1 = p(Z1), Z2 = A1 W2, E = Z2 - Y
+        (w1_right,) = e.permute(w1, [self.right], True, "w1")
+        z1 = e.product(batch.x, w1_right)
+        a1 = e.multiply(z1, self._affine(z1, net.c2, net.c1))
+        p1 = self._affine(z1, 2.0 * net.c2, net.c1)
+        a1_left, a1_t = e.permute(a1, [self.left, self.transpose], False, "a1")
+        w2_right, w2_t = e.permute(w2, [self.right, self.transpose], True, "w2")
+        z2 = e.product(a1_left, w2_right)
+        err = self.subtract(z2, batch.y)
+        # backward: dZ1 = (E W2^T) * p'(Z1) with row h of W2 masked; dW1 = X^T (rate dZ1)
+        e_left, e_right = e.permute(err, [self.left, self.right], False, "e")
+        keep = (j != net.hidden).astype(np.float64)
+        (w2t_right,) = e.permute(w2_t, [[(s, keep) for s in self.psi]], True, "w2t")
+        dz1 = e.multiply(e.product(e_left, w2t_right), p1)
+        (dz1_right,) = e.permute(dz1, [[(s, rate * np.ones(net.d**2)) for s in self.psi]], False, ("dz1", rate))
+        dw1 = e.gradient(batch.xt, dz1_right)
+        # dW2 = (rate A1, column h scaled by 1 / p(1)^2)^T E
+        row_scale = np.where(i == net.hidden, 1.0 / net.p1**2, 1.0) * rate
+        (a1t_left,) = e.permute(a1_t, [[(s, row_scale) for s in self.phi]], False, ("a1t", rate))
+        dw2 = e.gradient(a1t_left, e_right)
+        return self.subtract(w1, dw1), self.subtract(w2, dw2)
+
+
+# -- the report and the entry point -------------------------------------------------------------------
+
+
+@dataclass
+class TrainingReport:
+    """What [`train`][nn.encrypted.training.train] returns.
+
+    Attributes:
+        model: the trained ``nn.Sequential``, decrypted by the key owner at the end.
+        twin_model: the plaintext twin trained with the same arithmetic in numpy.
+        history: one dict per epoch: ``epoch``, ``loss`` (training MSE of the decrypted weights),
+            ``twin_loss``, ``weight_diff`` (max |encrypted - twin| over the weights), ``seconds``,
+            ``levels_left`` (of the weights at the end of the epoch), ``refreshes`` (in the epoch),
+            ``train_accuracy`` and ``twin_train_accuracy``.
+        counts: per training step: rotations, ct_ct_multiplications, pt_multiplications,
+            relinearizations, key_switches, rescales, hoisted_decompositions, depth; plus
+            ``naive`` (analytic counts of two naive approaches, see
+            [`naive_counts`][nn.encrypted.training.naive_counts]).
+        step_counts: the counts of every step.
+        parameters: the CKKS parameters used.
+        refreshes: total refreshes; ``refreshed_ciphertexts`` their ciphertexts.
+        seconds: total wall time of the encrypted training (setup included: ``setup_seconds``).
+    """
+
+    model: Sequential
+    twin_model: Sequential
+    history: list[dict]
+    counts: dict
+    step_counts: list[dict] = field(default_factory=list)
+    parameters: dict = field(default_factory=dict)
+    refreshes: int = 0
+    refreshed_ciphertexts: int = 0
+    seconds: float = 0.0
+    setup_seconds: float = 0.0
+    steps: int = 0
+
+
+def _check_data(x, y, net: _Network) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        x = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ShapeError(f"x_train must be a numeric array of shape (n, {net.n_in}): {exc}") from exc
+    if x.ndim != 2 or x.shape[1] != net.n_in or x.shape[0] == 0:
+        raise ShapeError(f"x_train must have shape (n, {net.n_in}) for this model, got {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise DatasetError("x_train contains NaN or infinite values")
+    y = np.asarray(y)
+    if y.ndim != 1 or y.shape[0] != x.shape[0]:
+        raise ShapeError(f"y_train must be a 1-D array of {x.shape[0]} class indices, got shape {y.shape}")
+    if y.dtype.kind not in "iu":
+        if y.dtype.kind != "f" or not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
+            raise DatasetError(f"y_train must hold integer class indices, got dtype {y.dtype}")
+        y = y.astype(np.int64)
+    bad = (y < 0) | (y >= net.n_out)
+    if np.any(bad):
+        raise DatasetError(
+            f"y_train holds labels outside the model's {net.n_out} classes 0..{net.n_out - 1}: "
+            f"{sorted(set(y[bad].tolist()))[:5]}"
+        )
+    return x, y.astype(np.int64)
+
+
+def _check_int(name: str, value, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _batches(n: int, batch_size: int, epochs: int, seed: int) -> list[list[np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    plan = []
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        plan.append([order[s : s + batch_size] for s in range(0, n, batch_size)])
+    return plan
+
+
+def _run_twin(model, net, x, y, plan, lr, limit, activation_range):
+    """The whole twin training (before any encryption): range checks, then the per-epoch states."""
+    state = _augmented(model, net)
+    states, losses = [], []
+    for epoch, batches in enumerate(plan):
+        for step, idx in enumerate(batches):
+            xa, ya = augment_batch(x[idx], y[idx], net.d, net.n_out)
+            values = twin_step(state, xa, ya, len(idx), lr, net.coeffs, net.hidden)
+            where = f"epoch {epoch + 1}, step {step + 1}"
+            for name, value in {**values, "W1": state.w1, "W2": state.w2}.items():
+                peak = float(np.max(np.abs(value)))
+                if not np.isfinite(peak):
+                    raise TrainingDivergedError(
+                        f"the plaintext twin diverged ({name} is not finite at {where}); lower learning_rate"
+                    )
+                if peak >= limit:
+                    raise ConfigError(
+                        f"{name} reaches {peak:.3g} at {where} (plaintext twin, checked before encryption), beyond "
+                        f"the {limit:g} that q0 / scale allows; lower learning_rate={lr:g}, scale the data down, "
+                        "or raise headroom_bits"
+                    )
+            if activation_range is not None:
+                peak = float(np.max(np.abs(values["Z1"])))
+                if peak > activation_range:
+                    raise ConfigError(
+                        f"the activation's input reaches {peak:.3g} at {where}, outside its valid range "
+                        f"[-{activation_range:g}, {activation_range:g}]; lower learning_rate or scale the data"
+                    )
+        states.append(state.copy())
+        losses.append(loss_and_accuracy(state, x, y, net.coeffs, net.n_out))
+    return states, losses
+
+
+def train(
+    model: Sequential,
+    x_train,
+    y_train,
+    epochs: int = 5,
+    learning_rate: float = 0.2,
+    batch_size: int = 16,
+    refresh: str = "owner",
+    seed: int = 0,
+    *,
+    context: Context | None = None,
+    poly_degree: int | None = None,
+    scale_bits: int | None = None,
+    security: int | None = 128,
+    headroom_bits: int = 10,
+    activation_range: float | None = None,
+    max_steps: int | None = None,
+    verbose: bool = True,
+) -> TrainingReport:
+    """Train ``model`` on encrypted data with packed products; the key owner only refreshes the weights.
+
+    Everything is checked, and the plaintext twin is trained, before anything
+    is encrypted; ``model`` is never modified.  Per epoch the batches are a
+    seeded permutation of the data (the last one may be smaller).  The weights
+    are refreshed before a step whenever fewer levels than a step needs are left.
+
+    Args:
+        model: ``nn.Sequential([Linear(n_in, h), activation, Linear(h, n_out)])`` with
+            ``nn.Square`` or a degree <= 2 polynomial activation with p(0) = 0; its
+            current weights are the initialisation.
+        x_train: (n, n_in) features.
+        y_train: (n,) integer labels in [0, n_out).
+        epochs: passes over the data.
+        learning_rate: SGD step on the MSE loss sum (z - y)^2 / (2 B).
+        batch_size: samples per step (packed ceil(B / d) blocks of d rows).
+        refresh: ``"owner"`` (decrypt and re-encrypt at the key owner) or ``"bootstrap"``.
+        seed: seeds the batch order (the encryption randomness stays from the OS).
+        context: a private ``ckks.Context`` to use instead of automatic parameters
+            (needed for ``refresh="bootstrap"``); Galois keys are added to it.
+        poly_degree: N for the automatic parameters.
+        scale_bits: log2 of the scale for the automatic parameters.
+        security: 128, or None (toy parameters, warns).
+        headroom_bits: bits of q0 above the scale (bounds the values: 2^(headroom_bits - 1)).
+        activation_range: if given, the activation's inputs must stay in [-r, r].
+        max_steps: stop the encrypted training after this many steps (the twin runs the same steps).
+        verbose: print one line per epoch.
+
+    Returns:
+        A [`TrainingReport`][nn.encrypted.training.TrainingReport].
+
+    Raises:
+        ConfigError: unsupported model, bad hyper-parameter, values that would overflow q0 / scale or leave
+            ``activation_range``, or ``refresh="bootstrap"`` without ckks bootstrapping.
+        ShapeError: ``x_train`` or ``y_train`` has the wrong shape.
+        DatasetError: labels outside the classes, or non-finite features.
+        TrainingDivergedError: the plaintext twin diverges.
+        KeyMissingError: ``context`` is a public copy, or has no bootstrapping keys for ``refresh="bootstrap"``.
+        LevelError: ``context`` has fewer levels than one step needs.
+    """
+    net = _network(model)
+    x, y = _check_data(x_train, y_train, net)
+    epochs = _check_int("epochs", epochs, 1)
+    batch_size = _check_int("batch_size", batch_size, 1)
+    seed = _check_int("seed", seed, 0)
+    if max_steps is not None:
+        max_steps = _check_int("max_steps", max_steps, 1)
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float, np.floating, np.integer)):
+        raise ConfigError(f"learning_rate must be a positive number, got {learning_rate!r}")
+    lr = float(learning_rate)
+    if not (math.isfinite(lr) and lr > 0):
+        raise ConfigError(f"learning_rate must be a positive finite number, got {learning_rate!r}")
+    if refresh not in ("owner", "bootstrap"):
+        raise ConfigError(f"refresh must be 'owner' or 'bootstrap', got {refresh!r}")
+    if activation_range is not None and not (float(activation_range) > 0):
+        raise ConfigError(f"activation_range must be a positive number or None, got {activation_range!r}")
+    depth = step_depth(net.c1, net.c2)
+    if context is None:
+        params = training_parameters(depth, poly_degree, scale_bits, security, headroom_bits)
+    else:
+        if not isinstance(context, Context):
+            raise ConfigError(f"context must be a ckks.Context, got {type(context).__name__}")
+        p = context.params
+        data_bits = list(p.moduli_bits[: len(p.moduli_bits) - p.special_count])
+        params = {"poly_degree": p.poly_degree, "moduli_bits": list(p.moduli_bits), "scale_bits": p.scale_bits,
+                  "security": p.security}
+        headroom_bits = int(data_bits[0] - p.scale_bits)
+        if not context.is_private:
+            raise KeyMissingError("encrypted training needs the key owner's private context, got a public copy")
+        if refresh == "owner" and p.max_level < depth:
+            raise LevelError(
+                f"a training step needs {depth} levels but the context has {p.max_level}; "
+                f"use moduli_bits with {depth} rescaling primes (see nn.encrypted.training.training_parameters)"
+            )
+    slots = params["poly_degree"] // 2
+    if slots % net.d**3:
+        raise ConfigError(f"d groups of {net.d}x{net.d} blocks need poly_degree >= {2 * net.d**3}")
+    blocks, per_group = -(-batch_size // net.d), slots // net.d**3
+    if blocks > per_group:
+        raise ConfigError(
+            f"batch_size={batch_size} needs {blocks} blocks of {net.d} samples, more than the {per_group} that "
+            f"poly_degree={2 * slots} holds (S / d^3); use batch_size <= {per_group * net.d} or a larger poly_degree"
+        )
+    if batch_size > x.shape[0]:
+        raise ConfigError(f"batch_size={batch_size} exceeds the {x.shape[0]} training samples")
+    if refresh == "bootstrap":
+        check_bootstrap_available(context)
+    limit = 2.0 ** (headroom_bits - 1)
+    if float(np.max(np.abs(x))) + 1.0 >= limit:
+        raise DatasetError(
+            f"x_train reaches {np.max(np.abs(x)):.3g}, beyond the {limit:g} that q0 / scale allows; standardize it"
+        )
+    plan = _batches(x.shape[0], batch_size, epochs, seed)
+    if max_steps is not None:
+        kept, left = [], max_steps
+        for batches in plan:
+            if left <= 0:
+                break
+            kept.append(batches[:left])
+            left -= len(kept[-1])
+        plan = kept
+    twin_states, twin_metrics = _run_twin(model, net, x, y, plan, lr, limit, activation_range)
+    # -- encrypted training (nothing above encrypted anything) --
+    start = time.perf_counter()
+    if context is None:
+        context = Context(
+            params["poly_degree"], params["moduli_bits"], scale_bits=params["scale_bits"], security=params["security"]
+        )
+    owner = KeyOwner(context)
+    context.generate_galois_keys(_Server(context, net, lr).galois_steps(), progress=False)
+    server = _Server(owner.public_context, net, lr)
+    refresher = owner if refresh == "owner" else BootstrapRefresher(server.ctx)
+    init = _augmented(model, net)
+    w1 = owner.encrypt(pack_weight(init.w1, slots))
+    w2 = owner.encrypt(pack_weight(init.w2, slots))
+    setup = time.perf_counter() - start
+    history: list[dict] = []
+    step_counts: list[dict] = []
+    steps = 0
+    for epoch, batches in enumerate(plan):
+        t0 = time.perf_counter()
+        refreshes_before = refresher.refreshes
+        for idx in batches:
+            xa, ya = augment_batch(x[idx], y[idx], net.d, net.n_out)
+            batch = _client_batch(owner, xa, ya, net.d, slots, len(idx))
+            if min(w1.level, w2.level) < depth:
+                w1, w2 = refresher.refresh([w1, w2])
+                if min(w1.level, w2.level) < depth:
+                    raise LevelError(f"after a refresh the weights have {w1.level} levels, a step needs {depth}")
+            before, level = server.engine.counts.copy(), min(w1.level, w2.level)
+            w1, w2 = server.step(w1, w2, batch)
+            counts = server.engine.counts.minus(before).as_dict()
+            counts["depth"] = level - min(w1.level, w2.level)
+            step_counts.append(counts)
+            steps += 1
+        state = TwinState(unpack_weight(owner.decrypt(w1), net.d), unpack_weight(owner.decrypt(w2), net.d))
+        loss, accuracy = loss_and_accuracy(state, x, y, net.coeffs, net.n_out)
+        twin = twin_states[epoch]
+        diff = max(float(np.max(np.abs(state.w1 - twin.w1))), float(np.max(np.abs(state.w2 - twin.w2))))
+        entry = {
+            "epoch": epoch + 1,
+            "loss": loss,
+            "twin_loss": twin_metrics[epoch][0],
+            "train_accuracy": accuracy,
+            "twin_train_accuracy": twin_metrics[epoch][1],
+            "weight_diff": diff,
+            "seconds": time.perf_counter() - t0,
+            "levels_left": min(w1.level, w2.level),
+            "refreshes": refresher.refreshes - refreshes_before,
+            "steps": len(batches),
+        }
+        history.append(entry)
+        if verbose:
+            print(
+                f"epoch {entry['epoch']:3d}  loss {loss:.4f} (twin {entry['twin_loss']:.4f})  "
+                f"|enc - twin| {diff:.2e}  {entry['seconds']:.1f} s  levels left {entry['levels_left']}  "
+                f"refreshes {entry['refreshes']}",
+                flush=True,
+            )
+    final = TwinState(unpack_weight(owner.decrypt(w1), net.d), unpack_weight(owner.decrypt(w2), net.d))
+    counts = dict(step_counts[0]) if step_counts else {}
+    counts["naive"] = naive_counts(net.n_in, net.hidden, net.n_out, batch_size)
+    return TrainingReport(
+        model=_to_model(model, net, final),
+        twin_model=_to_model(model, net, twin_states[-1]),
+        history=history,
+        counts=counts,
+        step_counts=step_counts,
+        parameters={**params, "depth_per_step": depth, "d": net.d},
+        refreshes=refresher.refreshes,
+        refreshed_ciphertexts=refresher.refreshed_ciphertexts,
+        seconds=time.perf_counter() - start,
+        setup_seconds=setup,
+        steps=steps,
+    )

@@ -1,0 +1,85 @@
+"""OpenFHE's CKKS bootstrapping as an independent reference (run as a script, under an interpreter with openfhe).
+
+The PyPI wheel ``openfhe`` (1.6.1.0.22.4) ships a CPython 3.10 extension only, so
+the tests and the benchmark run this file in a subprocess with a Python 3.10
+that has it installed (``CKKS_OPENFHE_PYTHON``, default ``/work/.venv-openfhe/bin/python``)
+and exchange JSON on stdin/stdout:
+
+    in:  {"poly_degree": N, "slots": n, "levels_after": 3, "level_budget": [3, 3],
+          "scale_bits": 40, "first_mod_bits": 55, "values": [...], "repeat": 1}
+    out: {"precision_bits": ..., "bootstrap_seconds": ..., "keygen_seconds": ...,
+          "key_memory_mb": ..., "levels_after": ..., "values": [...]}
+
+OpenFHE is configured like our teaching preset: sparse ternary secret, no
+security (HEStd_NotSet), the given ring degree, slot count and level budget
+(CoeffsToSlots and SlotsToCoeffs levels), FLEXIBLEAUTO scaling.
+"""
+
+import json
+import sys
+import time
+
+
+def run(request: dict) -> dict:
+    import openfhe as fhe
+
+    n_ring = int(request["poly_degree"])
+    slots = int(request["slots"])
+    budget = list(request.get("level_budget", [3, 3]))
+    values = [float(v) for v in request["values"]]
+    params = fhe.CCParamsCKKSRNS()
+    params.SetSecretKeyDist(fhe.SecretKeyDist.SPARSE_TERNARY)
+    params.SetSecurityLevel(fhe.SecurityLevel.HEStd_NotSet)
+    params.SetRingDim(n_ring)
+    params.SetScalingModSize(int(request.get("scale_bits", 40)) + 19)
+    params.SetFirstModSize(int(request.get("first_mod_bits", 60)))
+    params.SetScalingTechnique(fhe.ScalingTechnique.FLEXIBLEAUTO)
+    params.SetNumLargeDigits(int(request.get("dnum", 4)))
+    params.SetKeySwitchTechnique(fhe.KeySwitchTechnique.HYBRID)
+    after = int(request.get("levels_after", 3))
+    depth = after + fhe.CryptoContext.GetBootstrapDepth(budget, fhe.SecretKeyDist.SPARSE_TERNARY)
+    params.SetMultiplicativeDepth(depth)
+    cc = fhe.GenCryptoContext(params)
+    for feature in (fhe.PKESchemeFeature.PKE, fhe.PKESchemeFeature.KEYSWITCH, fhe.PKESchemeFeature.LEVELEDSHE,
+                    fhe.PKESchemeFeature.ADVANCEDSHE, fhe.PKESchemeFeature.FHE):
+        cc.Enable(feature)
+    start = time.perf_counter()
+    cc.EvalBootstrapSetup(budget, [0, 0], slots)
+    keys = cc.KeyGen()
+    cc.EvalMultKeyGen(keys.secretKey)
+    cc.EvalBootstrapKeyGen(keys.secretKey, slots)
+    keygen = time.perf_counter() - start
+    try:  # size of the rotation (automorphism) keys, serialized in OpenFHE's binary format
+        key_bytes = len(fhe.SerializeEvalAutomorphismKeyString(fhe.BINARY, ""))
+    except Exception:  # noqa: BLE001 - the size is informative only
+        key_bytes = None
+    plain = cc.MakeCKKSPackedPlaintext(values, 1, depth - 1, None, slots)
+    plain.SetLength(slots)
+    ct = cc.Encrypt(keys.publicKey, plain)
+    repeat = int(request.get("repeat", 1))
+    times = []
+    out = None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        out = cc.EvalBootstrap(ct)
+        times.append(time.perf_counter() - start)
+    result = cc.Decrypt(out, keys.secretKey)
+    result.SetLength(slots)
+    got = [c.real for c in result.GetCKKSPackedValue()]
+    error = max(abs(a - b) for a, b in zip(got, values))
+    import math
+
+    return {
+        "precision_bits": -math.log2(error) if error else 60.0,
+        "bootstrap_seconds": min(times),
+        "keygen_seconds": keygen,
+        "key_memory_mb": None if key_bytes is None else key_bytes / 2**20,
+        "levels_after": out.GetLevel() if hasattr(out, "GetLevel") else None,
+        "depth": depth,
+        "ring_dim": cc.GetRingDimension(),
+        "values": got,
+    }
+
+
+if __name__ == "__main__":
+    json.dump(run(json.load(sys.stdin)), sys.stdout)

@@ -1,0 +1,230 @@
+"""CKKS bootstrapping at the teaching preset on small rings (N = 2^10): full and sparse packing."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import ckks
+from ckks.circuits.bootstrapping import bootstrapping_parameters, max_error_bits, preset
+from ckks.circuits.bootstrapping.coeffs_to_slots import coeffs_to_slots_matrices
+from ckks.circuits.bootstrapping.dft import bit_reverse, special_dft_matrix
+from ckks.circuits.bootstrapping.eval_mod import EvalModConfig, approximation_error
+from ckks.circuits.bootstrapping.mod_raise import trace_steps
+from ckks.circuits.bootstrapping.slots_to_coeffs import slots_to_coeffs_matrices
+from ckks.errors import InputError, InsecureWarning, KeyMissingError, ParameterError, SecurityError
+from ckks.scheme.ciphertext import Ciphertext
+
+N = 1024
+SPARSE = 64
+
+
+def _context(**options) -> ckks.Context:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureWarning)
+        return ckks.Context.for_bootstrapping("teaching", poly_degree=N, **options)
+
+
+@pytest.fixture(scope="module")
+def full_ctx() -> ckks.Context:
+    ctx = _context()
+    ctx.generate_bootstrapping_keys(progress=False)
+    return ctx
+
+
+@pytest.fixture(scope="module")
+def sparse_ctx() -> ckks.Context:
+    ctx = _context(slots=SPARSE, cts_levels=2, stc_levels=2)
+    ctx.generate_bootstrapping_keys(progress=False)
+    return ctx
+
+
+def lowest(ctx: ckks.Context, values) -> ckks.CKKSVector:
+    """Encrypt ``values`` and switch the ciphertext down to level 0 (the point where one must bootstrap)."""
+    v = ctx.encrypt(values)
+    ct = ctx.evaluator.mod_switch_to(v.ciphertext, 0)
+    return ckks.CKKSVector(ctx, ct, v.size, v.is_complex, zero_tail=True)
+
+
+def test_full_packing_refreshes_random_complex_vector(full_ctx):
+    rng = np.random.default_rng(7)
+    z = rng.uniform(-1, 1, N // 2) + 1j * rng.uniform(-1, 1, N // 2)
+    v = lowest(full_ctx, z)
+    assert v.level == 0
+    out = v.bootstrap()
+    config = full_ctx.bootstrapper.config
+    assert out.level == config.compute_levels == 3
+    assert out.scale == v.scale
+    assert max_error_bits(z, out.decrypt()) >= config.precision_bits
+
+
+def test_multiply_after_bootstrap(full_ctx):
+    rng = np.random.default_rng(8)
+    x = rng.uniform(-1, 1, N // 2)
+    y = rng.uniform(-1, 1, N // 2)
+    out = lowest(full_ctx, x).bootstrap()
+    product = out * full_ctx.encrypt(y)  # fresh y is at the top level: aligned down automatically
+    assert product.level == out.level - 1
+    assert max_error_bits(x * y, product.decrypt()) >= 20
+    square = out * out
+    assert max_error_bits(x * x, square.decrypt()) >= 20
+
+
+def test_sparse_packing_refreshes_and_zeroes_the_tail(sparse_ctx):
+    rng = np.random.default_rng(9)
+    x = rng.uniform(-1, 1, SPARSE)
+    out = lowest(sparse_ctx, x).bootstrap()
+    config = sparse_ctx.bootstrapper.config
+    assert out.level == config.compute_levels
+    assert max_error_bits(x, out.decrypt()) >= config.precision_bits
+    slots = sparse_ctx.decrypt(ckks.CKKSVector(sparse_ctx, out.ciphertext, N // 2))
+    assert np.max(np.abs(slots[SPARSE:])) < 2.0**-config.precision_bits
+    assert out.zero_tail
+
+
+def test_sparse_packing_needs_fewer_keys_and_levels(full_ctx, sparse_ctx):
+    full, sparse = full_ctx.bootstrapper, sparse_ctx.bootstrapper
+    assert sparse.config.depth < full.config.depth
+    assert sparse.key_memory() < full.key_memory()
+
+
+def test_sparse_packing_refuses_a_dirty_tail(sparse_ctx):
+    v = lowest(sparse_ctx, np.ones(SPARSE))
+    dirty = ckks.CKKSVector(sparse_ctx, v.ciphertext, SPARSE, zero_tail=False)
+    with pytest.raises(InputError, match="zeros after them"):
+        dirty.bootstrap()
+
+
+def test_keys_are_exactly_the_dft_rotations(full_ctx, sparse_ctx):
+    for ctx in (full_ctx, sparse_ctx):
+        b = ctx.bootstrapper
+        expected = set(b.rotation_steps())
+        assert set(b.galois_keys.steps()) == expected
+        assert b.galois_keys.has_conjugation
+        assert len(b.galois_keys) == len(expected) + 1
+        assert b.key_memory() == sum(k.data.nbytes for k in b.galois_keys.keys.values())
+    assert set(trace_steps(N // 2, SPARSE)) <= set(sparse_ctx.bootstrapper.rotation_steps())
+
+
+def test_missing_keys_name_the_call():
+    ctx = _context()
+    v = lowest(ctx, [0.5])
+    with pytest.raises(KeyMissingError, match=r"generate_bootstrapping_keys\(\)"):
+        v.bootstrap()
+
+
+def test_plain_context_cannot_bootstrap(toy):
+    ctx = toy()
+    with pytest.raises(KeyMissingError, match="for_bootstrapping"):
+        ctx.encrypt([1.0]).bootstrap()
+    with pytest.raises(ParameterError, match="for_bootstrapping"):
+        ctx.generate_bootstrapping_keys(progress=False)
+
+
+def test_insecure_preset_needs_security_none():
+    with pytest.raises(SecurityError, match="security=None"):
+        ckks.Context.for_bootstrapping("teaching", security=128)
+    with pytest.raises(ParameterError, match="unknown bootstrapping preset"):
+        ckks.Context.for_bootstrapping("fast")
+    with pytest.warns(InsecureWarning):
+        bootstrapping_parameters(preset("teaching", poly_degree=256))
+
+
+def test_128_preset_is_within_the_cited_bound():
+    config = preset("128")
+    assert config.poly_degree == 1 << 16 and config.security == 128
+    assert config.total_bits <= 1546  # Lattigo's N16QP1546H192H32
+    params = bootstrapping_parameters(config)
+    assert params.security == 128 and params.max_level == config.max_level
+
+
+def test_scale_too_close_to_q0_is_refused(full_ctx):
+    v = lowest(full_ctx, [0.5])
+    q0 = full_ctx.params.data_moduli[0]
+    huge = Ciphertext(full_ctx.params, v.ciphertext.data, q0 / 16, v.ciphertext.key_id)
+    with pytest.raises(InputError, match="too close to q_0"):
+        full_ctx.bootstrapper.bootstrap(huge)
+
+
+def test_values_beyond_the_evalmod_range_wrap_around(full_ctx):
+    """Documented behaviour: |z| beyond q_0 / (4 scale) cannot be refreshed (nothing can detect it)."""
+    ratio = full_ctx.params.data_moduli[0] / full_ctx.scale
+    z = np.full(N // 2, 0.6 * ratio)
+    out = lowest(full_ctx, z).bootstrap()
+    assert np.max(np.abs(out.decrypt() - z)) > 1.0
+
+
+# -- the pieces, in plaintext -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("n", "slots", "levels"), [(64, 64, 3), (8, 64, 2), (16, 32, 1)])
+def test_dft_factorisation_round_trip(n, slots, levels):
+    rng = np.random.default_rng(n)
+    u = rng.normal(size=2 * n)
+    w = u[:n] + 1j * u[n:]
+    perm = bit_reverse(n)
+    x = np.tile(special_dft_matrix(n) @ w, slots // n)
+    for m in coeffs_to_slots_matrices(n, slots, levels):
+        x = m.apply_plain(x)
+    x = x + np.conj(x)
+    if n == slots:
+        assert np.allclose(x, w.real[perm])
+        y = w.real[perm] + 1j * w.imag[perm]
+        expected = special_dft_matrix(n) @ w
+    else:
+        y = np.tile(np.concatenate([w.real[perm], w.imag[perm]]), slots // (2 * n))
+        assert np.allclose(x, y)
+        expected = np.concatenate([special_dft_matrix(n) @ w * (slots // n), np.zeros(slots - n)])
+    for m in slots_to_coeffs_matrices(n, slots, levels):
+        y = m.apply_plain(y)
+    assert np.allclose(y, expected)
+
+
+def test_eval_mod_approximation_is_precise_near_integers():
+    config = preset("teaching").eval_mod
+    assert config.levels == 8
+    assert approximation_error(config, 2.0**13) * 2.0**13 < 2.0**-22
+    assert approximation_error(EvalModConfig(8, 7, 1), 2.0**13) > 1e-3  # too low a degree
+
+
+def test_bad_configurations_are_refused():
+    with pytest.raises(ParameterError, match="slots"):
+        preset("teaching", slots=1536)
+    with pytest.raises(ParameterError, match="cts_levels"):
+        preset("teaching", poly_degree=64, cts_levels=6)
+    with pytest.raises(InputError, match="unknown bootstrapping options"):
+        preset("teaching", colour="red")
+    with pytest.raises(InputError, match="positive integer"):
+        EvalModConfig(8, 0, 3)
+
+
+def test_sparse_packing_of_complex_values(sparse_ctx):
+    rng = np.random.default_rng(10)
+    z = rng.uniform(-1, 1, SPARSE) + 1j * rng.uniform(-1, 1, SPARSE)
+    out = lowest(sparse_ctx, z).bootstrap()
+    assert max_error_bits(z, out.decrypt()) >= sparse_ctx.bootstrapper.config.precision_bits
+
+
+def test_bootstrap_twice_after_using_the_levels(full_ctx):
+    rng = np.random.default_rng(11)
+    x = rng.uniform(-0.9, 0.9, N // 2)
+    v = lowest(full_ctx, x).bootstrap()
+    expected = x
+    while v.level > 0:
+        v = v * v
+        expected = expected * expected
+    again = v.bootstrap()
+    assert again.level == full_ctx.bootstrapper.config.compute_levels
+    assert max_error_bits(expected, again.decrypt()) >= 20
+
+
+def test_public_copy_bootstraps_but_cannot_make_keys(full_ctx):
+    server = full_ctx.public_copy()
+    x = np.linspace(-1, 1, N // 2)
+    v = lowest(full_ctx, x)
+    on_server = ckks.CKKSVector(server, v.ciphertext, v.size, zero_tail=True)
+    assert max_error_bits(x, full_ctx.decrypt(on_server.bootstrap())) >= 22
+    with pytest.raises(KeyMissingError, match="secret key"):
+        server.generate_bootstrapping_keys(progress=False)

@@ -1,0 +1,228 @@
+"""Encrypted training (nn.encrypted.training): packed steps match the plaintext twin; refreshes; bad input.
+
+Parameters: N = 2048, security=None, moduli [40] + [30] * 10 + [40] (scale 2^30,
+q0 / scale = 2^10), d = 8: 2 blocks of 8 samples per group, so batches of 12
+samples exercise a padded block.  One step is 10 levels deep, so the weights
+are refreshed by the key owner before every step but the first.
+
+Tolerance.  A CKKS rescale, encoding or key switch leaves an error of about
+sqrt(N) 2^-scale_bits relative to the scale; a step multiplies such errors by
+the magnitudes of the values it meets (at most 2^(headroom - 1) = 2^9 by the
+twin's range check) and adds them over its 10 levels.  Per step the weights
+move by at most  10 * 2^9 * sqrt(N) * 2^-30 ~ 2e-4, so after 3 steps they
+must agree with the twin within TOL = 3 * 10 * 2^9 * sqrt(2048) * 2^-30 ~ 6.5e-4.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import nn
+from ckks.errors import KeyMissingError
+from nn.datasets import load_iris
+from nn.encrypted import training
+from nn.encrypted.training import naive_counts, step_depth, train, training_parameters
+from nn.encrypted.training_packing import phi_sigma_sources, psi_tau_sources, transpose_sources
+from nn.encrypted.training_twin import TwinState, augment_batch, twin_step
+from nn.errors import ConfigError, DatasetError, ShapeError, TrainingDivergedError
+
+pytestmark = pytest.mark.filterwarnings("ignore::ckks.errors.InsecureWarning")
+
+N, SCALE_BITS, HEADROOM, STEPS = 2048, 30, 10, 3
+TOL = STEPS * 10 * 2 ** (HEADROOM - 1) * math.sqrt(N) * 2.0**-SCALE_BITS
+TOY = {"poly_degree": N, "security": None, "scale_bits": SCALE_BITS, "headroom_bits": HEADROOM, "verbose": False}
+
+
+def make_model(seed: int = 0, activation=None) -> nn.Sequential:
+    rng = np.random.default_rng(seed)
+    return nn.Sequential(
+        [nn.Linear(4, 7, init="xavier", rng=rng), activation or nn.Square(), nn.Linear(7, 3, init="xavier", rng=rng)]
+    )
+
+
+@pytest.fixture(scope="module")
+def iris():
+    ds = load_iris()
+    return ds.x_train[::3], ds.y_train[::3]  # 38 samples of all three classes
+
+
+@pytest.fixture(scope="module")
+def three_steps(iris):
+    x, y = iris
+    model = make_model()
+    before = [p.copy() for _, p, _ in model.parameters()]
+    report = train(model, x, y, epochs=1, learning_rate=0.2, batch_size=12, refresh="owner", seed=0,
+                   max_steps=STEPS, **TOY)
+    return model, before, report
+
+
+def test_three_encrypted_steps_match_the_twin(three_steps):
+    model, before, report = three_steps
+    assert report.steps == STEPS
+    assert report.history[0]["weight_diff"] < TOL
+    for (name, enc, _), (_, twin, _) in zip(report.model.parameters(), report.twin_model.parameters()):
+        assert np.max(np.abs(enc - twin)) < TOL, name
+    assert abs(report.history[0]["loss"] - report.history[0]["twin_loss"]) < TOL
+    # the input model is untouched; the trained one moved
+    for p, q in zip(before, (p for _, p, _ in model.parameters())):
+        np.testing.assert_array_equal(p, q)
+    assert max(np.max(np.abs(p - q)) for p, (_, q, _) in zip(before, report.model.parameters())) > 10 * TOL
+
+
+def test_refreshes_are_counted(three_steps):
+    _, _, report = three_steps
+    # 10 levels per step and 10 in the chain: every step after the first starts with a refresh
+    assert report.refreshes == STEPS - 1
+    assert report.refreshed_ciphertexts == 2 * (STEPS - 1)
+    assert report.history[0]["refreshes"] == STEPS - 1
+    assert report.history[0]["levels_left"] == 0
+
+
+def test_counts_per_step(three_steps):
+    _, _, report = three_steps
+    counts = report.counts
+    assert counts["depth"] == step_depth() == 10
+    for key in ("rotations", "ct_ct_multiplications", "pt_multiplications", "key_switches", "depth"):
+        assert counts[key] > 0
+    assert counts["ct_ct_multiplications"] == 7  # Z1, A1, Z2, dA1, dZ1, dW1, dW2
+    assert counts["key_switches"] == counts["rotations"] + counts["relinearizations"]
+    assert all(c == report.step_counts[0] for c in report.step_counts)
+    naive = counts["naive"]
+    assert naive["per_value"]["ct_ct_multiplications"] > 10 * counts["ct_ct_multiplications"]
+    assert naive["per_sample"]["rotations"] > counts["rotations"]
+
+
+def test_twin_is_sgd_on_the_mse_of_the_network(iris):
+    x, y = iris
+    model = make_model(1, nn.PolyActivation([0.0, 0.5, 0.25]))
+    net = training._network(model)
+    state = training._augmented(model, net)
+    xb, yb, lr = x[:10], y[:10], 0.1
+    xa, ya = augment_batch(xb, yb, net.d, 3)
+    twin_step(state, xa, ya, len(xb), lr, net.coeffs, net.hidden)
+    reference = model.copy()
+    out = reference.forward(xb)
+    reference.backward((out - np.eye(3)[yb]) / len(xb))
+    for layer in (reference[0], reference[2]):
+        for key in layer.params:
+            layer.params[key] -= lr * layer.grads[key]
+    twin = training._to_model(model, net, state)
+    for (name, a, _), (_, b, _) in zip(reference.parameters(), twin.parameters()):
+        np.testing.assert_allclose(a, b, atol=1e-12, err_msg=name)
+
+
+def test_packed_permutations_give_jiangs_product_and_the_transpose():
+    rng = np.random.default_rng(0)
+    d = 8
+    a, b = rng.normal(size=(d, d)), rng.normal(size=(d, d))
+    fa, fb = a.reshape(-1), b.reshape(-1)
+    total = sum(fa[phi_sigma_sources(d, k)] * fb[psi_tau_sources(d, k)] for k in range(d))
+    np.testing.assert_allclose(total.reshape(d, d), a @ b, atol=1e-12)
+    np.testing.assert_array_equal(fa[transpose_sources(d)].reshape(d, d), a.T)
+
+
+def test_parameters_and_depth():
+    assert step_depth(0.0, 1.0) == 10
+    assert step_depth(0.5, 0.25) == 11  # measured: one level more for the non-integer 0.25 x^2
+    secure = training_parameters(10)
+    assert secure["poly_degree"] == 16384 and sum(secure["moduli_bits"]) <= 438
+    with pytest.raises(ConfigError, match="bound"):
+        training_parameters(40, poly_degree=16384)
+    counts = naive_counts(4, 7, 3, 32)
+    assert counts["per_value"]["rotations"] == 0 and counts["per_sample"]["rotations"] > 0
+
+
+# -- bad input: a clear error before anything is encrypted, nothing mutated ---------------------------
+
+
+@pytest.fixture
+def no_encryption(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a ckks context was created before the input was validated")
+
+    monkeypatch.setattr(training, "Context", refuse)
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "match"),
+    [
+        ({"y": "outside"}, DatasetError, "outside the model's 3 classes"),
+        ({"y": "short"}, ShapeError, "y_train"),
+        ({"x": "wide"}, ShapeError, r"shape \(n, 4\)"),
+        ({"x": "nan"}, DatasetError, "NaN"),
+        ({"x": "huge"}, DatasetError, "standardize"),
+        ({"learning_rate": 5.0}, (ConfigError, TrainingDivergedError), "learning_rate"),
+        ({"learning_rate": -0.1}, ConfigError, "learning_rate"),
+        ({"batch_size": 0}, ConfigError, "batch_size"),
+        ({"batch_size": 40}, ConfigError, "batch_size"),
+        ({"epochs": 1.5}, ConfigError, "epochs"),
+        ({"refresh": "sometimes"}, ConfigError, "refresh"),
+        ({"activation_range": 0.5}, ConfigError, "valid range"),
+    ],
+)
+def test_bad_input_raises_before_encryption(iris, no_encryption, change, error, match):
+    x, y = iris
+    x, y = x.copy(), y.copy()
+    kwargs = {"epochs": 2, "learning_rate": 0.2, "batch_size": 12}
+    kwargs.update({k: v for k, v in change.items() if k not in ("x", "y")})
+    if change.get("y") == "outside":
+        y[3] = 3
+    if change.get("y") == "short":
+        y = y[:-1]
+    if change.get("x") == "wide":
+        x = np.c_[x, x[:, :1]]
+    if change.get("x") == "nan":
+        x[0, 0] = np.nan
+    if change.get("x") == "huge":
+        x = x * 1000.0
+    model = make_model()
+    before = [p.copy() for _, p, _ in model.parameters()]
+    with pytest.raises(error, match=match):
+        train(model, x, y, **kwargs, **TOY)
+    for p, (_, q, _) in zip(before, model.parameters()):
+        np.testing.assert_array_equal(p, q)
+
+
+@pytest.mark.parametrize(
+    ("model", "match"),
+    [
+        (nn.Sequential([nn.Linear(4, 3)]), "Linear, polynomial activation, Linear"),
+        (nn.Sequential([nn.Linear(4, 7), nn.ReLU(), nn.Linear(7, 3)]), "nn.Square"),
+        (nn.Sequential([nn.Linear(4, 7), nn.PolyActivation([1.0, 1.0, 1.0]), nn.Linear(7, 3)]), "p\\(0\\) = 0"),
+        (nn.Sequential([nn.Linear(4, 7), nn.PolyActivation([0.0, 0.0, 0.0, 1.0]), nn.Linear(7, 3)]), "degree"),
+    ],
+)
+def test_unsupported_models(iris, no_encryption, model, match):
+    x, y = iris
+    with pytest.raises(ConfigError, match=match):
+        train(model, x, y, epochs=1, learning_rate=0.1, batch_size=12, **TOY)
+
+
+def test_bootstrap_refresh_needs_ckks_bootstrapping(iris, no_encryption):
+    x, y = iris
+    with pytest.raises((ConfigError, KeyMissingError), match="bootstrap"):
+        train(make_model(), x, y, epochs=1, learning_rate=0.1, batch_size=12, refresh="bootstrap", **TOY)
+
+
+def test_twin_state_copy_is_deep():
+    state = TwinState(np.zeros((2, 2)), np.ones((2, 2)))
+    other = state.copy()
+    other.w1[0, 0] = 5.0
+    assert state.w1[0, 0] == 0.0
+
+
+def test_a_given_context_is_checked_before_encryption(iris):
+    import ckks
+    from ckks.errors import LevelError
+
+    x, y = iris
+    shallow = ckks.Context(2048, [40, 30, 30, 40], security=None)
+    with pytest.raises(LevelError, match="10 levels"):
+        train(make_model(), x, y, epochs=1, learning_rate=0.1, batch_size=12, context=shallow, verbose=False)
+    with pytest.raises(KeyMissingError, match="private context"):
+        train(make_model(), x, y, epochs=1, learning_rate=0.1, batch_size=12, context=shallow.public_copy(),
+              verbose=False)
+    assert shallow.galois_keys is None  # nothing was generated or encrypted

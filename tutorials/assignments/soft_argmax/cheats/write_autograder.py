@@ -1,0 +1,17 @@
+"""Cheat: overwrite the autograder's file (and its bounds) so that the next run passes.
+
+Blocked: open() is not available to a submission (nor os, pathlib, io); the worker also runs in
+an empty temporary folder, and ckks-grade reports any grader file that changes during grading.
+must fail: all
+"""
+
+with open("../tutorials/assignments/soft_argmax/test_autograder.py", "w") as handle:
+    handle.write("MAX_ERROR = 1e9\n")
+
+
+def denominator_range(low, high, classes):
+    return 0.0, 0.0
+
+
+def soft_argmax(logits, low, high, depth):
+    return logits
