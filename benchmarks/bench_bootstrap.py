@@ -12,7 +12,10 @@ alternately ``--rounds`` times and the best median of each is kept), key-generat
 after the bootstrap and precision (-log2 of the largest error) on the same
 uniform inputs in [-1, 1], for both libraries, and the ratios ours / OpenFHE.
 OpenFHE (``openfhe`` wheel, CPython 3.10) runs in a subprocess
-(tests/ckks/circuits/bootstrapping/openfhe_reference.py) with the same ring
+(tests/ckks/circuits/bootstrapping/openfhe_reference.py), under the
+interpreter `ckks.interop.openfhe_python` finds (``CKKS_OPENFHE_PYTHON``, else
+this interpreter if it imports openfhe, else ``.venv-openfhe`` at the
+repository root, which ``.ci/run`` creates), with the same ring
 degree, slot count, sparse ternary secret, level budget [3, 3] (CoeffsToSlots,
 SlotsToCoeffs) and 3 levels after bootstrapping, with OMP_NUM_THREADS set to
 the thread count; our numba kernels run with ``set_threads``.
@@ -40,6 +43,7 @@ from test_openfhe_reference import run_openfhe  # noqa: E402
 import ckks  # noqa: E402
 from ckks.circuits.bootstrapping import max_error_bits  # noqa: E402
 from ckks.errors import InsecureWarning  # noqa: E402
+from ckks.interop import OPENFHE_PYTHON_VARIABLE, openfhe_python  # noqa: E402
 from ckks.ring.modarith import set_threads  # noqa: E402
 
 
@@ -99,6 +103,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternations of ours and OpenFHE (best kept)")
     parser.add_argument("--profile", action="store_true", help="print our cProfile (first ring, first thread count)")
     args = parser.parse_args()
+    if openfhe_python() is None:
+        sys.exit(
+            "no Python that can import openfhe (the wheel needs CPython 3.10): set "
+            f"{OPENFHE_PYTHON_VARIABLE}, or create .venv-openfhe at the repository root (.ci/run does)"
+        )
     rings = [None] if args.preset == "128" else args.rings
     rows = []
     for ring in rings:

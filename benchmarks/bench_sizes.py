@@ -4,8 +4,10 @@ Same parameters and objects on both sides.
 
 N = 8192, moduli_bits = [60, 40, 40, 60], scale 2^40 (TenSEAL's tutorial
 parameters).  TenSEAL (SEAL underneath) compresses with zstd, which gains on
-residues of primes narrower than 64 bits; ours writes raw little-endian
-uint64 words and halves fresh symmetric ciphertexts with a seed instead.
+residues of primes narrower than 64 bits, and stores the uniform half of its
+keys as a seed; ours bit-packs every residue to its prime's width
+(`ckks.container.pack_residues`) and stores the uniform half of keys and of
+fresh symmetric ciphertexts as a 32-byte seed.
 TenSEAL serializes keys only inside a context, so a key's size is the
 difference between two context serializations (with and without it).
 

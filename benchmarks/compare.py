@@ -27,15 +27,17 @@ Parameters (scale 2^40, full slot vectors, uniform inputs in [-1, 1]):
 N = 2^13 ``[60, 40, 40, 60]``, 2^14 ``[60, 40 x 7, 60]`` (8 data primes),
 2^15 ``[60, 40 x 11, 60]`` (12 data primes); one prime per key-switching
 digit and one special prime in all three libraries.  OpenFHE runs in a
-worker process (`openfhe_worker.py`) under the Python named by
-``CKKS_OPENFHE_PYTHON`` (default ``/work/.venv-openfhe/bin/python``; the
-``openfhe`` wheel is CPython 3.10 only); without it the OpenFHE columns are
-"-".  Timings are never asserted anywhere: this is a report.
+worker process (`openfhe_worker.py`) under the interpreter that
+`ckks.interop.openfhe_python` finds: the one named by ``CKKS_OPENFHE_PYTHON``,
+else this interpreter if it can ``import openfhe``, else ``.venv-openfhe`` at
+the repository root (which ``.ci/run`` creates; the ``openfhe`` wheel is
+CPython 3.10 only); without one the OpenFHE columns are "-".  Timings are never asserted anywhere: this is a report.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -55,7 +57,7 @@ sys.path.insert(0, str(HERE.parent))
 from common import markdown_table  # noqa: E402
 
 import ckks  # noqa: E402
-from ckks.interop import tenseal_context  # noqa: E402
+from ckks.interop import openfhe_python, tenseal_context  # noqa: E402
 from ckks.ring.modarith import set_threads  # noqa: E402
 
 RINGS = {
@@ -81,7 +83,12 @@ LABELS = {
 }
 HOISTED = [2, 4, 8, 16, -1, -2, -4, -8]
 POLY = [0.1, -0.3, 0.2, 0.05, -0.02, 0.01, 0.003, -0.001]
-OPENFHE_PYTHON = os.environ.get("CKKS_OPENFHE_PYTHON", "/work/.venv-openfhe/bin/python")
+
+
+@functools.cache
+def openfhe_interpreter() -> str | None:
+    """The Python that can import openfhe (`ckks.interop.openfhe_python`, looked up once), or None."""
+    return openfhe_python()
 
 
 # -- OpenFHE worker ----------------------------------------------------------------------------------------------
@@ -90,12 +97,13 @@ class OpenFHE:
 
     def __init__(self, threads: int):
         self.proc = None
-        if not Path(OPENFHE_PYTHON).exists():
+        python = openfhe_interpreter()
+        if python is None:
             return
         # passive waiting: spinning OpenMP threads would steal the cores the other libraries are timed on
         env = dict(os.environ, OMP_NUM_THREADS=str(threads), OMP_WAIT_POLICY="PASSIVE")
         self.proc = subprocess.Popen(
-            [OPENFHE_PYTHON, str(HERE / "openfhe_worker.py")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            [python, str(HERE / "openfhe_worker.py")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             text=True, env=env,
         )
 
@@ -108,7 +116,8 @@ class OpenFHE:
 
     def setup(self, n: int, bits: list[int], scale_bits: int, values, steps, with_sum=False) -> dict:
         return self.ask({"cmd": "setup", "poly_degree": n, "moduli_bits": bits, "scale_bits": scale_bits,
-                         "steps": steps, "sum": with_sum, "values": list(map(float, values)), "poly": POLY})
+                         "steps": steps, "hoisted": HOISTED, "sum": with_sum, "values": list(map(float, values)),
+                         "poly": POLY})
 
     def timer(self, op: str):
         def run():
@@ -203,14 +212,19 @@ class Setup:
         self.other = rng.uniform(-1, 1, n // 2)
         self.ours = ckks.Context(n, bits, scale_bits)
         self.ours.generate_galois_keys(steps=steps, progress=False)
-        self.theirs = tenseal_context(self.ours.params, galois=False)
-        seal_context = self.theirs.seal_context().data
-        keygen = sealapi.KeyGenerator(seal_context, self.theirs.secret_key().data)
-        self.seal_galois = sealapi.GaloisKeys()
-        keygen.create_galois_keys([seal_galois_element(k, n) for k in steps], self.seal_galois)
-        self.seal_evaluator = sealapi.Evaluator(seal_context)
         self.ox, self.oy = self.ours.encrypt(self.values), self.ours.encrypt(self.other)
-        self.tx, self.ty = ts.ckks_vector(self.theirs, self.values), ts.ckks_vector(self.theirs, self.other)
+        try:
+            self.theirs = tenseal_context(self.ours.params, galois=False)
+        except ValueError as exc:  # SEAL's default build stops at N = 2^15
+            print(f"  (TenSEAL: {exc})", file=sys.stderr)
+            self.theirs = None
+        if self.theirs is not None:
+            seal_context = self.theirs.seal_context().data
+            keygen = sealapi.KeyGenerator(seal_context, self.theirs.secret_key().data)
+            self.seal_galois = sealapi.GaloisKeys()
+            keygen.create_galois_keys([seal_galois_element(k, n) for k in steps], self.seal_galois)
+            self.seal_evaluator = sealapi.Evaluator(seal_context)
+            self.tx, self.ty = ts.ckks_vector(self.theirs, self.values), ts.ckks_vector(self.theirs, self.other)
         self.openfhe = openfhe
         self.openfhe_info = (
             openfhe.setup(n, bits, scale_bits, self.values, steps, with_sum=extras) if openfhe is not None else {}
@@ -228,7 +242,8 @@ class Setup:
         return out
 
     def timers(self, op: str) -> list:
-        ox, oy, tx, ty = self.ox, self.oy, self.tx, self.ty
+        ox, oy = self.ox, self.oy
+        tx, ty = (self.tx, self.ty) if self.theirs is not None else (None, None)
         y = self.other
         ours = {
             "encrypt": lambda: self.ours.encrypt(self.values),
@@ -257,7 +272,7 @@ class Setup:
         openfhe = None
         if self.openfhe is not None and self.openfhe_info.get("ok") and op != "matmul":
             openfhe = self.openfhe.timer(op)
-        return [local(ours), local(theirs), openfhe]
+        return [local(ours), local(theirs) if self.theirs is not None else None, openfhe]
 
 
 def per_rotation(op: str, values: list[float | None]) -> list[float | None]:
@@ -414,25 +429,27 @@ def main() -> None:
         args.rings, args.repeat, args.skip = [8192, 16384], 5, list(args.skip) + ["scaling"]
     results: dict = {"core": [], "extras": [], "scaling": [], "sizes": [], "ntt": []}
     started = load_note()
-    out = [f"# ckks vs TenSEAL {ts.__version__} vs OpenFHE (median of {args.repeat}, alternating)\n",
-           f"Clock: {args.clock} (auto = CPU seconds of the process for 1 thread, wall seconds for 2).\n"]
+
+    def emit(text: str) -> None:  # print each section as soon as it is measured, and keep the data so far
+        print(text, flush=True)
+        if args.json:
+            results["note"] = f"at start: {started}; now: {load_note()}"
+            args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+
+    emit(f"# ckks vs TenSEAL {ts.__version__} vs OpenFHE (median of {args.repeat}, alternating)\n\n"
+         f"Clock: {args.clock} (auto = CPU seconds of the process for 1 thread, wall seconds for 2).\n")
     if "core" not in args.skip:
-        out += ["## Core operations and rotation\n", core_section(args.rings, args.threads, args.repeat, results)]
+        emit("## Core operations and rotation\n\n" + core_section(args.rings, args.threads, args.repeat, results))
     if "extras" not in args.skip:
-        out += ["\n## Rotations, linear algebra, polynomials\n",
-                extras_section([n for n in args.rings if n <= 16384], args.threads, args.repeat, results)]
+        emit("\n## Rotations, linear algebra, polynomials\n\n"
+             + extras_section([n for n in args.rings if n <= 16384], args.threads, args.repeat, results))
     if "scaling" not in args.skip:
-        out += ["\n## Time against N\n", scaling_section(args.scaling, max(3, args.repeat // 2), results)]
+        emit("\n## Time against N\n\n" + scaling_section(args.scaling, max(3, args.repeat // 2), results))
     if "sizes" not in args.skip:
-        out += ["\n## Serialized sizes\n", sizes_section(results)]
+        emit("\n## Serialized sizes\n\n" + sizes_section(results))
     if "ntt" not in args.skip:
-        out += ["\n## NTT per transform\n", ntt_section(results)]
-    results["note"] = f"at start: {started}; at end: {load_note()}"
-    out.append(f"\nMachine: {results['note']}.")
-    text = "\n".join(out)
-    print(text)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+        emit("\n## NTT per transform\n\n" + ntt_section(results))
+    emit(f"\nMachine: at start: {started}; at end: {load_note()}.")
 
 
 if __name__ == "__main__":

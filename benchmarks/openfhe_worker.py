@@ -1,12 +1,15 @@
 """OpenFHE side of benchmarks/compare.py: a worker process that times OpenFHE's CKKS operations on request.
 
 The PyPI wheel ``openfhe`` ships a CPython 3.10 extension only, so compare.py
-starts this file under an interpreter that has it (``CKKS_OPENFHE_PYTHON``,
-default ``/work/.venv-openfhe/bin/python``), one worker per thread count
+starts this file under an interpreter that has it, the one
+`ckks.interop.openfhe_python` finds (``CKKS_OPENFHE_PYTHON``, else the
+calling interpreter if it imports openfhe, else ``.venv-openfhe`` at the
+repository root, which ``.ci/run`` creates), one worker per thread count
 (``OMP_NUM_THREADS``), and talks to it in JSON lines on stdin/stdout:
 
     {"cmd": "setup", "poly_degree": N, "moduli_bits": [60, 40, 40, 60], "scale_bits": 40,
-     "steps": [1], "sum": false, "values": [...]}          -> {"ok": true, "ring_dim": N, "sizes": {...}}
+     "steps": [1], "hoisted": [2, 4], "sum": false, "values": [...], "poly": [...]}
+                                                            -> {"ok": true, "ring_dim": N, "sizes": {...}}
     {"cmd": "time", "op": "multiply", "clock": "cpu"}       -> {"seconds": ...}   (one run; "cpu" or "wall")
     {"cmd": "quit"}
 
@@ -60,7 +63,7 @@ class Bench:
         self.plain = cc.MakeCKKSPackedPlaintext(self.values)
         self.x = cc.Encrypt(self.keys.publicKey, self.plain)
         self.y = cc.Encrypt(self.keys.publicKey, self.plain)
-        self.hoisted_steps = [k for k in self.steps if k != 1] or self.steps
+        self.hoisted_steps = [int(k) for k in request.get("hoisted", [])] or self.steps
         self.poly = [float(c) for c in request.get("poly", [])]
 
     def sizes(self):

@@ -6,23 +6,32 @@ See `ckks.vector` for what the operators of a vector do to levels and scales.
 A context serializes itself (container type "context": the parameters, the
 public key, the relinearization key, the Galois keys and, only on request,
 the secret key) with [`Context.serialize`][ckks.context.Context.serialize]
-and [`Context.load`][ckks.context.Context.load].
+and [`Context.load`][ckks.context.Context.load].  Keys whose uniform half a
+was drawn from a recorded seed are stored as b and the 32-byte seed (header
+fields "public_key_seed", "relin_key_seed", "galois_seeds"), every residue
+bit-packed to its prime's width, about half of TenSEAL's context; blobs
+written before seeds (no such fields, every key in full) still load.  A
+bootstrapping context also stores its configuration (field "bootstrapping")
+and its bootstrapping keys among the Galois keys, so that a loaded context
+bootstraps.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ckks.container import Fields, loads, pack, read_arrays, register_loader
-from ckks.errors import InputError, InputTypeError, KeyMissingError, SerializationError
+from ckks.container import Fields, loads, pack, preview, read_arrays, register_loader
+from ckks.errors import CKKSError, InputError, InputTypeError, KeyMissingError, SerializationError
 from ckks.ring.sampling import PRNG, make_prng
 from ckks.scheme.automorphism import check_steps, default_steps
 from ckks.scheme.encoder import Encoder
 from ckks.scheme.encryption import Decryptor, Encryptor
 from ckks.scheme.evaluator import Evaluator
 from ckks.scheme.keys import (
+    KEY_SEED_BYTES,
     GaloisKeys,
     KeyGenerator,
+    KeySwitchKey,
     PublicKey,
     RelinKey,
     SecretKey,
@@ -31,10 +40,13 @@ from ckks.scheme.keys import (
     check_switch_key,
     galois_elements,
     key_spec,
+    public_key_uniform,
     secret_key_from_array,
     secret_spec,
+    seeded_key_spec,
+    switch_key_uniform,
 )
-from ckks.scheme.parameters import KEY_MEMORY_LIMIT, Parameters
+from ckks.scheme.parameters import KEY_MEMORY_LIMIT, Parameters, poly_spec
 from ckks.scheme.rotation import Rotator
 from ckks.security.flooding import Flooding
 from ckks.validation import check_bool
@@ -270,6 +282,13 @@ class Context:
         Args:
             secret_key: include the secret key (for a backup of the owner's context).
 
+        A key whose uniform half a comes from a recorded seed is stored as b
+        and the seed (its a is regenerated on load), every residue bit-packed
+        to its prime's width.  A bootstrapping context
+        ([`for_bootstrapping`][ckks.context.Context.for_bootstrapping]) also
+        stores its `BootstrapConfig` and its bootstrapping keys (with the Galois
+        keys), so that the loaded context bootstraps.
+
         Returns:
             The bytes: the parameters and fingerprint in the header; the public
             key, relinearization key, Galois keys and (on request) the secret key as arrays.
@@ -280,7 +299,14 @@ class Context:
         """
         secret_key = check_bool("secret_key", secret_key)
         params = self.params
-        galois = self.galois_keys.items() if self.galois_keys is not None else {}
+        bootstrapper = self._bootstrapper()
+        keys = self.galois_keys
+        if bootstrapper is not None and bootstrapper.galois_keys is not None:
+            keys = bootstrapper.galois_keys if keys is None else keys.merge(bootstrapper.galois_keys)
+        elements = keys.elements if keys is not None else []
+        public_seed = _public_key_seed(self.public_key)
+        relin_seed = self.relin_key.compact_seed() if self.relin_key is not None else None
+        galois_seeds = [keys.keys[g].compact_seed() for g in elements]
         header = {
             "type": "context",
             "fingerprint": params.fingerprint(),
@@ -288,12 +314,24 @@ class Context:
             "key_id": self.key_id,
             "secret_key": secret_key,
             "relin_key": self.relin_key is not None,
-            "galois_elements": sorted(galois),
+            "galois_elements": elements,
+            "public_key_seed": _hex(public_seed),
+            "relin_key_seed": _hex(relin_seed),
+            "galois_seeds": [_hex(seed) for seed in galois_seeds],
         }
-        arrays = [("public_key", self.public_key.data)]
+        if bootstrapper is not None:
+            header["bootstrapping"] = {
+                "config": bootstrapper.config.to_header(),
+                "keys": bootstrapper.galois_keys is not None,
+            }
+        data = self.public_key.data
+        arrays = [("public_key", data if public_seed is None else np.ascontiguousarray(data[0]))]
         if self.relin_key is not None:
-            arrays.append(("relin_key", self.relin_key.data))
-        arrays += [(f"galois_{g}", galois[g]) for g in sorted(galois)]
+            data = self.relin_key.data
+            arrays.append(("relin_key", data if relin_seed is None else np.ascontiguousarray(data[:, 0])))
+        for g, seed in zip(elements, galois_seeds):
+            data = keys.keys[g].data
+            arrays.append((f"galois_{g}", data if seed is None else np.ascontiguousarray(data[:, 0])))
         if secret_key:
             if self.secret_key is None:
                 raise KeyMissingError(
@@ -316,10 +354,18 @@ class Context:
         Raises:
             InputTypeError: ``blob`` is not bytes-like.
             SerializationError: the bytes are damaged, hold another type,
-                describe invalid parameters, or hold a secret key that does not
-                belong to the public key (the message names the field).
+                describe invalid parameters, hold a key whose digest is not the key id
+                or that is degenerate, hold a secret key that does not belong to the
+                public key, or a bootstrapping configuration that does not match the
+                parameters or lacks its keys (the message names the field).
         """
         return loads(blob, None, kind="context")
+
+    def _bootstrapper(self):
+        """This context's bootstrapper (its own, or its owner's for a public copy), or None."""
+        from ckks.circuits.bootstrapping import find_bootstrapper
+
+        return getattr(self, "bootstrapper", None) or find_bootstrapper(self.params, self.key_id)
 
     # -- encryption and decryption -----------------------------------------------
     def encrypt(self, values, scale: float | None = None, symmetric: bool = False) -> CKKSVector:
@@ -336,7 +382,10 @@ class Context:
             symmetric: encrypt with the secret key.
 
         Returns:
-            A fresh vector at the top level, its slots beyond ``len(values)`` zero.
+            A fresh vector at the top level, its slots beyond ``len(values)`` zero.  In a bootstrapping
+            context ([`for_bootstrapping`][ckks.context.Context.for_bootstrapping]) "top" is the level a
+            bootstrap returns to (``ctx.bootstrapper.config.compute_levels``), as in Lattigo: the primes
+            above it are the bootstrapping circuit's, and products of fresh values there would use them.
 
         Raises:
             InputTypeError: ``values`` are not numbers, ``scale`` is not a number, or ``symmetric`` not a bool.
@@ -364,7 +413,19 @@ class Context:
             ciphertext = encryptor.encrypt_symmetric(plaintext)
         else:
             ciphertext = self.encryptor.encrypt(plaintext)
+        fresh_level = self._fresh_level()
+        if ciphertext.level > fresh_level:
+            ciphertext = self.evaluator.mod_switch_to(ciphertext, fresh_level)
         return CKKSVector(self, ciphertext, size, is_complex, zero_tail=True)
+
+    def _fresh_level(self) -> int:
+        """The level of a fresh encryption: the top, or the level a bootstrap returns to."""
+        from ckks.circuits.bootstrapping import find_bootstrapper
+
+        bootstrapper = getattr(self, "bootstrapper", None) or find_bootstrapper(self.params, self.key_id)
+        if bootstrapper is None:
+            return self.params.max_level
+        return min(self.params.max_level, bootstrapper.config.compute_levels)
 
     def decrypt(self, vector: CKKSVector, flooding: bool | Flooding | None = None) -> np.ndarray:
         """Decrypt a CKKSVector to a numpy array of its length (real unless complex values went in).
@@ -496,26 +557,133 @@ def _load_context(fields: Fields, payload: memoryview, context: object) -> Conte
     has_secret = fields.boolean("secret_key")
     has_relin = fields.boolean("relin_key")
     elements = galois_elements(fields, params, "galois_elements")
-    specs = [key_spec("public_key", params, "public_key")]
+    if any(key in fields.obj for key in _SEED_FIELDS):  # seeded keys; blobs written before have no seed fields
+        public_seed = _read_seed(fields, "public_key_seed")
+        relin_seed = _read_seed(fields, "relin_key_seed")
+        if relin_seed is not None and not has_relin:
+            raise SerializationError(
+                "header field 'relin_key_seed' must be null: the context has no relinearization key"
+            )
+        galois_seeds = _read_seed_list(fields, "galois_seeds", len(elements))
+    else:
+        public_seed, relin_seed, galois_seeds = None, None, [None] * len(elements)
+    config, boot_keys = _read_bootstrapping(fields, params)
+    k = len(params.all_moduli)
+    specs = [
+        key_spec("public_key", params, "public_key") if public_seed is None
+        else poly_spec("public_key", params, (), k, f"b over {k} primes (a from the seed)")
+    ]
     if has_relin:
-        specs.append(key_spec("relin_key", params, "relin_key"))
-    specs += [key_spec(f"galois_{g}", params, "galois_keys") for g in elements]
+        specs.append(
+            key_spec("relin_key", params, "relin_key") if relin_seed is None else seeded_key_spec("relin_key", params)
+        )
+    specs += [
+        key_spec(f"galois_{g}", params, "galois_keys") if seed is None else seeded_key_spec(f"galois_{g}", params)
+        for g, seed in zip(elements, galois_seeds)
+    ]
     if has_secret:
         specs.append(secret_spec(params))
     arrays = read_arrays(fields, payload, specs)
     fields.done()
+    if public_seed is not None:
+        arrays["public_key"] = np.stack([arrays["public_key"], public_key_uniform(params, public_seed)])
+    if relin_seed is not None:
+        arrays["relin_key"] = _unseed(params, arrays["relin_key"], relin_seed)
+    for g, seed in zip(elements, galois_seeds):
+        if seed is not None:
+            arrays[f"galois_{g}"] = _unseed(params, arrays[f"galois_{g}"], seed)
     check_public_key(params, arrays["public_key"], key_id, "array 'public_key'")
     if has_relin:
         check_switch_key(params, arrays["relin_key"], key_id, "array 'relin_key'")
     for g in elements:
         check_switch_key(params, arrays[f"galois_{g}"], key_id, f"array 'galois_{g}'")
-    public_key = PublicKey(params, arrays["public_key"], key_id)
-    relin_key = RelinKey(params, arrays["relin_key"], key_id) if has_relin else None
-    galois = GaloisKeys.from_arrays(params, key_id, {g: arrays[f"galois_{g}"] for g in elements}) if elements else None
+    public_key = PublicKey(params, arrays["public_key"], key_id, seed=public_seed)
+    relin_key = RelinKey(params, arrays["relin_key"], key_id, seed=relin_seed) if has_relin else None
+    galois = None
+    if elements:
+        switch_keys = {
+            g: KeySwitchKey(params, arrays[f"galois_{g}"], key_id, seed=seed) for g, seed in zip(elements, galois_seeds)
+        }
+        galois = GaloisKeys(params, switch_keys, key_id)
     secret = secret_key_from_array(params, arrays["secret_key"], key_id) if has_secret else None
     if secret is not None:
         check_key_pair(public_key, secret)
-    return Context._from_parts(params, secret, public_key, relin_key, galois)
+    ctx = Context._from_parts(params, secret, public_key, relin_key, galois)
+    if config is not None:
+        _attach_bootstrapper(ctx, config, boot_keys)
+    return ctx
+
+
+#: The header fields of a context's key seeds: all present (blobs since seeded keys) or none (older blobs).
+_SEED_FIELDS = ("public_key_seed", "relin_key_seed", "galois_seeds")
+
+
+def _hex(seed: bytes | None) -> str | None:
+    return None if seed is None else seed.hex()
+
+
+def _public_key_seed(public_key: PublicKey) -> bytes | None:
+    """The public key's seed if its a really is the seed's polynomial (else None: store it in full)."""
+    seed = getattr(public_key, "seed", None)
+    if seed is None or not np.array_equal(public_key_uniform(public_key.params, seed), public_key.data[1]):
+        return None
+    return seed
+
+
+def _unseed(params: Parameters, b: np.ndarray, seed: bytes) -> np.ndarray:
+    """A key-switching key (digits, 2, limbs, N) from its b_j and the seed of its a_j."""
+    return np.ascontiguousarray(np.stack([b, switch_key_uniform(params, seed)], axis=1))
+
+
+def _read_seed(fields: Fields, key: str) -> bytes | None:
+    value = fields.hex(key, 2 * KEY_SEED_BYTES, 2 * KEY_SEED_BYTES, optional=True)
+    return None if value is None else bytes.fromhex(value)
+
+
+def _read_seed_list(fields: Fields, key: str, count: int) -> list[bytes | None]:
+    listed = fields.array(key, count)
+    if len(listed) != count:
+        raise SerializationError(f"{fields.name(key)} lists {len(listed)} seeds, expected one per Galois key ({count})")
+    return [_read_seed(Fields({"seed": value}, f"{fields.path}.{key}[{i}]"), "seed") for i, value in enumerate(listed)]
+
+
+def _read_bootstrapping(fields: Fields, params: Parameters):
+    """The optional "bootstrapping" field: (BootstrapConfig, keys included) or (None, False)."""
+    if "bootstrapping" not in fields.obj:
+        return None, False
+    from ckks.circuits.bootstrapping import BootstrapConfig
+
+    boot = fields.sub("bootstrapping")
+    config = BootstrapConfig.from_fields(boot.sub("config"), params)
+    keys = boot.boolean("keys")
+    boot.done()
+    return config, keys
+
+
+def _attach_bootstrapper(ctx: Context, config, has_keys: bool) -> None:
+    """Rebuild a loaded context's bootstrapper; its keys are the loaded Galois keys of its rotations."""
+    from ckks.circuits.bootstrapping import Bootstrapper, find_bootstrapper, register_bootstrapper
+    from ckks.scheme.automorphism import conjugation_element, galois_element
+
+    try:
+        bootstrapper = Bootstrapper(ctx.params, config, ctx.evaluator)
+    except CKKSError as exc:
+        raise SerializationError(f"header field 'bootstrapping' cannot be used: {exc}") from None
+    if has_keys:
+        n = ctx.params.poly_degree
+        needed = sorted({galois_element(step, n) for step in bootstrapper.rotation_steps()} | {conjugation_element(n)})
+        have = ctx.galois_keys.keys if ctx.galois_keys is not None else {}
+        missing = [g for g in needed if g not in have]
+        if missing:
+            raise SerializationError(
+                f"header field 'bootstrapping.keys' is true, but the Galois keys of elements "
+                f"{preview(missing)} that bootstrapping needs are not in 'galois_elements'"
+            )
+        bootstrapper.galois_keys = GaloisKeys(ctx.params, {g: have[g] for g in needed}, ctx.key_id)
+    ctx.bootstrapper = bootstrapper
+    found = find_bootstrapper(ctx.params, ctx.key_id)
+    if found is None or found.galois_keys is None:
+        register_bootstrapper(bootstrapper, ctx.key_id)
 
 
 register_loader("context", _load_context)

@@ -3,20 +3,20 @@
 CKKS evaluates only additions and multiplications, so an encrypted network's
 activations must be polynomials.  This module provides
 
-* :class:`ReLU`: for teacher models only (depth ``None``);
-* :class:`Square`: ``x^2``, the activation of CryptoNets (Gilad-Bachrach et al.,
+* `ReLU`: for teacher models only (depth ``None``);
+* `Square`: ``x^2``, the activation of CryptoNets (Gilad-Bachrach et al.,
   "CryptoNets: Applying Neural Networks to Encrypted Data with High Throughput
   and Accuracy", ICML 2016);
-* :class:`PolyActivation`: a polynomial with fixed coefficients;
-* :class:`QuadraticActivation`: ``a x^2 + b x + c`` with trainable coefficients,
+* `PolyActivation`: a polynomial with fixed coefficients;
+* `QuadraticActivation`: ``a x^2 + b x + c`` with trainable coefficients,
   the activation of Baruch et al., "A methodology for training homomorphic
   encryption friendly neural networks" (ACNS workshops 2022, arXiv:2111.03362);
-* :class:`ReLUToQuadratic`: ``(1 - t) ReLU(x) + t (a x^2 + b x + c)``, the smooth
+* `ReLUToQuadratic`: ``(1 - t) ReLU(x) + t (a x^2 + b x + c)``, the smooth
   transition from ReLU to the quadratic used during conversion;
-* :class:`SoftArgmax`: ``softmax(beta x)`` with inverse temperature ``beta``
+* `SoftArgmax`: ``softmax(beta x)`` with inverse temperature ``beta``
   (Florencio et al., "An End-to-End Homomorphically Encrypted Neural Network").
 
-Depth convention (CKKS levels, see :mod:`nn.layers`): ``Square`` costs 1 level
+Depth convention (CKKS levels, see `nn.layers`): ``Square`` costs 1 level
 (one ciphertext-ciphertext product).  A polynomial of degree ``d`` with general
 coefficients costs ``ceil(log2(d + 1))`` levels: the powers ``x^(2^i)`` need
 ``i`` levels and each coefficient one plaintext multiplication more; degree 2
@@ -181,7 +181,7 @@ class QuadraticActivation(PolyActivation):
     """``a x^2 + b x + c`` with trainable ``a, b, c`` (Baruch et al. 2022).
 
     The default start ``a=0, b=1, c=0`` is the identity-like form: the network
-    starts linear and learns its curvature.  :func:`nn.convert.fit_relu_quadratic`
+    starts linear and learns its curvature.  `nn.convert.fit_relu_quadratic`
     gives the least-squares fit of ReLU on a range instead.  Depth: 2 levels
     (unfolded; 1 if a compiler folds ``a`` into the next linear layer).
     """
@@ -212,10 +212,10 @@ class QuadraticActivation(PolyActivation):
 class ReLUToQuadratic(QuadraticActivation):
     """Smooth transition ``(1 - t) ReLU(x) + t (a x^2 + b x + c)`` with ``t = mix`` in [0, 1].
 
-    Used by :mod:`nn.convert` to move a trained ReLU network to quadratic
+    Used by `nn.convert` to move a trained ReLU network to quadratic
     activations gradually: ``mix`` is raised from 0 to 1 over a number of epochs
     while ``a, b, c`` (and the rest of the network) train.  At ``mix = 1`` it is
-    exactly :class:`QuadraticActivation`; before that it is not HE-friendly
+    exactly `QuadraticActivation`; before that it is not HE-friendly
     (depth ``None``).
     """
 
@@ -261,8 +261,12 @@ class SoftArgmax(Layer):
     "An End-to-End Homomorphically Encrypted Neural Network").  Backward:
     ``dL/dx = beta * y * (g - sum_j g_j y_j)`` with ``g = dL/dy``.  In plaintext
     this layer is exact and has depth ``None``; the encrypted evaluation uses a
-    polynomial approximation whose depth its compiler chooses.
+    polynomial approximation whose depth its compiler chooses (``depth_note``: what
+    ``Sequential.summary`` prints for a final SoftArgmax instead of "not HE-friendly").
     """
+
+    #: the depth of a final SoftArgmax is not fixed by the layer: the encrypted compiler chooses it
+    depth_note = "chosen by nn.encrypted.compile"
 
     def __init__(self, beta: float = 1.0) -> None:
         super().__init__()

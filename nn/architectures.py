@@ -4,9 +4,9 @@ Each builder takes the activation by name so that the ReLU teacher, the
 CryptoNets-style ``Square`` model and the trainable-quadratic model share one
 architecture:
 
-* ``"relu"``: :class:`~nn.activations.ReLU` with max-pooling (a teacher);
-* ``"square"``: :class:`~nn.activations.Square` with average pooling;
-* ``"quadratic"``: :class:`~nn.activations.QuadraticActivation` (identity-like
+* ``"relu"``: `ReLU` with max-pooling (a teacher);
+* ``"square"``: `Square` with average pooling;
+* ``"quadratic"``: `QuadraticActivation` (identity-like
   start) with average pooling.
 """
 

@@ -9,13 +9,13 @@ workshops, arXiv:2111.03362), as implemented here:
    every ReLU by a trainable quadratic ``a x^2 + b x + c``, initialised either
    at the identity-like form (``a=0, b=1, c=0``) or at the least-squares fit of
    ReLU over the pre-activation range observed on the training data
-   (:func:`fit_relu_quadratic`);
+   (`fit_relu_quadratic`);
 3. move from ReLU to the quadratic smoothly: the activation is
    ``(1 - t) ReLU(x) + t q(x)`` with ``t`` raised linearly from ``1/E`` to 1
    over ``E`` transition epochs while the whole network trains;
 4. fine-tune with the knowledge-distillation loss (Hinton et al. 2015): the
    teacher's logits softened at a temperature ``T``, mixed with the hard-label
-   cross-entropy (:class:`nn.losses.DistillationLoss`).
+   cross-entropy (`nn.losses.DistillationLoss`).
 
 The result contains only polynomial layers, so ``multiplicative_depth()``
 tells the encrypted-inference compiler how many levels it needs.
@@ -101,7 +101,7 @@ def _initial_coefficients(init: str, rng: tuple[float, float] | None) -> tuple[f
 def he_friendly_copy(
     teacher: Sequential, x: np.ndarray | None = None, *, init: str = "lsq", mix: float = 0.0
 ) -> Sequential:
-    """A copy of ``teacher`` with max-pool -> average pool and ReLU -> :class:`ReLUToQuadratic`.
+    """A copy of ``teacher`` with max-pool -> average pool and ReLU -> `ReLUToQuadratic`.
 
     ``init`` chooses the quadratic's start: ``"identity"`` (``a=0, b=1, c=0``) or
     ``"lsq"`` (least-squares fit of ReLU over the range of that ReLU's inputs on
@@ -125,15 +125,15 @@ def he_friendly_copy(
 
 
 def set_transition(model: Sequential, mix: float) -> None:
-    """Set the ReLU-to-quadratic weight ``t`` of every :class:`ReLUToQuadratic` layer."""
+    """Set the ReLU-to-quadratic weight ``t`` of every `ReLUToQuadratic` layer."""
     for layer in model.layers:
         if isinstance(layer, ReLUToQuadratic):
             layer.mix = mix
 
 
 def finalize(model: Sequential) -> Sequential:
-    """Replace each finished (``mix == 1``) :class:`ReLUToQuadratic` by a plain
-    :class:`QuadraticActivation` with the same coefficients (same function)."""
+    """Replace each finished (``mix == 1``) `ReLUToQuadratic` by a plain
+    `QuadraticActivation` with the same coefficients (same function)."""
     layers: list[Layer] = []
     for i, layer in enumerate(model.copy().layers):
         if isinstance(layer, ReLUToQuadratic):
@@ -153,8 +153,8 @@ class ConversionResult:
 
     Attributes:
         model: The finalized student (only polynomial layers).
-        transition: The :class:`~nn.train.History` of the transition epochs (empty without them).
-        finetune: The :class:`~nn.train.History` of the fine-tuning epochs (empty without them).
+        transition: The `History` of the transition epochs (empty without them).
+        finetune: The `History` of the fine-tuning epochs (empty without them).
         initial_coefficients: ``{layer index: (a, b, c)}`` of each quadratic before training.
     """
 
@@ -167,7 +167,7 @@ class ConversionResult:
 class TransitionSchedule(Callback):
     """Raise the ReLU-to-quadratic weight linearly: ``t = (epoch + 1) / epochs`` before each epoch.
 
-    Sets the ``mix`` of every :class:`~nn.activations.ReLUToQuadratic` layer of
+    Sets the ``mix`` of every `ReLUToQuadratic` layer of
     the model being trained (step 3 of the methodology, module docstring), so
     the last of ``epochs`` epochs trains the pure quadratic.
 
@@ -272,9 +272,9 @@ def convert_and_distill(
     """Run the whole methodology (module docstring, steps 2-4) on a trained teacher.
 
     ``transition_epochs`` epochs with the ReLU-to-quadratic weight
-    ``t = (epoch + 1) / transition_epochs`` (:class:`TransitionSchedule`; 0
+    ``t = (epoch + 1) / transition_epochs`` (`TransitionSchedule`; 0
     epochs: replace at once), then ``finetune_epochs`` epochs of pure-quadratic
-    fine-tuning, both with :class:`~nn.losses.DistillationLoss` and one Adam
+    fine-tuning, both with `DistillationLoss` and one Adam
     optimizer (constant learning rate during the transition, cosine-decayed
     during fine-tuning).
 
@@ -282,7 +282,7 @@ def convert_and_distill(
         teacher: The trained ReLU/max-pool model (not modified).
         x: Training inputs (also used to fit the quadratics with ``init="lsq"``).
         y: Integer class labels.
-        init: Start of the quadratics: ``"lsq"`` or ``"identity"`` (see :func:`he_friendly_copy`).
+        init: Start of the quadratics: ``"lsq"`` or ``"identity"`` (see `he_friendly_copy`).
         transition_epochs: Epochs of the smooth ReLU-to-quadratic transition.
         finetune_epochs: Epochs of pure-quadratic fine-tuning.
         temperature: Distillation temperature ``T``.
@@ -290,10 +290,10 @@ def convert_and_distill(
         lr: Adam's learning rate.
         batch_size: Mini-batch size.
         seed: Seeds the transition's shuffling; the fine-tuning uses ``seed + 1``.
-        clip_grad_norm: Clip gradients to this global norm (:class:`~nn.train.GradientClipping`);
+        clip_grad_norm: Clip gradients to this global norm (`GradientClipping`);
             None: no clipping.
         validation: ``(x_val, y_val)`` evaluated after each epoch.
-        patience: Early-stop the fine-tuning on ``val_loss`` (:class:`~nn.train.EarlyStopping`,
+        patience: Early-stop the fine-tuning on ``val_loss`` (`EarlyStopping`,
             best weights restored); needs ``validation``.
         verbose: Report the phases and each epoch's metrics through ``log``.
         log: Where the progress lines go.

@@ -1,6 +1,6 @@
 """The exception hierarchy of the ``nn`` package.
 
-Every error raised on bad input derives from :class:`NNError` and from the
+Every error raised on bad input derives from `NNError` and from the
 built-in exception a caller would expect (``ValueError`` or ``TypeError``), so
 ``except ValueError`` keeps working.  Messages say what was wrong and how to
 fix it.
@@ -24,8 +24,8 @@ class ConfigError(NNError, ValueError):
 class NotHEFriendlyError(NNError, ValueError):
     """A model contains a layer that cannot be evaluated under CKKS (ReLU, max-pool).
 
-    Convert it first with :func:`nn.convert.he_friendly_copy` or
-    :func:`nn.convert.convert_and_distill`.
+    Convert it first with `nn.convert.he_friendly_copy` or
+    `nn.convert.convert_and_distill`.
     """
 
 
@@ -57,10 +57,10 @@ class ONNXImportError(NNError, ValueError):
     """An ONNX model cannot be imported: malformed bytes, an unsupported opset, a symbolic
     dimension other than the batch, non-finite weights, or a graph that is not a sequential chain.
 
-    Operators that are not polynomials (Relu, MaxPool, Sigmoid...) raise :class:`NotHEFriendlyError` instead.
+    Operators that are not polynomials (Relu, MaxPool, Sigmoid...) raise `NotHEFriendlyError` instead.
     """
 
 
 class OptionalDependencyError(NNError, ImportError):
-    """An optional dependency is not installed (e.g. ``onnx`` for :mod:`nn.onnx`); the message
+    """An optional dependency is not installed (e.g. ``onnx`` for `nn.onnx`); the message
     gives the ``pip install`` command."""

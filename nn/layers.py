@@ -16,10 +16,10 @@ them to choose the modulus chain.  The convention used throughout ``nn``:
   a compiler may fold the ``1/k^2`` into the next linear layer and save it;
 * ``Flatten``: 0 (a change of layout only);
 * ``MaxPool2d`` (and ``ReLU``): ``None``: not a polynomial, not evaluable under
-  CKKS; such models must be converted first (:mod:`nn.convert`).
+  CKKS; such models must be converted first (`nn.convert`).
 
 The activations (``Square``, ``QuadraticActivation``, ``PolyActivation``...) live
-in :mod:`nn.activations`.
+in `nn.activations`.
 """
 
 from __future__ import annotations
@@ -63,10 +63,10 @@ def _positive_int(name: str, value: Any) -> int:
 class Layer:
     """Base class: a differentiable map with (possibly empty) trainable parameters.
 
-    Subclasses implement :meth:`forward`, :meth:`backward`,
-    :meth:`multiplicative_depth` and :meth:`get_config`.  ``params`` maps a
+    Subclasses implement `forward`, `backward`,
+    `multiplicative_depth` and `get_config`.  ``params`` maps a
     parameter name to its array; ``grads`` holds the gradient of the loss with
-    respect to it, with the same shape, after :meth:`backward`.
+    respect to it, with the same shape, after `backward`.
     """
 
     def __init__(self) -> None:
@@ -104,7 +104,7 @@ class Layer:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:
-        """Build a layer from :meth:`get_config`'s output."""
+        """Build a layer from `get_config`'s output."""
         return cls(**config)
 
     def zero_grad(self) -> None:
@@ -200,7 +200,7 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: int, padding: int, layer: st
 
 
 def col2im(cols: np.ndarray, x_shape: tuple[int, ...], stride: int, padding: int) -> np.ndarray:
-    """Adjoint of :func:`im2col`: scatter-add windows back into an (N, C, H, W) array."""
+    """Adjoint of `im2col`: scatter-add windows back into an (N, C, H, W) array."""
     n, c, h, w = x_shape
     _, _, kh, kw, oh, ow = cols.shape
     out = np.zeros((n, c, h + 2 * padding, w + 2 * padding), dtype=cols.dtype)
@@ -332,8 +332,8 @@ class AvgPool2d(_Pool2d):
 class MaxPool2d(_Pool2d):
     """Max pooling: the maximum of each ``k x k`` window (teacher models only).
 
-    Not a polynomial: depth ``None``; :mod:`nn.convert` replaces it by
-    :class:`AvgPool2d`.  The gradient flows to the arg-max of each window.
+    Not a polynomial: depth ``None``; `nn.convert` replaces it by
+    `AvgPool2d`.  The gradient flows to the arg-max of each window.
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:

@@ -52,7 +52,7 @@ class CrossEntropy(Loss):
 
     With ``from_logits=True`` (default) ``p = softmax(z)`` and the gradient is
     ``(softmax(z) - onehot(y)) / N``.  With ``from_logits=False`` the outputs
-    are already probabilities (e.g. after :class:`nn.activations.SoftArgmax`)
+    are already probabilities (e.g. after `nn.activations.SoftArgmax`)
     and the gradient is ``-onehot(y) / (N p)``; probabilities are clipped at
     ``eps`` to keep the logarithm finite.
     """

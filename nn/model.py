@@ -11,7 +11,7 @@ One ``.npz`` file (a zip of ``.npy`` arrays, readable with
        "layers": [{"type": "Conv2d", "config": {"in_channels": 1, ...},
                    "params": ["weight", "bias"]}, ...]}
 
-  ``type`` names a registered layer class (see :func:`register_layer`),
+  ``type`` names a registered layer class (see `register_layer`),
   ``config`` is its constructor arguments, ``params`` its parameter names;
 * ``layers.<i>.<name>``: the float64 array of parameter ``name`` of layer ``i``.
 
@@ -49,7 +49,7 @@ LAYER_TYPES: dict[str, type[Layer]] = {}
 
 
 def register_layer(cls: type[Layer]) -> type[Layer]:
-    """Make a layer class loadable by :meth:`Sequential.load` (usable as a decorator)."""
+    """Make a layer class loadable by `Sequential.load` (usable as a decorator)."""
     if not (isinstance(cls, type) and issubclass(cls, Layer)):
         raise LayerTypeError(f"register_layer expects a subclass of nn.layers.Layer, got {cls!r}")
     LAYER_TYPES[cls.__name__] = cls
@@ -76,7 +76,7 @@ class Sequential:
     """Layers applied in order; ``backward`` runs them in reverse.
 
     ``multiplicative_depth()`` is the number of CKKS levels an encrypted
-    evaluation consumes (the sum over the layers, see :mod:`nn.layers` for the
+    evaluation consumes (the sum over the layers, see `nn.layers` for the
     convention); ``depth_breakdown()`` gives it per layer.
     """
 
@@ -142,7 +142,7 @@ class Sequential:
     def multiplicative_depth(self) -> int:
         """Total CKKS levels consumed by an encrypted evaluation of the model.
 
-        Raises :class:`NotHEFriendlyError` naming the layers (ReLU, MaxPool2d,
+        Raises `NotHEFriendlyError` naming the layers (ReLU, MaxPool2d,
         an unfinished ReLUToQuadratic...) that have no polynomial form.
         """
         rows = self.depth_breakdown()
@@ -155,13 +155,23 @@ class Sequential:
         return int(sum(r["depth"] for r in rows))
 
     def summary(self) -> str:
-        """A printable table: index, layer, parameter count, depth."""
+        """A printable table: index, layer, parameter count, depth.
+
+        A last layer with a ``depth_note`` (a final ``SoftArgmax``, whose depth the encrypted
+        compiler chooses) does not make the model "not HE-friendly": the total is the depth of
+        the other layers plus that note.
+        """
         lines = [f"{'#':>3}  {'layer':<60} {'params':>8} {'depth':>5}"]
         for i, layer in enumerate(self.layers):
             d = layer.multiplicative_depth()
             n = sum(v.size for v in layer.params.values())
             lines.append(f"{i:>3}  {layer!r:<60.60} {n:>8} {'-' if d is None else d:>5}")
-        total = self.multiplicative_depth() if self.is_he_friendly() else "not HE-friendly"
+        last = self.layers[-1] if self.layers else None
+        note = getattr(last, "depth_note", None) if last is not None and last.multiplicative_depth() is None else None
+        head = Sequential(self.layers[:-1]) if note else self
+        total = head.multiplicative_depth() if head.is_he_friendly() else "not HE-friendly"
+        if note and total != "not HE-friendly":
+            total = f"{total} + depth of {type(last).__name__}: {note}"
         lines.append(f"total parameters {self.num_parameters()}, multiplicative depth {total}")
         return "\n".join(lines)
 
@@ -186,7 +196,7 @@ class Sequential:
 
     @classmethod
     def from_dict(cls, doc: Any, arrays: dict[str, np.ndarray]) -> Sequential:
-        """Inverse of :meth:`to_dict`: rebuild a model from its JSON document and arrays.
+        """Inverse of `to_dict`: rebuild a model from its JSON document and arrays.
 
         Args:
             doc: The parsed JSON document (``{"format", "version", "layers"}``).
@@ -215,7 +225,7 @@ class Sequential:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Sequential:
-        """Read a model written by :meth:`save` (never unpickles)."""
+        """Read a model written by `save` (never unpickles)."""
         try:
             with np.load(path, allow_pickle=False) as z:
                 files = dict(z.items())

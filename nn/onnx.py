@@ -1,14 +1,14 @@
 """Import and export of ``nn`` models through ONNX (optional dependency ``onnx``).
 
-:func:`load` turns an ONNX graph (exported from PyTorch, Keras via tf2onnx,
-scikit-learn via skl2onnx, or built by hand) into an :class:`nn.Sequential` made
+`load` turns an ONNX graph (exported from PyTorch, Keras via tf2onnx,
+scikit-learn via skl2onnx, or built by hand) into an `nn.Sequential` made
 of the standard ``nn`` layers, so that everything that handles an
 ``nn.Sequential`` (``multiplicative_depth``, ``summary``, ``save``, the
-encrypted-inference compiler) handles an imported model.  :func:`save` writes an
+encrypted-inference compiler) handles an imported model.  `save` writes an
 ``nn.Sequential`` as an ONNX graph with the plaintext semantics of ``forward``,
 runnable in ONNX Runtime.
 
-Supported operators (``ai.onnx`` opsets :data:`SUPPORTED_OPSETS`, 9 to 25)
+Supported operators (``ai.onnx`` opsets `SUPPORTED_OPSETS`, 9 to 25)
 -------------------------------------------------------------------------
 
 | ONNX | ``nn`` |
@@ -30,9 +30,9 @@ map next to a linear layer is folded into that layer.
 Nodes whose inputs are all constants (the ``Shape -> Gather -> Concat`` chains
 that compute a ``Reshape`` target, transposed weights...) are evaluated once at
 import time.  Any other operator on the data (``Relu``, ``MaxPool``,
-``Sigmoid``...) raises :class:`nn.errors.NotHEFriendlyError` naming the node;
+``Sigmoid``...) raises `nn.errors.NotHEFriendlyError` naming the node;
 ``load(..., he_friendly=False)`` imports ``Relu`` and ``MaxPool`` as
-:class:`nn.ReLU` and :class:`nn.MaxPool2d`, a teacher for :mod:`nn.convert`.
+`nn.ReLU` and `nn.MaxPool2d`, a teacher for `nn.convert`.
 
 How the graph becomes a chain of layers
 ---------------------------------------
@@ -48,7 +48,7 @@ only update ``s, t, p``; a node that needs its input as a layer output
 (``W' = diag(s) W``, ``b' = b + t W``), and a non-linear ``p`` becomes one
 activation layer.  Two symbolic values can be combined (``x * x``) only if they
 are polynomials of the same ``s * h + t``; anything else is not a sequential
-model and raises :class:`nn.errors.ONNXImportError`.
+model and raises `nn.errors.ONNXImportError`.
 """
 
 from __future__ import annotations
@@ -83,16 +83,16 @@ __all__ = [
     "save",
 ]
 
-#: ``(min, max)`` ``ai.onnx`` opset versions that :func:`load` accepts (inclusive).
+#: ``(min, max)`` ``ai.onnx`` opset versions that `load` accepts (inclusive).
 SUPPORTED_OPSETS = (9, 25)
-#: ``(min, max)`` opset versions that :func:`save` can write (inclusive).
+#: ``(min, max)`` opset versions that `save` can write (inclusive).
 EXPORT_OPSETS = (13, 25)
-#: The opset :func:`save` writes by default.
+#: The opset `save` writes by default.
 DEFAULT_EXPORT_OPSET = 17
 #: The highest degree of an element-wise polynomial built from ``Mul``/``Pow`` nodes.
 MAX_POLY_DEGREE = 64
 
-#: Operators that :func:`load` maps onto ``nn`` layers (``Relu``/``MaxPool`` only with ``he_friendly=False``).
+#: Operators that `load` maps onto ``nn`` layers (``Relu``/``MaxPool`` only with ``he_friendly=False``).
 SUPPORTED_OPS = (
     "Add",
     "AveragePool",
@@ -137,7 +137,7 @@ _BATCH = np.int64(-(2**62) + 7)
 
 
 def _onnx() -> Any:
-    """Import ``onnx`` lazily; raise :class:`OptionalDependencyError` with the install command if it is missing."""
+    """Import ``onnx`` lazily; raise `OptionalDependencyError` with the install command if it is missing."""
     try:
         import onnx
         import onnx.numpy_helper  # noqa: F401  (submodule used below)
@@ -1128,10 +1128,10 @@ def load(
     output: str | None = None,
     he_friendly: bool = True,
 ) -> Sequential:
-    """Import an ONNX model as an :class:`nn.Sequential` of standard ``nn`` layers.
+    """Import an ONNX model as an `nn.Sequential` of standard ``nn`` layers.
 
     The graph must be a chain from one float input to the chosen output, built
-    from the operators of :data:`SUPPORTED_OPS` (see the module docstring for
+    from the operators of `SUPPORTED_OPS` (see the module docstring for
     the mapping).  Batch-normalisation and affine maps next to a linear layer
     are folded into it; element-wise polynomials become ``Square``,
     ``QuadraticActivation`` or ``PolyActivation``; ``Softmax`` becomes
@@ -1149,18 +1149,18 @@ def load(
             has several (skl2onnx classifiers have ``label`` and
             ``probabilities``); only the nodes it depends on are read.
         he_friendly: if ``False``, ``Relu``, ``MaxPool`` and ``GlobalMaxPool``
-            import as :class:`nn.ReLU` / :class:`nn.MaxPool2d`, giving a teacher
-            model for :func:`nn.convert.convert_and_distill`.
+            import as `nn.ReLU` / `nn.MaxPool2d`, giving a teacher
+            model for `nn.convert.convert_and_distill`.
 
     Returns:
-        A new :class:`nn.Sequential` (float64 parameters) whose ``forward``
+        A new `nn.Sequential` (float64 parameters) whose ``forward``
         computes what the ONNX graph computes.
 
     Raises:
         OptionalDependencyError: the ``onnx`` package is not installed.
         FileNotFoundError: ``source`` is a path that does not exist.
         ONNXImportError: malformed bytes, an invalid graph, an opset outside
-            :data:`SUPPORTED_OPSETS`, a symbolic dimension other than the batch,
+            `SUPPORTED_OPSETS`, a symbolic dimension other than the batch,
             NaN or infinite weights, attributes ``nn`` layers cannot express
             (grouped or dilated convolution, asymmetric padding...), or a graph
             that is not a sequential chain.
@@ -1321,7 +1321,7 @@ def save(
     opset: int = DEFAULT_EXPORT_OPSET,
     dtype: str = "float32",
 ) -> bytes:
-    """Export an :class:`nn.Sequential` to ONNX with the plaintext semantics of ``model.forward``.
+    """Export an `nn.Sequential` to ONNX with the plaintext semantics of ``model.forward``.
 
     ``Linear`` becomes ``Gemm`` (weight stored in PyTorch's (out, in) layout,
     ``transB=1``), ``Conv2d`` ``Conv``, ``AvgPool2d``/``MaxPool2d``
@@ -1329,7 +1329,7 @@ def save(
     ``Square`` ``Mul(x, x)``, polynomial activations their Horner scheme in
     ``Mul``/``Add`` nodes, ``SoftArgmax`` ``Mul`` by ``beta`` and ``Softmax``.
     The graph has one input ``input`` of shape ``(N, *input_shape)`` with a
-    dynamic batch ``N`` and one output ``output``; :func:`load` reads it back to
+    dynamic batch ``N`` and one output ``output``; `load` reads it back to
     the same layers.
 
     Args:
@@ -1337,7 +1337,7 @@ def save(
         path: where to write the ``.onnx`` file; ``None`` writes nothing.
         input_shape: the dimensions of one sample, e.g. ``(1, 8, 8)``; may be
             left out when the model starts with a ``Linear`` layer.
-        opset: the ``ai.onnx`` opset of the graph, within :data:`EXPORT_OPSETS`.
+        opset: the ``ai.onnx`` opset of the graph, within `EXPORT_OPSETS`.
         dtype: ``"float32"`` (what ONNX Runtime runs everywhere) or
             ``"float64"`` (exact weights; ONNX Runtime's CPU provider has no
             float64 ``Conv``/``AveragePool``).

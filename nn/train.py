@@ -5,17 +5,17 @@ the same model (built from the same seed), data, settings and callbacks give
 bit-identical results.  Teacher outputs for knowledge distillation are computed
 once, before training, and sliced with each mini-batch.
 
-Everything beyond the plain loop is a :class:`Callback`:
+Everything beyond the plain loop is a `Callback`:
 
-* :class:`ProgressLogger`: one line of metrics per epoch (added by ``verbose=True``);
-* :class:`EarlyStopping`: stop when a metric stops improving, restore the best weights;
-* :class:`LearningRateSchedule`: set the optimizer's learning rate before each epoch;
-* :class:`GradientClipping`: rescale the gradients to a maximum global norm;
-* :class:`LambdaCallback`: plain functions as hooks;
-* :class:`nn.convert.TransitionSchedule`: the ReLU-to-quadratic transition of the conversion.
+* `ProgressLogger`: one line of metrics per epoch (added by ``verbose=True``);
+* `EarlyStopping`: stop when a metric stops improving, restore the best weights;
+* `LearningRateSchedule`: set the optimizer's learning rate before each epoch;
+* `GradientClipping`: rescale the gradients to a maximum global norm;
+* `LambdaCallback`: plain functions as hooks;
+* `nn.convert.TransitionSchedule`: the ReLU-to-quadratic transition of the conversion.
 
 A callback sees the loop through the attributes ``fit`` gives it before
-training: ``model``, ``optimizer``, ``history`` (the :class:`History` being
+training: ``model``, ``optimizer``, ``history`` (the `History` being
 filled) and ``params`` (``{"epochs", "batch_size", "samples", "metrics"}``).
 The hooks are called in this order::
 
@@ -64,7 +64,7 @@ class History:
     Attributes:
         epochs: One ``logs`` dict per finished epoch (``epoch``, ``loss``, ``accuracy`` and,
             with validation data, ``val_loss``, ``val_accuracy``, ``val_f1``).
-        best_epoch: The 1-based epoch :class:`EarlyStopping` judged best (None without it).
+        best_epoch: The 1-based epoch `EarlyStopping` judged best (None without it).
         stopped_early: Whether a callback stopped training before the last epoch.
     """
 
@@ -92,7 +92,7 @@ class Callback:
 
     Subclass it and override the hooks you need.  ``fit`` sets the attributes
     ``model``, ``optimizer``, ``history`` and ``params`` (see the module
-    docstring) before calling :meth:`on_train_begin`.
+    docstring) before calling `on_train_begin`.
     """
 
     model: Sequential
@@ -106,7 +106,7 @@ class Callback:
         Args:
             model: The model being trained.
             optimizer: The optimizer updating it.
-            history: The :class:`History` that ``fit`` fills and returns.
+            history: The `History` that ``fit`` fills and returns.
             params: ``{"epochs", "batch_size", "samples", "metrics"}``; ``metrics`` lists the
                 ``logs`` keys every epoch will report.
         """
@@ -300,7 +300,7 @@ class EarlyStopping(Callback):
 class LearningRateSchedule(Callback):
     """Set the optimizer's learning rate before each epoch.
 
-    Either from a function of the epoch (e.g. :func:`nn.optim.cosine_schedule`),
+    Either from a function of the epoch (e.g. `nn.optim.cosine_schedule`),
     or by step decay: the learning rate the optimizer had when training began,
     multiplied by ``gamma`` every ``step_size`` epochs
     (``lr_e = lr_0 * gamma ** (e // step_size)``).
@@ -555,24 +555,24 @@ def fit(
         y: Integer class labels, one per sample.
         epochs: Number of passes over the data (fewer if a callback stops training).
         batch_size: Samples per mini-batch (the last one may be smaller).
-        loss: Defaults to :class:`~nn.losses.CrossEntropy`.
-        optimizer: Defaults to :class:`~nn.optim.Adam` (lr 1e-3) on ``model.parameters()``.
+        loss: Defaults to `CrossEntropy`.
+        optimizer: Defaults to `Adam` (lr 1e-3) on ``model.parameters()``.
         seed: Seeds the shuffling; same seed, same model and data: bit-identical training.
         validation: ``(x_val, y_val)`` evaluated after each epoch.
         teacher: A trained model whose outputs on ``x`` are passed to the loss
-            (for :class:`~nn.losses.DistillationLoss`).
-        callbacks: :class:`Callback` objects, called in this order at each hook.
-        verbose: Print one line per epoch (a :class:`ProgressLogger` is put first in the
+            (for `DistillationLoss`).
+        callbacks: `Callback` objects, called in this order at each hook.
+        verbose: Print one line per epoch (a `ProgressLogger` is put first in the
             callbacks unless they already hold one).
 
     Returns:
-        The :class:`History` of the run.
+        The `History` of the run.
 
     Raises:
         ShapeError: If ``x``/``y`` or the validation data are empty or of inconsistent shapes.
         ConfigError: If ``epochs`` or ``batch_size`` is not a positive integer, the loss needs a
             teacher and none is given, ``callbacks`` holds something that is not a
-            :class:`Callback`, or a callback rejects its arguments.
+            `Callback`, or a callback rejects its arguments.
         TrainingDivergedError: If the training loss becomes NaN or infinite.
     """
     x, y = _check_data(x, y, "fit")

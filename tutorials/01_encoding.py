@@ -23,9 +23,7 @@
 # $\Delta$ sets the precision. (See also the [concept page](../concepts/encoding.md).)
 
 # %%
-import sys
 import warnings
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -33,21 +31,7 @@ import numpy as np
 import ckks
 from ckks.errors import InsecureWarning
 from ckks.precision import precision_bits
-
-
-def show(fig, name: str) -> None:
-    """Show a figure: a notebook displays it by itself, a window opens when matplotlib has one;
-    otherwise (a script on a headless machine) it is saved as a PNG next to this script."""
-    backend = plt.get_backend().lower()
-    if "ipykernel" in sys.modules or "inline" in backend:
-        return
-    if backend not in ("agg", "pdf", "ps", "svg", "cairo", "pgf", "template"):
-        plt.show()
-        return
-    path = Path(globals().get("__file__", name)).resolve().with_name(name)
-    fig.savefig(path, dpi=100)
-    print(f"(figure saved as {path.name}, next to this script)")
-
+from tutorials.figures import show
 
 warnings.simplefilter("ignore", InsecureWarning)  # the tiny teaching rings below are insecure on purpose
 np.set_printoptions(precision=4, suppress=True, linewidth=100)

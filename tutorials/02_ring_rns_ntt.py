@@ -27,10 +27,8 @@
 
 # %%
 import inspect
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -40,21 +38,7 @@ from ckks.errors import InsecureWarning
 from ckks.ring import reference
 from ckks.ring.ntt import NTTTables, bit_reverse_permutation
 from ckks.ring.primes import primitive_root_of_unity
-
-
-def show(fig, name: str) -> None:
-    """Show a figure: a notebook displays it by itself, a window opens when matplotlib has one;
-    otherwise (a script on a headless machine) it is saved as a PNG next to this script."""
-    backend = plt.get_backend().lower()
-    if "ipykernel" in sys.modules or "inline" in backend:
-        return
-    if backend not in ("agg", "pdf", "ps", "svg", "cairo", "pgf", "template"):
-        plt.show()
-        return
-    path = Path(globals().get("__file__", name)).resolve().with_name(name)
-    fig.savefig(path, dpi=100)
-    print(f"(figure saved as {path.name}, next to this script)")
-
+from tutorials.figures import show
 
 warnings.simplefilter("ignore", InsecureWarning)
 

@@ -22,8 +22,6 @@
 # (Concepts: [levels and rescaling](../concepts/levels-rescaling.md).)
 
 # %%
-import sys
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -31,21 +29,7 @@ import numpy as np
 import ckks
 from ckks.errors import LevelError, SecurityError
 from ckks.precision import precision_bits
-
-
-def show(fig, name: str) -> None:
-    """Show a figure: a notebook displays it by itself, a window opens when matplotlib has one;
-    otherwise (a script on a headless machine) it is saved as a PNG next to this script."""
-    backend = plt.get_backend().lower()
-    if "ipykernel" in sys.modules or "inline" in backend:
-        return
-    if backend not in ("agg", "pdf", "ps", "svg", "cairo", "pgf", "template"):
-        plt.show()
-        return
-    path = Path(globals().get("__file__", name)).resolve().with_name(name)
-    fig.savefig(path, dpi=100)
-    print(f"(figure saved as {path.name}, next to this script)")
-
+from tutorials.figures import show
 
 params = ckks.Parameters(poly_degree=8192, moduli_bits=[60, 40, 40, 60], scale_bits=40)
 keygen = ckks.KeyGenerator(params)

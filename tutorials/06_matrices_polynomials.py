@@ -23,9 +23,7 @@
 
 # %%
 import math
-import sys
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -35,21 +33,7 @@ from ckks.circuits import chebyshev
 from ckks.circuits.linear_transform import vector_matrix_transform
 from ckks.circuits.polynomial import plan_polynomial
 from ckks.precision import precision_bits
-
-
-def show(fig, name: str) -> None:
-    """Show a figure: a notebook displays it by itself, a window opens when matplotlib has one;
-    otherwise (a script on a headless machine) it is saved as a PNG next to this script."""
-    backend = plt.get_backend().lower()
-    if "ipykernel" in sys.modules or "inline" in backend:
-        return
-    if backend not in ("agg", "pdf", "ps", "svg", "cairo", "pgf", "template"):
-        plt.show()
-        return
-    path = Path(globals().get("__file__", name)).resolve().with_name(name)
-    fig.savefig(path, dpi=100)
-    print(f"(figure saved as {path.name}, next to this script)")
-
+from tutorials.figures import show
 
 ctx = ckks.Context(poly_degree=8192, moduli_bits=[60, 40, 40, 60], scale_bits=40)
 ctx.generate_galois_keys(progress=False)

@@ -145,8 +145,10 @@ fig.savefig(HERE / "08_encrypted_inference_time.png", dpi=100)
 # Chebyshev series over the recorded logit range, the normalisation by a polynomial inverse with
 # Newton steps (the denominator's range is stated in the summary). It is deep, so this cell uses an
 # insecure small ring for speed. The wider beta times the logit spread, the wider the range of the
-# denominator and the deeper its inverse: for this model beta = 0.1 needs 15 levels, beta = 0.2
-# needs 23, and beyond about 0.25 the compiler refuses with a ConfigError that says so.
+# denominator, the deeper its inverse and the more precision it needs: for this model beta = 0.1
+# needs 15 levels; beta = 0.2 needs 23 levels and `precision_bits=23`, and where the noise at the
+# chosen precision would swamp the smallest denominator the compiler refuses with a ConfigError
+# that names beta, the range and the fixes (at the default precision, above about beta = 0.11).
 
 # %%
 soft = nn.Sequential(list(model.layers) + [nn.SoftArgmax(0.1)])

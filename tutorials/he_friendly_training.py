@@ -46,6 +46,7 @@ from nn.datasets import load_digits
 from nn.errors import NotHEFriendlyError
 from nn.optim import Adam, cosine_schedule
 from nn.train import GradientClipping, LearningRateSchedule, evaluate, fit
+from tutorials.figures import show
 
 tutorial_start = time.perf_counter()  # not `start`: the plot cell uses that name
 data = load_digits()
@@ -206,25 +207,8 @@ assert students["lsq"][1]["accuracy"] >= scratch_metrics["accuracy"]
 # teacher's level, above the quadratic network trained from scratch.
 
 # %%
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
-
-
-def show(fig, name: str) -> None:
-    """Show a figure: a notebook displays it by itself, a window opens when matplotlib has one;
-    otherwise (a script on a headless machine) it is saved as a PNG next to this script."""
-    backend = plt.get_backend().lower()
-    if "ipykernel" in sys.modules or "inline" in backend:
-        return
-    if backend not in ("agg", "pdf", "ps", "svg", "cairo", "pgf", "template"):
-        plt.show()
-        return
-    path = Path(globals().get("__file__", name)).resolve().with_name(name)
-    fig.savefig(path, dpi=100)
-    print(f"(figure saved as {path.name}, next to this script)")
-
 
 fig, ax = plt.subplots(figsize=(7, 3.8))
 for name, series in curves.items():

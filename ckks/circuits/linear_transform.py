@@ -124,6 +124,8 @@ class LinearTransform:
             r = representative.setdefault(int(k) % period, int(k) if abs(int(k)) < period else int(k) % period)
             merged[r] = merged[r] + diag if r in merged else diag.astype(np.complex128)
         self.diagonals = {k: d for k, d in sorted(merged.items()) if np.any(d != 0)}
+        # |y_i| <= (sum_k |d_k[i]|) max|x|: the gain that bounds the output from the input's bound
+        self.gain = float(np.max(sum(np.abs(d) for d in self.diagonals.values()))) if self.diagonals else 0.0
         nonzero = [k for k in self.diagonals if k]
         self.stride = math.gcd(*nonzero) if nonzero else 1
         self._plan = self._make_plan(baby_step)
@@ -240,7 +242,7 @@ class LinearTransform:
             # x * B read at scale s B: the same values, but the key-switching noise of the baby rotations
             # (added at the ciphertext's scale) is B times smaller relative to them
             boosted = evaluator.multiply_integer(ct, boost)
-            ct = Ciphertext(ct.params, boosted.data, ct.scale * boost, ct.key_id, None, ct.bound, ct.noise,
+            ct = Ciphertext(ct.params, boosted.data, ct.scale * boost, ct.key_id, None, ct.bound, boosted.noise,
                             ct.bound_exact)
         plan = self.encoded(encoder, ct.level, ct.scale / boost**2)
         babies = rotator.rotate_many(ct, sorted({b for _, pairs in plan for b, _ in pairs if b}))
@@ -257,7 +259,12 @@ class LinearTransform:
         if total is None:  # the zero map
             zero = encoder.encode_constant(0.0, ct.scale, ct.level)
             total = evaluator.multiply_plain(ct, zero)
-        return evaluator.rescale(total)
+        out = evaluator.rescale(total)
+        if out.bound is None or ct.bound is None or out.bound <= ct.bound * self.gain:
+            return out
+        # The evaluator bounds term by term (sum of each diagonal's largest entry); the row sums are tighter:
+        # a permutation keeps the bound instead of multiplying it by the number of diagonals.
+        return Ciphertext(out.params, out.data, out.scale, out.key_id, None, ct.bound * self.gain, out.noise, False)
 
 
 def boost_factor(scale: float) -> int:

@@ -354,6 +354,14 @@ def mul_mod_lanes(a, b, q, ratio_high, ratio_low, m):
 # ----------------------------------------------------------------------------
 # Array kernels: (limbs, N) polynomials, one prime per limb
 # ----------------------------------------------------------------------------
+#
+# _NO_ALIAS: an output may be one of the inputs (``out=a``).  LLVM then cannot
+# prove the loop free of overlaps, its runtime check fails, and the scalar
+# fallback runs: a Barrett loop is 9 times slower.  The multiplying kernels
+# therefore compute a block of `BLOCK` values into a private buffer (which
+# aliases nothing: the vector loop) and copy it out (a plain copy), reading
+# and writing through 1-D row slices (2-D indexing with an offset defeats the
+# vectorizer too).
 
 #: Coefficients per task of the accumulating kernels (basis conversion, key inner product):
 #: their 128-bit accumulator rows stay in L1, and (limb, block) tasks share the cores evenly.
@@ -361,6 +369,9 @@ BLOCK = 1024
 
 #: Below this many elements in its first argument a parallel kernel runs on one thread.
 PARALLEL_THRESHOLD = 1 << 13
+
+#: The same for memory-bound kernels (additions, subtractions): a few cycles per element.
+CHEAP_THRESHOLD = 1 << 17
 
 
 def _thread_count() -> int:
@@ -386,7 +397,7 @@ def _serial_twin(kernel):
     return njit(cache=True)(twin)
 
 
-def serial_when_small(kernel):
+def serial_when_small(kernel=None, *, threshold: int = PARALLEL_THRESHOLD):
     """Run a numba ``parallel=True`` kernel serially when one thread is asked for or its first array is small.
 
     Waking numba's worker threads costs microseconds on an idle machine and up to
@@ -394,21 +405,27 @@ def serial_when_small(kernel):
     Even with one thread, a parallel kernel hands its loop to a worker thread
     and waits; so the serial case calls a twin compiled without ``parallel``
     (the same code, run in the calling thread, no threading layer involved).
-    Real sizes (at least `PARALLEL_THRESHOLD` elements) with two or more
-    threads stay parallel.  Only for kernels called from Python.
+    Arrays of at least ``threshold`` elements with two or more threads stay
+    parallel: `PARALLEL_THRESHOLD` for kernels that multiply, `CHEAP_THRESHOLD`
+    for the memory-bound ones (additions), which only pay from larger sizes.
+    Only for kernels called from Python.
 
     Args:
-        kernel: a numba kernel whose first argument is an array.
+        kernel: a numba kernel whose first argument is an array (or None, to give ``threshold`` first:
+            ``@serial_when_small(threshold=CHEAP_THRESHOLD)``).
+        threshold: the least number of elements of the first argument that runs in parallel.
 
     Returns:
         A Python wrapper with the same signature (``.kernel`` is the parallel
-        original, ``.serial`` the serial twin).
+        original, ``.serial`` the serial twin), or a decorator when ``kernel`` is None.
     """
+    if kernel is None:
+        return functools.partial(serial_when_small, threshold=threshold)
     serial = _serial_twin(kernel)
 
     @functools.wraps(kernel)
     def call(*args):
-        if args[0].size < PARALLEL_THRESHOLD or _thread_count() == 1:
+        if args[0].size < threshold or _thread_count() == 1:
             return serial(*args)
         return kernel(*args)
 
@@ -417,7 +434,7 @@ def serial_when_small(kernel):
     return call
 
 
-@serial_when_small
+@serial_when_small(threshold=CHEAP_THRESHOLD)
 @njit(parallel=True, cache=True)
 def poly_add(a, b, moduli, out):
     """out = a + b mod q_i, limb by limb.
@@ -439,7 +456,7 @@ def poly_add(a, b, moduli, out):
     return out
 
 
-@serial_when_small
+@serial_when_small(threshold=CHEAP_THRESHOLD)
 @njit(parallel=True, cache=True)
 def poly_sub(a, b, moduli, out):
     """out = a - b mod q_i, limb by limb.
@@ -462,7 +479,7 @@ def poly_sub(a, b, moduli, out):
     return out
 
 
-@serial_when_small
+@serial_when_small(threshold=CHEAP_THRESHOLD)
 @njit(parallel=True, cache=True)
 def poly_neg(a, moduli, out):
     """out = -a mod q_i, limb by limb.
@@ -498,13 +515,22 @@ def poly_mul(a, b, moduli, ratios, out):
     Returns:
         ``out``.
     """
+    n = a.shape[1]
     for i in prange(a.shape[0]):
         q = moduli[i]
         rh = ratios[i, 0]
         rl = ratios[i, 1]
         m = lane_mask(q)
-        for j in range(a.shape[1]):
-            out[i, j] = mul_mod_lanes(a[i, j], b[i, j], q, rh, rl, m)
+        block = np.empty(BLOCK, dtype=np.uint64)  # see _NO_ALIAS
+        for start in range(0, n, BLOCK):
+            width = min(BLOCK, n - start)
+            ar = a[i, start:start + width]
+            br = b[i, start:start + width]
+            for j in range(width):
+                block[j] = mul_mod_lanes(ar[j], br[j], q, rh, rl, m)
+            orow = out[i, start:start + width]
+            for j in range(width):
+                orow[j] = block[j]
     return out
 
 
@@ -524,14 +550,24 @@ def poly_mul_add(a, b, c, moduli, ratios, out):
     Returns:
         ``out``.
     """
+    n = a.shape[1]
     for i in prange(a.shape[0]):
         q = moduli[i]
         rh = ratios[i, 0]
         rl = ratios[i, 1]
         m = lane_mask(q)
-        for j in range(a.shape[1]):
-            s = mul_mod_lanes(a[i, j], b[i, j], q, rh, rl, m) + c[i, j]
-            out[i, j] = s - q if s >= q else s
+        block = np.empty(BLOCK, dtype=np.uint64)  # see _NO_ALIAS
+        for start in range(0, n, BLOCK):
+            width = min(BLOCK, n - start)
+            ar = a[i, start:start + width]
+            br = b[i, start:start + width]
+            cr = c[i, start:start + width]
+            for j in range(width):
+                s = mul_mod_lanes(ar[j], br[j], q, rh, rl, m) + cr[j]
+                block[j] = s - q if s >= q else s
+            orow = out[i, start:start + width]
+            for j in range(width):
+                orow[j] = block[j]
     return out
 
 
@@ -550,17 +586,25 @@ def poly_mul_scalar(a, scalars, scalars_shoup, moduli, out):
     Returns:
         ``out``.
     """
+    n = a.shape[1]
     for i in prange(a.shape[0]):
         q = moduli[i]
         w = scalars[i]
         ws = scalars_shoup[i]
         m = lane_mask(q)
-        for j in range(a.shape[1]):
-            out[i, j] = mul_shoup_lanes(a[i, j], w, ws, q, m)
+        block = np.empty(BLOCK, dtype=np.uint64)  # see _NO_ALIAS
+        for start in range(0, n, BLOCK):
+            width = min(BLOCK, n - start)
+            ar = a[i, start:start + width]
+            for j in range(width):
+                block[j] = mul_shoup_lanes(ar[j], w, ws, q, m)
+            orow = out[i, start:start + width]
+            for j in range(width):
+                orow[j] = block[j]
     return out
 
 
-@serial_when_small
+@serial_when_small(threshold=CHEAP_THRESHOLD)
 @njit(parallel=True, cache=True)
 def poly_add_scalar(a, scalars, moduli, out):
     """out = a + s_i mod q_i with one scalar s_i < q_i per limb.

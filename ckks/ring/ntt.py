@@ -165,16 +165,33 @@ def ntt_tables(poly_degree: int, moduli: tuple[int, ...]) -> NTTTables:
     return NTTTables(poly_degree, moduli)
 
 
+@njit(inline="always", cache=True)
+def _forward_butterfly(x, v, w, ws, q, two_q, m32):
+    """Harvey's lazy Cooley-Tukey butterfly: (x, v) in [0, 4q) -> (x + wv, x - wv) in [0, 4q)."""
+    x = x - two_q if x >= two_q else x
+    y = mul_shoup_lazy_lanes(v, w, ws, q, m32)
+    return x + y, x - y + two_q
+
+
+@njit(inline="always", cache=True)
+def _inverse_butterfly(x, y, w, ws, q, two_q, m32):
+    """Lazy Gentleman-Sande butterfly: (x, y) in [0, 2q) -> (x + y, (x - y) w) in [0, 2q)."""
+    s = x + y
+    return s - two_q if s >= two_q else s, mul_shoup_lazy_lanes(x - y + two_q, w, ws, q, m32)
+
+
 @njit(cache=True)
 def forward_one(a, psi, psi_shoup, q):
     """Forward negacyclic NTT of one limb, in place, output in [0, q).
 
     Cooley-Tukey stages with Harvey's lazy butterflies (values in [0, 4q)).
-    Every stage but the last runs its butterflies over two contiguous,
-    non-overlapping halves ``lo``/``hi`` with branch-free selects and the
-    vectorizable Shoup product (`mul_shoup_lazy_lanes`), so LLVM packs them in
-    SIMD registers; the last stage (t = 1) is merged with the final
-    reduction to [0, q).
+    The stages with half-blocks of t >= 8 run their butterflies over two
+    contiguous, non-overlapping halves ``lo``/``hi`` with branch-free selects
+    and the vectorizable Shoup product (`mul_shoup_lazy_lanes`), so LLVM
+    packs them in SIMD registers; the stages t = 4 and t = 2 are written out
+    per block (fixed strides that LLVM vectorizes across blocks, where a
+    generic inner loop of 4 or 2 iterations would stay scalar); the last
+    stage (t = 1) is merged with the final reduction to [0, q).
 
     Args:
         a: uint64 array (N,), coefficients in [0, q).
@@ -187,7 +204,7 @@ def forward_one(a, psi, psi_shoup, q):
     two_q = q + q
     t = n
     m = 1
-    while m < (n >> 1):
+    while m < (n >> 1) and (t >> 1) >= 8:
         t >>= 1
         for i in range(m):
             w = psi[m + i]
@@ -196,21 +213,43 @@ def forward_one(a, psi, psi_shoup, q):
             lo = a[j1:j1 + t]
             hi = a[j1 + t:j1 + 2 * t]
             for j in range(t):
-                x = lo[j]
-                x = x - two_q if x >= two_q else x
-                y = mul_shoup_lazy_lanes(hi[j], w, ws, q, m32)
-                lo[j] = x + y
-                hi[j] = x - y + two_q
+                lo[j], hi[j] = _forward_butterfly(lo[j], hi[j], w, ws, q, two_q, m32)
+        m <<= 1
+    if m == (n >> 3):  # t = 4: blocks of 8 values, one twiddle each
+        for i in range(m):
+            w = psi[m + i]
+            ws = psi_shoup[m + i]
+            b = 8 * i
+            a0, a4 = _forward_butterfly(a[b], a[b + 4], w, ws, q, two_q, m32)
+            a1, a5 = _forward_butterfly(a[b + 1], a[b + 5], w, ws, q, two_q, m32)
+            a2, a6 = _forward_butterfly(a[b + 2], a[b + 6], w, ws, q, two_q, m32)
+            a3, a7 = _forward_butterfly(a[b + 3], a[b + 7], w, ws, q, two_q, m32)
+            a[b] = a0
+            a[b + 1] = a1
+            a[b + 2] = a2
+            a[b + 3] = a3
+            a[b + 4] = a4
+            a[b + 5] = a5
+            a[b + 6] = a6
+            a[b + 7] = a7
+        m <<= 1
+    if m == (n >> 2):  # t = 2: blocks of 4 values
+        for i in range(m):
+            w = psi[m + i]
+            ws = psi_shoup[m + i]
+            b = 4 * i
+            a0, a2 = _forward_butterfly(a[b], a[b + 2], w, ws, q, two_q, m32)
+            a1, a3 = _forward_butterfly(a[b + 1], a[b + 3], w, ws, q, two_q, m32)
+            a[b] = a0
+            a[b + 1] = a1
+            a[b + 2] = a2
+            a[b + 3] = a3
         m <<= 1
     for i in range(m):  # last stage (t = 1) and the reduction from [0, 4q) to [0, q)
         w = psi[m + i]
         ws = psi_shoup[m + i]
-        x = a[2 * i]
-        x = x - two_q if x >= two_q else x
-        y = mul_shoup_lazy_lanes(a[2 * i + 1], w, ws, q, m32)
-        s = x + y
+        s, d = _forward_butterfly(a[2 * i], a[2 * i + 1], w, ws, q, two_q, m32)
         s = s - two_q if s >= two_q else s
-        d = x - y + two_q
         d = d - two_q if d >= two_q else d
         a[2 * i] = s - q if s >= q else s
         a[2 * i + 1] = d - q if d >= q else d
@@ -221,8 +260,8 @@ def inverse_one(a, psi_inv, psi_inv_shoup, scaling, q):
     """Inverse negacyclic NTT of one limb (input in [0, 2q)), in place, output in [0, q).
 
     Gentleman-Sande stages with lazy butterflies (values in [0, 2q)) over
-    contiguous halves, vectorizable like `forward_one`.  The first stage
-    (t = 1) runs as one loop over the pairs; the last stage (one twiddle
+    contiguous halves, vectorizable like `forward_one`.  The first stages
+    (t = 1, 2, 4) run as loops over blocks of 2, 4 and 8 values; the last stage (one twiddle
     w = psi^-brv(1)) is merged with the scaling by N^-1: its outputs are
     (x + y) N^-1 and (x - y) w N^-1, with both constants precomputed.
 
@@ -239,17 +278,47 @@ def inverse_one(a, psi_inv, psi_inv_shoup, scaling, q):
     two_q = q + q
     t = 1
     m = n
-    if n > 2:
-        h = n >> 1
+    if m > 2:
+        h = m >> 1
         for i in range(h):  # first stage (t = 1)
             w = psi_inv[h + i]
             ws = psi_inv_shoup[h + i]
-            x = a[2 * i]
-            y = a[2 * i + 1]
-            s = x + y
-            a[2 * i] = s - two_q if s >= two_q else s
-            a[2 * i + 1] = mul_shoup_lazy_lanes(x - y + two_q, w, ws, q, m32)
+            a[2 * i], a[2 * i + 1] = _inverse_butterfly(a[2 * i], a[2 * i + 1], w, ws, q, two_q, m32)
         t = 2
+        m = h
+    if m > 2:  # t = 2: blocks of 4 values
+        h = m >> 1
+        for i in range(h):
+            w = psi_inv[h + i]
+            ws = psi_inv_shoup[h + i]
+            b = 4 * i
+            a0, a2 = _inverse_butterfly(a[b], a[b + 2], w, ws, q, two_q, m32)
+            a1, a3 = _inverse_butterfly(a[b + 1], a[b + 3], w, ws, q, two_q, m32)
+            a[b] = a0
+            a[b + 1] = a1
+            a[b + 2] = a2
+            a[b + 3] = a3
+        t = 4
+        m = h
+    if m > 2:  # t = 4: blocks of 8 values
+        h = m >> 1
+        for i in range(h):
+            w = psi_inv[h + i]
+            ws = psi_inv_shoup[h + i]
+            b = 8 * i
+            a0, a4 = _inverse_butterfly(a[b], a[b + 4], w, ws, q, two_q, m32)
+            a1, a5 = _inverse_butterfly(a[b + 1], a[b + 5], w, ws, q, two_q, m32)
+            a2, a6 = _inverse_butterfly(a[b + 2], a[b + 6], w, ws, q, two_q, m32)
+            a3, a7 = _inverse_butterfly(a[b + 3], a[b + 7], w, ws, q, two_q, m32)
+            a[b] = a0
+            a[b + 1] = a1
+            a[b + 2] = a2
+            a[b + 3] = a3
+            a[b + 4] = a4
+            a[b + 5] = a5
+            a[b + 6] = a6
+            a[b + 7] = a7
+        t = 8
         m = h
     while m > 2:
         h = m >> 1
@@ -260,11 +329,7 @@ def inverse_one(a, psi_inv, psi_inv_shoup, scaling, q):
             lo = a[j1:j1 + t]
             hi = a[j1 + t:j1 + 2 * t]
             for j in range(t):
-                x = lo[j]
-                y = hi[j]
-                s = x + y
-                lo[j] = s - two_q if s >= two_q else s
-                hi[j] = mul_shoup_lazy_lanes(x - y + two_q, w, ws, q, m32)
+                lo[j], hi[j] = _inverse_butterfly(lo[j], hi[j], w, ws, q, two_q, m32)
             j1 += 2 * t
         t <<= 1
         m = h

@@ -139,16 +139,22 @@ def centre(x: int, modulus: int) -> int:
     return x - modulus if x > modulus // 2 else x
 
 
-def basis_convert(residues: np.ndarray, from_moduli: list[int], to_moduli: list[int]) -> np.ndarray:
+def basis_convert(
+    residues: np.ndarray, from_moduli: list[int], to_moduli: list[int], centred: bool = False
+) -> np.ndarray:
     """Fast basis conversion as defined by Bajard et al. (2016), computed exactly.
 
     y_t = sum_i [x_i * (B/b_i)^-1]_{b_i} * (B/b_i)  mod c_t,
-    which equals x + u*B mod c_t for some 0 <= u < len(from_moduli).
+    which equals x + u*B mod c_t for some 0 <= u < len(from_moduli).  With
+    ``centred=True`` each term [.]_{b_i} is taken in (-b_i/2, b_i/2] instead
+    of [0, b_i), so |u| <= len(from_moduli)/2 and the result averages zero
+    (the key-switching mod-up lifts its digits this way).
 
     Args:
         residues: array (|B|, N), residues mod the b_i.
         from_moduli: the primes b_i of B.
         to_moduli: the primes c_t.
+        centred: take each term's representative centred on zero.
 
     Returns:
         uint64 array (|C|, N).
@@ -162,7 +168,8 @@ def basis_convert(residues: np.ndarray, from_moduli: list[int], to_moduli: list[
         for i, b in enumerate(from_moduli):
             b = int(b)
             hat = big_b // b
-            total += (int(residues[i, j]) * pow(hat, -1, b) % b) * hat
+            v = int(residues[i, j]) * pow(hat, -1, b) % b
+            total += (v - b if centred and v > b // 2 else v) * hat
         for t, c in enumerate(to_moduli):
             out[t, j] = total % int(c)
     return out
@@ -235,8 +242,9 @@ def key_inner_product(
 def mod_up(coefficients: np.ndarray, digit: list[int], moduli: list[int], psis: list[int]) -> np.ndarray:
     """One digit of d extended to every prime and transformed: the reference of the fused mod-up kernel.
 
-    Row t is ``ntt(basis_convert(coefficients[digit], ...))`` for a prime outside the
-    digit and ``ntt(coefficients[t])`` for a prime of the digit.
+    Row t is ``ntt(basis_convert(coefficients[digit], ..., centred=True))`` for a prime
+    outside the digit and ``ntt(coefficients[t])`` for a prime of the digit: the digit is
+    lifted centred on zero, so that key-switching noise has no fixed (mean) component.
 
     Args:
         coefficients: array (l + 1, N), d in coefficient form mod the data primes (the first l + 1 of ``moduli``).
@@ -248,7 +256,7 @@ def mod_up(coefficients: np.ndarray, digit: list[int], moduli: list[int], psis: 
         uint64 array (len(moduli), N) in NTT form.
     """
     source = [int(moduli[i]) for i in digit]
-    converted = basis_convert(coefficients[digit], source, [int(q) for q in moduli])
+    converted = basis_convert(coefficients[digit], source, [int(q) for q in moduli], centred=True)
     out = np.zeros((len(moduli), coefficients.shape[1]), dtype=np.uint64)
     for t, q in enumerate(moduli):
         row = coefficients[t] if t in digit else converted[t]

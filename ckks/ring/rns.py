@@ -27,6 +27,7 @@ from numba import njit, prange
 
 from ckks.ring.modarith import (
     BLOCK,
+    MASK32,
     U64,
     ZERO,
     barrett_ratio,
@@ -195,16 +196,25 @@ def subtract_and_scale(x, correction, scalars, scalars_shoup, moduli, out):
     Returns:
         ``out``.
     """
+    n = x.shape[1]
     for i in prange(x.shape[0]):
         q = moduli[i]
         w = scalars[i]
         ws = scalars_shoup[i]
         m = lane_mask(q)
-        for j in range(x.shape[1]):
-            a = x[i, j]
-            b = correction[i, j]
-            d = a - b if a >= b else a + (q - b)
-            out[i, j] = mul_shoup_lanes(d, w, ws, q, m)
+        block = np.empty(BLOCK, dtype=np.uint64)  # out may alias x: compute in a private buffer, then copy
+        for start in range(0, n, BLOCK):
+            width = min(BLOCK, n - start)
+            xr = x[i, start:start + width]
+            cr = correction[i, start:start + width]
+            for j in range(width):
+                a = xr[j]
+                b = cr[j]
+                d = a - b if a >= b else a + (q - b)
+                block[j] = mul_shoup_lanes(d, w, ws, q, m)
+            orow = out[i, start:start + width]
+            for j in range(width):
+                orow[j] = block[j]
     return out
 
 
@@ -408,6 +418,7 @@ class CRTDecoder:
         self.inv = inv
         self.inv_shoup = inv_shoup
         self.moduli_float = self.moduli.astype(np.float64)
+        self.ratios = ratios_of(moduli)
 
     def to_float(self, residues: np.ndarray) -> np.ndarray:
         """Centred values of the residues (coefficient form, shape (l+1, N)) as float64.
@@ -419,18 +430,18 @@ class CRTDecoder:
             float64 array (N,) of the centred integers in (-Q/2, Q/2].
         """
         out = np.empty(residues.shape[1], dtype=np.float64)
-        crt_centred_float(residues, self.moduli, self.inv, self.inv_shoup, self.moduli_float, out)
+        crt_centred_float(residues, self.moduli, self.inv, self.inv_shoup, self.moduli_float, self.ratios, out)
         return out
 
 
 @njit(cache=True)
-def _mixed_radix(x, moduli, inv, inv_shoup, digits):
+def _mixed_radix(x, moduli, inv, inv_shoup, ratios, digits):
     k = moduli.shape[0]
     for i in range(k):
         q = moduli[i]
         t = x[i]
         for j in range(i):
-            v = digits[j] % q
+            v = barrett_reduce_lanes(ZERO, digits[j], q, ratios[i, 0], ratios[i, 1], MASK32)  # no division
             t = t - v if t >= v else t + (q - v)
             t = mul_shoup(t, inv[i, j], inv_shoup[i, j], q)
         digits[i] = t
@@ -438,7 +449,7 @@ def _mixed_radix(x, moduli, inv, inv_shoup, digits):
 
 @serial_when_small
 @njit(parallel=True, cache=True)
-def crt_centred_float(residues, moduli, inv, inv_shoup, moduli_float, out):
+def crt_centred_float(residues, moduli, inv, inv_shoup, moduli_float, ratios, out):
     """Kernel of `CRTDecoder.to_float`.
 
     Args:
@@ -447,6 +458,7 @@ def crt_centred_float(residues, moduli, inv, inv_shoup, moduli_float, out):
         inv: q_j^-1 mod q_i for j < i, shape (k, k).
         inv_shoup: their Shoup companions.
         moduli_float: the primes as float64.
+        ratios: their Barrett ratios, shape (k, 2).
         out: float64 array (N,).
 
     Returns:
@@ -454,24 +466,26 @@ def crt_centred_float(residues, moduli, inv, inv_shoup, moduli_float, out):
     """
     k = residues.shape[0]
     n = residues.shape[1]
-    for j in prange(n):
-        x = np.empty(k, dtype=np.uint64)
+    chunks = (n + BLOCK - 1) // BLOCK
+    for chunk in prange(chunks):
+        x = np.empty(k, dtype=np.uint64)  # scratch allocated once per chunk, not per coefficient
         neg = np.empty(k, dtype=np.uint64)
         dx = np.empty(k, dtype=np.uint64)
         dn = np.empty(k, dtype=np.uint64)
-        for i in range(k):
-            x[i] = residues[i, j]
-            neg[i] = moduli[i] - x[i] if x[i] != ZERO else ZERO
-        _mixed_radix(x, moduli, inv, inv_shoup, dx)
-        _mixed_radix(neg, moduli, inv, inv_shoup, dn)
-        negative = False
-        for i in range(k - 1, -1, -1):
-            if dx[i] != dn[i]:
-                negative = dx[i] > dn[i]
-                break
-        digits = dn if negative else dx
-        acc = 0.0
-        for i in range(k - 1, -1, -1):
-            acc = acc * moduli_float[i] + float(digits[i])
-        out[j] = -acc if negative else acc
+        for j in range(chunk * BLOCK, min(n, (chunk + 1) * BLOCK)):
+            for i in range(k):
+                x[i] = residues[i, j]
+                neg[i] = moduli[i] - x[i] if x[i] != ZERO else ZERO
+            _mixed_radix(x, moduli, inv, inv_shoup, ratios, dx)
+            _mixed_radix(neg, moduli, inv, inv_shoup, ratios, dn)
+            negative = False
+            for i in range(k - 1, -1, -1):
+                if dx[i] != dn[i]:
+                    negative = dx[i] > dn[i]
+                    break
+            digits = dn if negative else dx
+            acc = 0.0
+            for i in range(k - 1, -1, -1):
+                acc = acc * moduli_float[i] + float(digits[i])
+            out[j] = -acc if negative else acc
     return out

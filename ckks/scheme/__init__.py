@@ -1,9 +1,9 @@
 """The scheme layer: CKKS over the ring (Cheon, Kim, Kim and Song, ASIACRYPT 2017).
 
 What lives here: parameters and their security check
-(:mod:`~ckks.scheme.parameters`), the canonical-embedding encoder
-(:mod:`~ckks.scheme.encoder`), plaintexts and ciphertexts
-(:mod:`~ckks.scheme.ciphertext`), secret, public and relinearization keys,
+(`parameters`), the canonical-embedding encoder
+(`encoder`), plaintexts and ciphertexts
+(`ciphertext`), secret, public and relinearization keys,
 Galois keys and the key generator (`ckks.scheme.keys`), hybrid key switching
 (`ckks.scheme.keyswitch`), encryption and decryption
 (`ckks.scheme.encryption`), the evaluator: add, multiply, relinearize,
@@ -14,7 +14,7 @@ that applies them with key switching (`ckks.scheme.rotation`).
 Every operation here is one step of the scheme, SEAL-shaped and explicit:
 nothing relinearizes or rescales by itself.
 
-May import: :mod:`ckks.ring`, :mod:`ckks.security`, :mod:`ckks.errors`,
-:mod:`ckks.validation`, :mod:`ckks.container`.  Nothing from
-:mod:`ckks.circuits` or the high-level API.
+May import: `ckks.ring`, `ckks.security`, `ckks.errors`,
+`ckks.validation`, `ckks.container`.  Nothing from
+`ckks.circuits` or the high-level API.
 """

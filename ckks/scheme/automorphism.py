@@ -32,7 +32,7 @@ import numpy as np
 from numba import njit, prange
 
 from ckks.errors import InputError, InputTypeError
-from ckks.ring.modarith import serial_when_small
+from ckks.ring.modarith import BLOCK, CHEAP_THRESHOLD, serial_when_small
 from ckks.ring.ntt import bit_reverse_permutation
 from ckks.validation import check_int, is_integer, preview
 
@@ -235,7 +235,7 @@ def check_steps(steps: object) -> list[int]:
     return [int(k) for k in values]
 
 
-@serial_when_small
+@serial_when_small(threshold=CHEAP_THRESHOLD)
 @njit(parallel=True, cache=True)
 def permuted_add(a, perm, b, moduli, out):
     """out[i, j] = a[i, perm[j]] + b[i, j] mod q_i: sigma_g(a) + b in NTT form, in one pass.
@@ -258,7 +258,15 @@ def permuted_add(a, perm, b, moduli, out):
     for i in prange(a.shape[0]):
         q = moduli[i]
         row = a[i]
-        for j in range(n):
-            s = row[perm[j]] + b[i, j]
-            out[i, j] = s - q if s >= q else s
+        block = np.empty(BLOCK, dtype=np.uint64)  # out may alias b: compute in a private buffer, then copy
+        for start in range(0, n, BLOCK):
+            width = min(BLOCK, n - start)
+            pr = perm[start:start + width]
+            br = b[i, start:start + width]
+            for j in range(width):
+                s = row[pr[j]] + br[j]
+                block[j] = s - q if s >= q else s
+            orow = out[i, start:start + width]
+            for j in range(width):
+                orow[j] = block[j]
     return out

@@ -195,7 +195,7 @@ class Ciphertext:
     ):
         self.data = _check_data(params, data, "ciphertext", 3)
         self.params = params
-        self.scale = _check_object_scale(scale)
+        self._scale = _check_object_scale(scale)  # set once: see `with_scale`
         if not isinstance(key_id, str):
             raise InputTypeError(f"key_id must be a string, got {type(key_id).__name__}")
         self.key_id = key_id
@@ -212,6 +212,11 @@ class Ciphertext:
         return self.data.shape[1] - 1
 
     @property
+    def scale(self) -> float:
+        """The scale Delta the slot values are multiplied by (set at construction; `with_scale` makes a new one)."""
+        return self._scale
+
+    @property
     def size(self) -> int:
         """Number of polynomials: 2 normally, 3 after an unrelinearized multiplication."""
         return self.data.shape[0]
@@ -224,6 +229,30 @@ class Ciphertext:
         """
         return Ciphertext(
             self.params, self.data.copy(), self.scale, self.key_id, self.seed, self.bound, self.noise, self.bound_exact
+        )
+
+    def with_scale(self, scale: float) -> Ciphertext:
+        """The same residues read at another scale: a new Ciphertext (this one is unchanged).
+
+        Decryption divides by the scale, so the values become ``values * self.scale / scale``;
+        this is for snapping a scale that equals ``scale`` up to float rounding (after a rescale
+        by a prime that is not exactly the scale ratio), not for changing values.  The
+        magnitude bound is scaled by the same ratio; the noise (in integer units) is kept.
+
+        Args:
+            scale: the new scale (a positive finite number).
+
+        Returns:
+            A new Ciphertext sharing this one's data.
+
+        Raises:
+            InputTypeError: ``scale`` is not a real number.
+            InputError: ``scale`` is not a positive finite number.
+        """
+        new_scale = _check_object_scale(scale)
+        bound = None if self.bound is None else self.bound * self.scale / new_scale
+        return Ciphertext(
+            self.params, self.data, new_scale, self.key_id, self.seed, bound, self.noise, self.bound_exact
         )
 
     def __repr__(self) -> str:

@@ -27,6 +27,7 @@ Python integers).  Decoding is exact up to the final float64 conversion
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 
 import numpy as np
@@ -271,7 +272,7 @@ class Encoder:
             )
         bound = np.max(np.abs(coefficients)) if coefficients.size else 0.0
         modulus_bits = sum(int(q).bit_length() for q in params.data_moduli[: ring.limbs])
-        if bound >= 2.0 ** (modulus_bits - 2):
+        if bound > 0 and math.log2(bound) >= modulus_bits - 2:  # 2.0 ** bits overflows past 1023 bits
             raise InputError(
                 f"encoded coefficients reach 2^{np.log2(bound):.1f}, too close to the modulus "
                 f"(2^{modulus_bits}) at level {level}: the values are too large for this scale; "

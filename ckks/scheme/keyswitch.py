@@ -8,7 +8,17 @@ c_0 + c_1 s = d s' + e_ks (mod Q_l).  Three steps:
    the key (restricted to level l).  Digit j is d mod D_j; fast basis
    conversion extends it from D_j to every other prime of Q_l * P.  The
    conversion is off by a multiple u * D_j, which the gadget factor of the
-   key annihilates, so this step is exact for the final result.
+   key annihilates, so this step is exact for the final result.  The lift
+   is *centred*: every term [x_p (D_j/q_p)^-1]_{q_p} of the conversion is
+   taken in (-q_p/2, q_p/2), so the digit D_j sum_p [..]_{q_p} / q_p has
+   mean zero (for a one-prime digit it is the centred residue of d).  A
+   lift in [0, D_j) would have mean D_j/2 in every coefficient, i.e. a
+   component (D_j/2)(1 + X + ... + X^(N-1)), and the error term d_j e_j / P
+   would carry the fixed polynomial (D_j/2P)(1 + ... + X^(N-1)) e_j: its
+   canonical embedding, 2/(1 - zeta) times that of e_j, is up to about
+   4N/pi at the roots zeta near 1, so every ciphertext switched with the key
+   would get the same few slots with errors hundreds of times the median
+   (after a rotation by k: slots -k, -k +- 1, ...).
 2. **Inner product** with the key over Q_l * P:
    (sum_j d_j b_j, sum_j d_j a_j), accumulated in 128 bits and reduced once.
 3. **Mod-down**: divide by P with rounding ([`RNSDivider`][ckks.ring.rns.RNSDivider]).
@@ -40,9 +50,7 @@ from ckks.ring.modarith import (
     shoup_per_limb,
 )
 from ckks.ring.ntt import forward_one
-from ckks.scheme.parameters import Parameters
-
-MAX_DIGITS = 60  # 128-bit accumulation of up to 60 products of 61-bit residues
+from ckks.scheme.parameters import MAX_DIGITS, Parameters
 
 
 class ModUpPlan(NamedTuple):
@@ -53,6 +61,7 @@ class ModUpPlan(NamedTuple):
     inv_hat: np.ndarray  # uint64 (l + 1,): (D_j / q_p)^-1 mod q_p for p in digit j
     inv_hat_shoup: np.ndarray  # their Shoup companions
     hat_mod: np.ndarray  # uint64 (l + 1, limbs): (D_j / q_p) mod m_t for every extended prime m_t
+    neg_digit: np.ndarray  # uint64 (digits, limbs): -D_j mod m_t, the correction of a negative centred term
     ring: RingAtLevel  # Q_l * P
 
 
@@ -105,6 +114,7 @@ class KeySwitcher:
         starts, sizes = [], []
         inv_hat = np.zeros(level + 1, dtype=np.uint64)
         hat_mod = np.zeros((level + 1, ring.limbs), dtype=np.uint64)
+        neg_digit = []
         for digit in self.params.digits:
             own = [i for i in digit if i <= level]
             if not own:
@@ -118,9 +128,11 @@ class KeySwitcher:
                 hat = big_d // moduli[i]
                 inv_hat[i] = pow(hat, -1, moduli[i])
                 hat_mod[i] = [hat % c for c in moduli]
+            neg_digit.append([(-big_d) % c for c in moduli])
         inv_hat_shoup = shoup_per_limb(inv_hat, ring.moduli[: level + 1])
         plan = ModUpPlan(
-            np.array(starts, dtype=np.int64), np.array(sizes, dtype=np.int64), inv_hat, inv_hat_shoup, hat_mod, ring
+            np.array(starts, dtype=np.int64), np.array(sizes, dtype=np.int64), inv_hat, inv_hat_shoup, hat_mod,
+            np.array(neg_digit, dtype=np.uint64).reshape(len(starts), ring.limbs), ring,
         )
         self._plans[level] = plan
         return plan
@@ -147,8 +159,9 @@ class KeySwitcher:
         """Step 1: the digits of d (level l, NTT form), each extended to Q_l * P, NTT form.
 
         Digit j is d mod D_j, lifted from D_j to every other prime of Q_l * P
-        by fast basis conversion (off by a multiple of D_j, which the key's
-        gadget factor annihilates).
+        by fast basis conversion with centred terms (off by a multiple of D_j,
+        which the key's gadget factor annihilates; mean zero, see the module
+        docstring).
 
         Args:
             d: uint64 array (l + 1, N) in NTT form over q_0 .. q_l.
@@ -160,15 +173,17 @@ class KeySwitcher:
             InputTypeError: ``d`` is not a numpy array.
             InputError: ``d`` is not a C-contiguous uint64 array of shape (l + 1, N), l in [0, L].
         """
+        return self._decompose(np.ascontiguousarray(d), self._check_poly(d))
+
+    def _decompose(self, d: np.ndarray, level: int) -> np.ndarray:
+        """`decompose` of a checked, C-contiguous d at ``level`` (the rotator's hot path)."""
         params = self.params
-        level = self._check_poly(d)
         plan = self._digit_plan(level)
-        d = np.ascontiguousarray(d)
         coefficients = params.at_level(level).to_coefficients(d)
         extended = np.empty((len(plan.starts), level + 1 + params.special_count, params.poly_degree), dtype=np.uint64)
         ring, tables = plan.ring, params.tables
         mod_up(
-            d, coefficients, plan.starts, plan.sizes, plan.inv_hat, plan.inv_hat_shoup, plan.hat_mod,
+            d, coefficients, plan.starts, plan.sizes, plan.inv_hat, plan.inv_hat_shoup, plan.hat_mod, plan.neg_digit,
             ring.rows, ring.moduli, ring.ratios, tables.psi_rev, tables.psi_rev_shoup, extended,
         )
         return extended
@@ -217,8 +232,12 @@ class KeySwitcher:
             permutation = np.asarray(permutation)
             if permutation.dtype != np.int64 or permutation.shape != (params.poly_degree,):
                 raise InputError(f"permutation must be an int64 index map of length {params.poly_degree}")
-        extended = np.ascontiguousarray(extended)
-        key_data = np.ascontiguousarray(key_data)
+        return self._inner_product(np.ascontiguousarray(extended), np.ascontiguousarray(key_data), permutation)
+
+    def _inner_product(self, extended: np.ndarray, key_data: np.ndarray, permutation: np.ndarray) -> np.ndarray:
+        """`inner_product` of checked, C-contiguous arrays (``permutation``: `_IDENTITY` for none)."""
+        params = self.params
+        ring = self._digit_plan(extended.shape[1] - 1 - params.special_count).ring
         out = np.empty((2, ring.limbs, params.poly_degree), dtype=np.uint64)
         key_inner_product(extended, permutation, key_data, ring.rows, ring.moduli, ring.ratios, out)
         return out
@@ -248,9 +267,11 @@ class KeySwitcher:
                 accumulated
             ).__name__
             raise InputError(f"accumulated must be a uint64 array of shape (2, l + 1 + alpha, N), got {got}")
-        level = accumulated.shape[1] - 1 - params.special_count
-        divider = params.mod_down(level)
-        return divider.divide_many(np.ascontiguousarray(accumulated))
+        return self._mod_down(np.ascontiguousarray(accumulated))
+
+    def _mod_down(self, accumulated: np.ndarray) -> np.ndarray:
+        """`mod_down` of a checked, C-contiguous array."""
+        return self.params.mod_down(accumulated.shape[1] - 1 - self.params.special_count).divide_many(accumulated)
 
     def switch(self, d: np.ndarray, key_data: np.ndarray) -> np.ndarray:
         """(c_0, c_1) over Q_l with c_0 + c_1 s = d s' + e_ks, for the key from s' to s.
@@ -356,13 +377,17 @@ def key_inner_product(extended, perm, key, rows, moduli, ratios, out):
 
 @serial_when_small
 @njit(parallel=True, cache=True)
-def mod_up(d, coeff, starts, sizes, inv_hat, inv_hat_shoup, hat_mod, rows, moduli, ratios, psi, psi_shoup, out):
+def mod_up(
+    d, coeff, starts, sizes, inv_hat, inv_hat_shoup, hat_mod, neg_digit, rows, moduli, ratios, psi, psi_shoup, out
+):
     """Step 1 fused: every digit of d extended to Q_l * P and brought to NTT form, one limb at a time.
 
     Task (j, t) writes out[j, t]: the NTT-form residue of d mod m_t itself
-    when m_t is a prime of digit j, else the fast basis conversion
-    sum_p [x_p (D_j/q_p)^-1]_{q_p} (D_j/q_p) mod m_t over the primes p of the
-    digit (coefficient form, x = ``coeff``), transformed at once with
+    when m_t is a prime of digit j, else the centred fast basis conversion
+    sum_p v_p (D_j/q_p) mod m_t over the primes p of the digit, with
+    v_p = [x_p (D_j/q_p)^-1]_{q_p} taken in (-q_p/2, q_p/2) (coefficient form,
+    x = ``coeff``; a term v_p - q_p adds -D_j mod m_t, ``neg_digit``); for a
+    one-prime digit this is the centred residue of x.  It is transformed at once with
     `ckks.ring.ntt.forward_one` while the limb is still in cache.  Tasks run
     in parallel; every array is C-contiguous.
 
@@ -374,6 +399,7 @@ def mod_up(d, coeff, starts, sizes, inv_hat, inv_hat_shoup, hat_mod, rows, modul
         inv_hat: uint64 (l + 1,), (D_j / q_p)^-1 mod q_p.
         inv_hat_shoup: their Shoup companions.
         hat_mod: uint64 (l + 1, limbs), (D_j / q_p) mod m_t.
+        neg_digit: uint64 (digits, limbs), -D_j mod m_t.
         rows: int64 (limbs,), the NTT table row of each extended prime.
         moduli: uint64 (limbs,), the extended primes m_t.
         ratios: uint64 (limbs, 2), their Barrett ratios.
@@ -412,22 +438,29 @@ def mod_up(d, coeff, starts, sizes, inv_hat, inv_hat_shoup, hat_mod, rows, modul
         m = lane_mask(c)
         rh = ratios[t, 0]
         rl = ratios[t, 1]
-        if k == 1:  # one prime: the conversion is x mod c
+        negative = neg_digit[j, t]
+        if k == 1:  # one prime: the centred residue of x mod c (x - q_s when x > q_s / 2)
             src = coeff[s]
+            half = moduli[s] >> U64(1)
             for i in range(n):
-                dst[i] = barrett_reduce_lanes(ZERO, src[i], c, rh, rl, m)
+                v = src[i]
+                dst[i] = barrett_reduce_lanes(ZERO, v + (negative if v > half else ZERO), c, rh, rl, m)
         else:
             high = np.zeros(n, dtype=np.uint64)
             low = np.zeros(n, dtype=np.uint64)
             for p in range(s, s + k):
                 h_pt = hat_mod[p, t]
+                half = moduli[p] >> U64(1)
                 src = scaled[p]
                 for i in range(n):
                     v = src[i]
                     lo = v * h_pt
                     acc = low[i] + lo
-                    high[i] += mul_high_lanes(v, h_pt, m) + U64(acc < lo)
-                    low[i] = acc
+                    carry = mul_high_lanes(v, h_pt, m) + U64(acc < lo)
+                    extra = negative if v > half else ZERO  # v - q_p: (v - q_p)(D_j/q_p) = v (D_j/q_p) - D_j
+                    total = acc + extra
+                    high[i] += carry + U64(total < extra)
+                    low[i] = total
             for i in range(n):
                 dst[i] = barrett_reduce_lanes(high[i], low[i], c, rh, rl, m)
         forward_one(dst, psi[rows[t]], psi_shoup[rows[t]], c)

@@ -68,9 +68,9 @@ MAX_MODULI = 64
 MAX_GALOIS_KEYS = MAX_POLY_DEGREE
 #: Most key-switching digits (the key switcher accumulates up to 60 products of 61-bit residues in 128 bits).
 MAX_DIGITS = 60
-#: Largest memory (bytes) key generation may allocate without being asked explicitly (8 GiB); see
-#: `Parameters.key_switch_key_bytes` and ``KeyGenerator.create_galois_keys(memory_limit=...)``.
 KEY_MEMORY_LIMIT = 8 << 30
+"""Largest memory (bytes) key generation may allocate without being asked explicitly (8 GiB); see
+`Parameters.key_switch_key_bytes` and ``KeyGenerator.create_galois_keys(memory_limit=...)``."""
 
 
 class Parameters:

@@ -12,7 +12,11 @@ switch from s(X^g) back to s finishes the job.  The Galois key of g
 [`KeyGenerator.create_galois_keys`][ckks.scheme.keys.KeyGenerator.create_galois_keys])
 is the hybrid key-switching key from s(X^g) to s (`ckks.scheme.keyswitch`,
 the same mechanism as relinearization).  Level and scale are unchanged; the
-key-switching error is added once per automorphism.
+key-switching error is added once per automorphism.  The tracked bounds of
+`ckks.scheme.ciphertext` follow: the slot bound A is unchanged (the slots are
+permuted, or conjugated), the error bound grows by
+`ckks.security.noise.keyswitch_noise` per key switch (sigma_g only moves the
+error's coefficients, up to sign).
 
 Hoisting (Halevi and Shoup, "Faster homomorphic linear transformations in
 HElib", CRYPTO 2018): the digit decomposition and mod-up of c_1, the
@@ -40,6 +44,7 @@ from ckks.scheme.evaluator import check_operand_data
 from ckks.scheme.keys import GaloisKeys, KeySwitchKey
 from ckks.scheme.keyswitch import KeySwitcher
 from ckks.scheme.parameters import Parameters
+from ckks.security.noise import keyswitch_noise
 from ckks.validation import check_int
 
 __all__ = ["Rotator", "missing_key_message"]
@@ -169,15 +174,23 @@ class Rotator:
         switcher = self.key_switcher
         ring = params.at_level(ct.level)
         keys = {g: self._key(g, f"no Galois key for element {g}") for g in elements}
-        extended = switcher.decompose(np.ascontiguousarray(ct.data[1]))
+        # ct passed _check (shape, dtype, range): the switcher's unchecked paths skip re-validating it
+        extended = switcher._decompose(np.ascontiguousarray(ct.data[1]), ct.level)
         c0 = np.ascontiguousarray(ct.data[0])
+        # sigma_g permutes the slots (conjugation: conjugates them), so the magnitude bound and whether it is
+        # attained are unchanged; it moves the error's coefficients (up to sign), and the key switch adds its own
+        noise = None if ct.noise is None else ct.noise + keyswitch_noise(params)
         out = {}
         for g in elements:
             # sigma_g is an index map applied inside the kernels: no permuted (strided) array is made
             perm = ntt_permutation(g, params.poly_degree)
-            data = switcher.mod_down(switcher.inner_product(extended, keys[g].data, perm))
+            switcher._check_key(keys[g].data)  # shape and dtype: the kernel trusts them
+            key = np.ascontiguousarray(keys[g].data)
+            data = switcher._mod_down(switcher._inner_product(extended, key, perm))
             permuted_add(c0, perm, data[0], ring.moduli, data[0])
-            out[g] = Ciphertext(params, data, ct.scale, ct.key_id)
+            out[g] = Ciphertext(
+                params, data, ct.scale, ct.key_id, bound=ct.bound, noise=noise, bound_exact=ct.bound_exact
+            )
         return out
 
     # -- public operations --------------------------------------------------------------------
@@ -186,7 +199,9 @@ class Rotator:
 
         Applies sigma_g, g = 5^step mod 2N, then switches the key back to s;
         uses the key of ``step`` if present, else the shortest composition of
-        available keys (one key switch each).  Level and scale unchanged.
+        available keys (one key switch each).  Level and scale unchanged; so
+        is the slot bound, and the noise bound grows by
+        `ckks.security.noise.keyswitch_noise` per key switch.
 
         Args:
             ct: a size-2 ciphertext of these parameters.
@@ -230,14 +245,15 @@ class Rotator:
         direct = {}
         for k in steps:
             r = k % slots
-            if r and self.galois_keys is not None and galois_element(r, n) in self.galois_keys:
-                direct[galois_element(r, n)] = r
+            g = pow(5, r, 2 * n)  # galois_element(r, n), without re-validating r
+            if r and self.galois_keys is not None and g in self.galois_keys:
+                direct[g] = r
         if direct:
             for g, value in self._hoisted(ct, list(direct)).items():
                 done[direct[g]] = value
         out = {}
         for k in steps:
-            out[k] = self._composed(k, done)
+            out[k] = done[k % slots] if k % slots in done else self._composed(k, done)
             if out[k] is ct:
                 out[k] = ct.copy()
         return out

@@ -27,8 +27,15 @@ width and B, A, Delta the noise bound, slot bound and scale of an operand:
 | times an integer k            | abs(k) B                                                    |
 | times a plaintext (A_p, D_p)  | B (A_p D_p + 1/2) + A Delta / 2                             |
 | times a ciphertext            | A_a D_a B_b + A_b D_b B_a + sqrt(N) B_a B_b / Z             |
-| key switching (relin, rotate) | + Z sigma sqrt(N sum_j D_j^2 / 12) / P + R                  |
+| key switching (relin, rotate) | + Z sigma sqrt(N sum_j k_j D_j^2 / 12) / P + R              |
 | rescale by q                  | B / q + R                                                   |
+
+In the key-switching rule, digit j of the decomposition is a product of k_j
+primes with modulus D_j; its centred lift (`ckks.scheme.keyswitch`) is D_j
+times a sum of k_j terms uniform in (-1/2, 1/2), of variance k_j D_j^2 / 12,
+and it multiplies the key's error e_j (width sigma) before the division by P.
+A rotation adds the same (`ckks.scheme.rotation`: the automorphism only moves
+the error's coefficients, up to sign, and keeps the slot bound A).
 
 A message of slot bound A at scale Delta multiplies an error coefficient-wise
 by at most A Delta in the root-mean-square sense (Parseval for the canonical
@@ -99,19 +106,24 @@ def fresh_symmetric_noise(params) -> float:
 
 
 def keyswitch_noise(params) -> float:
-    """The error key switching (relinearization, rotation) adds: sum_j d_j e_j / P plus the mod-down rounding.
+    """The error key switching (relinearization, rotation, conjugation) adds: sum_j d_j e_j / P plus the rounding.
+
+    d_j is digit j of the decomposed polynomial, lifted centred (coefficients
+    D_j times a sum of k_j terms uniform in (-1/2, 1/2)), e_j the key's error;
+    the mod-down by P adds the rounding R.  Taken at the top level (a bound
+    for every level: lower levels have fewer primes per digit).
 
     Args:
         params: the parameters.
 
     Returns:
-        Z sigma sqrt(N sum_j D_j^2 / 12) / P + R, with D_j the modulus of digit j.
+        Z sigma sqrt(N sum_j k_j D_j^2 / 12) / P + R, with D_j the modulus of digit j and k_j its number of primes.
     """
     special = math.prod(params.special_moduli)
     total = 0.0
     for digit in params.digits:
         d = math.prod(params.data_moduli[i] for i in digit) / special
-        total += d * d
+        total += len(digit) * d * d
     return Z * params.sigma * math.sqrt(params.poly_degree * total / 12.0) + rounding_noise(params)
 
 

@@ -1,10 +1,10 @@
 """Small real datasets shipped with ``nn`` (see ``nn/datasets/README.md`` for source and licence).
 
-* :func:`load_iris`: 150 flowers, 4 features, 3 classes;
-* :func:`load_digits`: 1,797 8x8 handwritten digits, 10 classes;
-* :func:`load_breast_cancer`: 569 Wisconsin diagnostic samples, 30 features, 2 classes.
+* `load_iris`: 150 flowers, 4 features, 3 classes;
+* `load_digits`: 1,797 8x8 handwritten digits, 10 classes;
+* `load_breast_cancer`: 569 Wisconsin diagnostic samples, 30 features, 2 classes.
 
-Each returns a :class:`Dataset` with a fixed, seeded, stratified train/test
+Each returns a `Dataset` with a fixed, seeded, stratified train/test
 split.  Only numpy and the standard library are used to read the files.
 """
 

@@ -8,15 +8,15 @@
     ctx = em.keygen(); server = ctx.public_copy()
     y = em.decrypt(ctx, em.run(server, em.encrypt(ctx, x)))
 
-Modules: :mod:`nn.encrypted.plan` (stages, folding, calibration),
-:mod:`nn.encrypted.params` (parameters from depth), the layouts
-:mod:`nn.encrypted.sample_layout` (one sample per ciphertext) and
-:mod:`nn.encrypted.batch_layout` (slot = sample), :mod:`nn.encrypted.convolution`
-(client-side im2col, server-side convolution), :mod:`nn.encrypted.softargmax`,
-:mod:`nn.encrypted.tensor` (encrypted batches and their bytes),
-:mod:`nn.encrypted.compiler` (compile, EncryptedModel), :mod:`nn.encrypted.kernels` (the
-batch layout's fused integer-weight kernel), :mod:`nn.encrypted.pretrained` (the shipped digits
-models), :mod:`nn.encrypted.tenseal_twin` (the same network in TenSEAL) and the demo
+Modules: `nn.encrypted.plan` (stages, folding, calibration),
+`nn.encrypted.params` (parameters from depth), the layouts
+`nn.encrypted.sample_layout` (one sample per ciphertext) and
+`nn.encrypted.batch_layout` (slot = sample), `nn.encrypted.convolution`
+(client-side im2col, server-side convolution), `nn.encrypted.softargmax`,
+`nn.encrypted.tensor` (encrypted batches and their bytes),
+`nn.encrypted.compiler` (compile, EncryptedModel), `nn.encrypted.kernels` (the
+batch layout's fused integer-weight kernel), `nn.encrypted.pretrained` (the shipped digits
+models), `nn.encrypted.tenseal_twin` (the same network in TenSEAL) and the demo
 ``python -m nn.encrypted.demo``.
 """
 

@@ -141,7 +141,7 @@ class BatchLayout:
         results = []
         for j in range(out.shape[0]):
             y = ops.ev.rescale(Ciphertext(first.params, out[j], first.scale * q, first.key_id))
-            y.scale = first.scale  # s q / q exactly
+            y = y.with_scale(first.scale)  # s q / q exactly
             results.append(ops.add_constant(y, float(st.bias[j])))
         return results
 

@@ -10,10 +10,10 @@
     out = em.run(server, enc)         # server side
     y = em.decrypt(ctx, out)          # (batch, outputs): logits, or soft-argmax probabilities
 
-The plan (:mod:`nn.encrypted.plan`) is laid out by :mod:`nn.encrypted.sample_layout`
-(one sample per ciphertext) or :mod:`nn.encrypted.batch_layout` (slot = sample),
+The plan (`nn.encrypted.plan`) is laid out by `nn.encrypted.sample_layout`
+(one sample per ciphertext) or `nn.encrypted.batch_layout` (slot = sample),
 chosen from a cost estimate unless forced; the parameters come from the plan's
-depth and value range (:mod:`nn.encrypted.params`).
+depth and value range (`nn.encrypted.params`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from ckks.context import Context
 from ckks.errors import ContextMismatchError, InputError, InputTypeError, KeyMissingError
 from nn.encrypted.batch_layout import BatchLayout
 from nn.encrypted.ops import Ops
-from nn.encrypted.params import ParameterChoice, choose_parameters
+from nn.encrypted.params import ParameterChoice, choose_parameters, noise_bits
 from nn.encrypted.plan import (
     AffineStage,
     PolyStage,
@@ -40,7 +40,7 @@ from nn.encrypted.plan import (
     unfolded_levels,
 )
 from nn.encrypted.sample_layout import SampleLayout
-from nn.encrypted.softargmax import SoftArgmaxStage, design, exact
+from nn.encrypted.softargmax import SoftArgmaxStage, check_precision, design, exact
 from nn.encrypted.tensor import EncryptedBatch
 from nn.errors import ConfigError, ShapeError
 from nn.model import Sequential
@@ -97,7 +97,10 @@ def compile(  # noqa: A001 - the issue's API name
             or a SoftArgmax that is not last.
         LayerTypeError: ``model`` is not an ``nn.Sequential`` or holds unsupported layers.
         ShapeError: the model does not accept ``input_shape``, or ``calibration`` has another shape.
-        ConfigError: a bad ``batch_size``, ``layout``, ``first_conv`` or ``precision_bits``.
+        ConfigError: a bad ``batch_size``, ``layout``, ``first_conv`` or ``precision_bits``; or a
+            SoftArgmax whose denominator range (beta times the logit spread on the calibration data)
+            the chosen parameters cannot represent: the ciphertext noise 2^-p divided by the smallest
+            scaled denominator exceeds ``softargmax_error`` (``nn.encrypted.softargmax.check_precision``).
         SecurityError: no 128-bit-secure parameter set holds the plan's depth (the message names
             the depth needed and the largest secure depth).
         ParameterError: a forced ``poly_degree`` has too few slots for the layout.
@@ -130,6 +133,9 @@ def compile(  # noqa: A001 - the issue's API name
     params = choose_parameters(
         depth, info["max_abs"], slots_needed, int(precision_bits), security, poly_degree, scale_bits
     )
+    if isinstance(stages[-1], SoftArgmaxStage):  # before any key or ciphertext exists
+        check_precision(stages[-1], params.scale_bits - noise_bits(params.poly_degree), params.moduli_bits[0],
+                        softargmax_error)
     info["precision_bits"] = int(precision_bits)
     return EncryptedModel(model, input_shape, int(batch_size), layout, stages, params, info)
 
@@ -218,11 +224,11 @@ def _layout(name: str, stages: list, slots: int):
 class EncryptedModel:
     """A compiled encrypted-inference plan: stages, layout, CKKS parameters.
 
-    Made by :func:`compile`; see the module docstring for the client/server flow.
+    Made by `compile`; see the module docstring for the client/server flow.
 
     Attributes:
         layout: "sample" or "batch".
-        params: the chosen :class:`nn.encrypted.params.ParameterChoice`.
+        params: the chosen `nn.encrypted.params.ParameterChoice`.
         stages: the plan's stages (AffineStage, PolyStage, SoftArgmaxStage).
         depth: levels the plan consumes.
         unfolded_depth: levels without scalar folding and layer composition.
@@ -254,7 +260,7 @@ class EncryptedModel:
     # -- introspection ------------------------------------------------------------------------
     @property
     def rotation_steps(self) -> list[int]:
-        """The Galois-key steps the plan needs (exactly those :meth:`keygen` makes)."""
+        """The Galois-key steps the plan needs (exactly those `keygen` makes)."""
         return self._layout.rotation_steps()
 
     @property
@@ -263,7 +269,7 @@ class EncryptedModel:
 
         V is the largest absolute value recorded at any stage on the calibration data.  The
         scale leaves ``precision_bits`` bits after the binary point once encoding and
-        key-switching noise are paid (:mod:`nn.encrypted.params`); the factor 32 covers the
+        key-switching noise are paid (`nn.encrypted.params`); the factor 32 covers the
         accumulation over the plan's stages, and large intermediate values lose bits in proportion.
         """
         return 32.0 * 2.0 ** -self.info["precision_bits"] * max(1.0, max(self.info["stage_max"]))
@@ -383,7 +389,7 @@ class EncryptedModel:
         """Encrypt a batch of samples in the plan's layout.
 
         Args:
-            context: the client's context from :meth:`keygen` (a public copy can encrypt too).
+            context: the client's context from `keygen` (a public copy can encrypt too).
             x: samples of shape (batch, *input_shape), 1 <= batch <= batch_size.
 
         Returns:
@@ -401,15 +407,15 @@ class EncryptedModel:
         return EncryptedBatch(vectors, self.layout, feats.shape[0], self.plan_id, "input")
 
     def decrypt(self, context: Context, out: EncryptedBatch) -> np.ndarray:
-        """Decrypt the outputs of :meth:`run`.
+        """Decrypt the outputs of `run`.
 
         Args:
             context: the client's private context.
-            out: the EncryptedBatch :meth:`run` returned.
+            out: the EncryptedBatch `run` returned.
 
         Returns:
             (batch, outputs): logits, or the soft-argmax probabilities (batch, classes) when the
-            model ends with SoftArgmax (the index: :meth:`decrypt_soft_argmax`).
+            model ends with SoftArgmax (the index: `decrypt_soft_argmax`).
 
         Raises:
             KeyMissingError: ``context`` holds no secret key (a public copy).
@@ -424,7 +430,7 @@ class EncryptedModel:
 
         Args:
             context: the client's private context.
-            out: the EncryptedBatch :meth:`run` returned.
+            out: the EncryptedBatch `run` returned.
 
         Returns:
             (batch,) values; rounded, they are the predicted classes.
@@ -460,7 +466,7 @@ class EncryptedModel:
 
         Args:
             context: the server's context (``ctx.public_copy()`` or ``Context.load`` of public bytes).
-            enc: the EncryptedBatch from :meth:`encrypt` (or loaded from bytes).
+            enc: the EncryptedBatch from `encrypt` (or loaded from bytes).
             progress: optional callback(done, total) called after every stage.
 
         Returns:
@@ -526,7 +532,7 @@ class EncryptedModel:
             x: samples (n, *input_shape).
 
         Returns:
-            (n, outputs), in the format of :meth:`decrypt` before splitting off the index.
+            (n, outputs), in the format of `decrypt` before splitting off the index.
         """
         x = np.asarray(x, dtype=np.float64)
         return forward_stages(self.stages, features_of(self.stages, x))[-1]
@@ -543,7 +549,7 @@ class EncryptedModel:
             ``max_value`` and ``seconds``.
 
         Raises:
-            Same as :meth:`encrypt` and :meth:`run`.
+            Same as `encrypt` and `run`.
         """
         enc = self.encrypt(context, x)
         feats = self.features(x)

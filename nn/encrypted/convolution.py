@@ -20,7 +20,7 @@ ones, which TenSEAL cannot do: its issue #403): on the channel-major layout
 diagonals are ``k = (c - f) H W + di W + dj`` (input channel c, output channel
 f, kernel offset (di, dj), with zero entries where the window leaves the
 image): at most (C + F - 1) k^2 diagonals, evaluated by the BSGS transform of
-:mod:`nn.encrypted.sample_layout` in one level.  A following average pool,
+`nn.encrypted.sample_layout` in one level.  A following average pool,
 flatten and linear layer are composed into the same map when no activation
 separates them (Toeplitz/diagonal packing, as in Orion; the multiplexed
 packing of Lee et al. would interleave channels to keep strided outputs dense,

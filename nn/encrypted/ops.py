@@ -54,7 +54,7 @@ class Ops:
         return polynomial.chebval(ct, np.asarray(coeffs, dtype=np.float64), (-1.0, 1.0), self.ev, self.enc)
 
     def activation(self, ct: Ciphertext, stage) -> Ciphertext:
-        """A PolyStage on one ciphertext (see :mod:`nn.encrypted.plan`)."""
+        """A PolyStage on one ciphertext (see `nn.encrypted.plan`)."""
         if stage.mode == "square":
             return self.multiply(ct, ct)
         if stage.mode == "monic2":

@@ -1,23 +1,23 @@
 """The layout-independent inference plan: stages, scalar folding, calibration.
 
-A trained :class:`nn.Sequential` is rewritten as a short list of *stages*, the
+A trained `nn.Sequential` is rewritten as a short list of *stages*, the
 unit of encrypted evaluation:
 
-* :class:`AffineStage`: ``y = x M + b`` with a dense matrix M of shape (n, m).
+* `AffineStage`: ``y = x M + b`` with a dense matrix M of shape (n, m).
   Every run of consecutive affine layers (``Linear``, ``Conv2d``,
   ``AvgPool2d``, ``Flatten``, degree-1 polynomials) is composed into one
   stage, computed by pushing the standard basis through the layers' own
   numpy ``forward``: ``M[i] = f(e_i) - f(0)``, ``b = f(0)``.  One level.
   A first ``Conv2d`` may instead read a client-side im2col encoding
-  (:mod:`nn.encrypted.convolution`).
-* :class:`PolyStage`: an element-wise polynomial.  ``Square`` and
+  (`nn.encrypted.convolution`).
+* `PolyStage`: an element-wise polynomial.  ``Square`` and
   quadratics followed by an affine stage are *folded*: ``a x^2 + b x + c =
   a (x (x + b/a)) + c``, and ``a`` and ``c`` move into the next stage's
   matrix and bias (``M' = a M``, ``b' = b + c 1^T M``), so the activation costs
   one level (one ciphertext product) instead of two.  Other polynomials are
-  evaluated by :func:`ckks.circuits.polynomial.polyval` in
+  evaluated by `ckks.circuits.polynomial.polyval` in
   ``ceil(log2(d + 1))`` levels.
-* :class:`SoftArgmaxStage`: the encrypted soft-argmax (:mod:`nn.encrypted.softargmax`);
+* `SoftArgmaxStage`: the encrypted soft-argmax (`nn.encrypted.softargmax`);
   its input normalisation (the inverse temperature, the mean subtraction,
   the map onto [-1, 1] of its Chebyshev series) is folded into the preceding
   affine stage.
@@ -161,7 +161,7 @@ def _poly_coeffs(layer: Layer) -> np.ndarray:
 
 
 def build_stages(model: Sequential, input_shape: tuple[int, ...], first_conv: str = "im2col") -> list:
-    """The stage list of a model (without soft-argmax normalisation, see :func:`attach_softargmax`).
+    """The stage list of a model (without soft-argmax normalisation, see `attach_softargmax`).
 
     Args:
         model: an HE-friendly ``nn.Sequential``.
@@ -173,7 +173,7 @@ def build_stages(model: Sequential, input_shape: tuple[int, ...], first_conv: st
         A list of AffineStage, PolyStage and, last, a ``("softargmax", beta, layer name)`` marker.
 
     Raises:
-        NotHEFriendlyError, LayerTypeError: see :func:`check_he_friendly`.
+        NotHEFriendlyError, LayerTypeError: see `check_he_friendly`.
         ShapeError: the model does not accept inputs of ``input_shape``.
     """
     check_he_friendly(model)

@@ -5,7 +5,7 @@
 * ``digits_cnn``: ``Conv2d(1, 4, 3, padding=1) -> Square -> AvgPool2d(2) -> Conv2d(4, 8, 3, padding=1)
   -> Square -> Flatten -> Linear(128, 10)``: two convolutions, depth 5 after folding.
 
-Both were trained with :func:`train` on ``nn.datasets.load_digits()`` (the default
+Both were trained with `train` on ``nn.datasets.load_digits()`` (the default
 75/25 stratified split, seed 0; the test split has 450 images).  Each ``.npz``
 is ``nn.Sequential.save`` output; the ``.json`` beside it records how it was
 trained and its plaintext test accuracy.

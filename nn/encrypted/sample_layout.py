@@ -9,7 +9,7 @@ The n features of a sample sit in the first n of the S = N/2 slots::
 A linear stage ``y = x M + b`` (M of shape (n, m), composed from Linear,
 Conv2d, AvgPool2d and Flatten layers) is the slot map
 ``y = sum_k d_k * rot_k(x)`` over the generalized diagonals
-``d_k[j] = M[j + k, j]`` (:func:`ckks.circuits.linear_transform.vector_matrix_transform`),
+``d_k[j] = M[j + k, j]`` (`ckks.circuits.linear_transform.vector_matrix_transform`),
 evaluated baby-step giant-step: the baby rotations hoisted (one key-switch
 decomposition of x), about 2 sqrt(#diagonals) rotations, one plaintext
 multiplication per diagonal, one level.  Slots of x beyond n are never read, so
@@ -21,7 +21,7 @@ is the transform of its Toeplitz matrix, whose non-zero diagonals are
 ``k = (c - f) H W + di W + dj`` for input channel c, output channel f and
 kernel offset (di, dj): at most (C + F - 1) k^2 of them, whatever the image
 size.  A first convolution can instead read client-side im2col patches
-(:mod:`nn.encrypted.convolution`), which need only C k^2 + F - 1 diagonals,
+(`nn.encrypted.convolution`), which need only C k^2 + F - 1 diagonals,
 all multiples of the window count.
 """
 
@@ -39,7 +39,7 @@ class SampleLayout:
     """The per-stage machinery of the one-sample-per-ciphertext layout.
 
     Args:
-        stages: the plan's stages (:mod:`nn.encrypted.plan`).
+        stages: the plan's stages (`nn.encrypted.plan`).
         slots: N/2 of the chosen parameters.
     """
 

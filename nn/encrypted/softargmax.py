@@ -22,6 +22,16 @@ The plaintext layer is ``p = softmax(beta z)`` and the soft-argmax value
 4. **Inverse**: v0 = Chebyshev series of 1/(y - beta') (degree d_i), then k Newton
    steps v <- v (2 - S' v), each squaring the relative error (2 levels each):
    error eps0^(2^k) with eps0 the measured error of the initial series.
+   **Noise.**  The parameters hold every slot value to an absolute error of about
+   eta = 2^-p (p bits after the binary point, see `nn.encrypted.params`).  The
+   inverse turns the absolute error eta of S' into the relative error eta / S'
+   (Newton converges to 1/(S' + noise)), and each probability e_i v carries the
+   absolute error eta v <= eta / S' of e_i: both are at most
+   ``eta / S'_lo`` with ``S'_lo = alpha S_lo``, however exact the polynomials are.
+   [`check_precision`][nn.encrypted.softargmax.check_precision] refuses (ConfigError)
+   when that exceeds the error budget, or when v <= 1/S'_lo does not fit the last
+   levels' modulus: a shift by a plaintext constant cannot help, since the ratio
+   S_hi / S_lo (set by beta times the spread of the logits) is what matters.
 5. **Output**: ``(e_i v)_i`` are the probabilities, ``(sum_i i e_i) v`` the
    soft-argmax index (the plaintext dot product with (0, 1, ..., C-1)).
 
@@ -78,6 +88,7 @@ class SoftArgmaxStage:
     sigmoid_bound: float = 1.0
     errors: dict = field(default_factory=dict)
     folded: list[str] = field(default_factory=list)
+    logit_spread: float = 0.0
 
     kind = "softargmax"
 
@@ -154,6 +165,7 @@ def design(logits: np.ndarray, beta: float, layers: list[str], target: float = 1
     z = np.asarray(logits, dtype=np.float64)
     c = z.shape[1]
     stage = SoftArgmaxStage(c, float(beta), layers, "binary" if c == 2 else "multi")
+    stage.logit_spread = float(np.max(z.max(axis=1) - z.min(axis=1)))
     if c == 2:
         d = beta * (z[:, 1] - z[:, 0])
         bound = 1.1 * max(float(np.max(np.abs(d))), 1e-3)
@@ -209,3 +221,76 @@ def design(logits: np.ndarray, beta: float, layers: list[str], target: float = 1
     stage.newton, stage.inv_coeffs, inv_err = best[1], best[2], best[3]
     stage.errors = {"exp (relative)": exp_err, "inverse (relative)": inv_err}
     return stage
+
+
+def noise_error(stage: SoftArgmaxStage, precision_bits: float) -> float:
+    """The error ciphertext noise adds to the soft-argmax outputs, at the bottom of the denominator range.
+
+    With slot values held to an absolute error ``eta = 2^-precision_bits``, the inverse of the
+    encrypted denominator ``S' = alpha S`` has the relative error ``eta / S'`` and every probability
+    ``e_i v`` the absolute error ``eta / S'`` (see the module docstring): at most ``eta / (alpha S_lo)``.
+    For two classes (one sigmoid series, no inverse) it is ``eta``.
+
+    Args:
+        stage: the designed stage.
+        precision_bits: bits after the binary point the parameters keep (scale bits minus noise bits).
+
+    Returns:
+        The error bound (relative for the inverse, absolute for the probabilities).
+    """
+    eta = 2.0 ** -float(precision_bits)
+    if stage.mode == "binary":
+        return eta
+    return eta / (stage.alpha * stage.s_range[0])
+
+
+def check_precision(stage: SoftArgmaxStage, precision_bits: float, modulus_bits: int, target: float) -> None:
+    """Refuse a soft-argmax whose denominator range the chosen parameters cannot represent.
+
+    Two conditions, both from the error analysis of the module docstring:
+    ``noise_error(stage, precision_bits) <= target`` (the noise the inverse amplifies at the bottom
+    of its interval stays within the error budget) and ``log2(1 / S'_lo) + 1 < modulus_bits`` (the
+    largest inverse, ``v <= 1/S'_lo``, fits the modulus left at the last level, ``q0``, at the scale).
+
+    Args:
+        stage: the designed stage.
+        precision_bits: bits after the binary point the chosen parameters keep (scale bits minus noise bits).
+        modulus_bits: bits of the last level's prime q0 (the headroom of the output values).
+        target: the error budget (``softargmax_error`` of ``compile``).
+
+    Raises:
+        ConfigError: either condition fails; the message names beta, the logit spread, the
+            denominator range, the precision and the remedies.
+    """
+    if stage.mode == "binary":
+        return
+    s_lo, s_hi = stage.s_range
+    smallest = stage.alpha * s_lo
+    err = noise_error(stage, precision_bits)
+    fits = math.log2(1.0 / smallest) + 1.0 < modulus_bits
+    if err <= target and fits:
+        return
+    # S_hi / S_lo grows like exp(beta * spread): the beta that brings it to the budget, roughly
+    ratio_ok = 2.0 * target * 2.0 ** precision_bits
+    ratio = s_hi / s_lo
+    beta_ok = stage.beta * math.log(max(ratio_ok, 1.0 + 1e-9)) / math.log(ratio) if ratio > 1 else stage.beta
+    bits_needed = math.ceil(math.log2(1.0 / (target * smallest)))
+    more_bits = (
+        f"raise precision_bits to at least {bits_needed} (deeper, larger parameters), "
+        if bits_needed <= 40 and fits else ""
+    )
+    reason = (
+        f"ciphertext noise of about 2^-{precision_bits:g} = {2.0 ** -precision_bits:.2g} becomes an error of "
+        f"{err:.2g} in the inverse and the probabilities (2^-{precision_bits:g} / {smallest:.3g}), above "
+        f"softargmax_error={target:g}"
+        if err > target else
+        f"the largest inverse 1/{smallest:.3g} does not fit the {modulus_bits}-bit last modulus at the scale"
+    )
+    raise ConfigError(
+        f"encrypted soft-argmax with beta={stage.beta:g}: the logits spread over up to {stage.logit_spread:.3g} "
+        f"(beta * spread = {stage.beta * stage.logit_spread:.3g}), so the softmax denominator ranges over "
+        f"[{s_lo:.3g}, {s_hi:.3g}] (ratio {ratio:.3g}; {smallest:.3g} .. {stage.alpha * s_hi:.3g} once scaled) on "
+        f"the calibration data; at the chosen parameters' precision of {precision_bits:g} bits, {reason}. "
+        f"Lower beta (to about {beta_ok:.2g} or less), {more_bits}or leave the softmax to the client: compile "
+        "nn.Sequential(model.layers[:-1]) and apply the softmax to the decrypted logits"
+    )

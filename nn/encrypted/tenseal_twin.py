@@ -127,7 +127,7 @@ class TenSEALTwin:
         """Evaluate the network on one encrypted sample (TenSEAL operations only).
 
         Args:
-            encrypted: the pair :meth:`encrypt` returned.
+            encrypted: the pair `encrypt` returned.
 
         Returns:
             The encrypted output (a TenSEAL CKKSVector).
@@ -154,7 +154,7 @@ class TenSEALTwin:
         """The decrypted outputs, without the constant unit.
 
         Args:
-            encrypted: the output of :meth:`run`.
+            encrypted: the output of `run`.
 
         Returns:
             The logits.

@@ -1,6 +1,6 @@
 """Encrypted inputs and outputs of an EncryptedModel, and their byte format.
 
-An :class:`EncryptedBatch` is a list of ``ckks.CKKSVector`` laid out as the
+An `EncryptedBatch` is a list of ``ckks.CKKSVector`` laid out as the
 plan's layout says, plus what the server and the client need to check that
 it belongs to the plan: the layout name, the number of samples, the plan's
 fingerprint and whether it is an input or an output.  ``serialize()`` writes
@@ -57,7 +57,7 @@ class EncryptedBatch:
         """These ciphertexts as bytes (a ``ckks.container`` blob of the vectors' own blobs).
 
         Returns:
-            The bytes; :meth:`load` reads them back.
+            The bytes; `load` reads them back.
         """
         blobs = [v.serialize() for v in self.vectors]
         header = {
@@ -69,7 +69,7 @@ class EncryptedBatch:
 
     @staticmethod
     def load(context, blob: bytes) -> EncryptedBatch:
-        """An EncryptedBatch from :meth:`serialize` output, checked against ``context``.
+        """An EncryptedBatch from `serialize` output, checked against ``context``.
 
         Args:
             context: the ``ckks.Context`` (private or public copy) the ciphertexts belong to.

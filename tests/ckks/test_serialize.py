@@ -208,6 +208,106 @@ def test_context_with_galois_keys_round_trip(gctx):
     np.testing.assert_allclose(result, np.roll(values, -1), atol=1e-3)
 
 
+def full_form_context_blob(context: ckks.Context, secret_key: bool = False) -> bytes:
+    """A context blob as written before keys were stored seeded: every key in full, no seed fields."""
+    galois = context.galois_keys.items() if context.galois_keys is not None else {}
+    header = {
+        "type": "context",
+        "fingerprint": context.params.fingerprint(),
+        "params": context.params.to_header(),
+        "key_id": context.key_id,
+        "secret_key": secret_key,
+        "relin_key": True,
+        "galois_elements": sorted(galois),
+    }
+    arrays = [("public_key", context.public_key.data), ("relin_key", context.relin_key.data)]
+    arrays += [(f"galois_{g}", galois[g]) for g in sorted(galois)]
+    if secret_key:
+        arrays.append(("secret_key", context.secret_key.coefficients))
+    return container.pack(header, arrays)
+
+
+def assert_same_keys(loaded: ckks.Context, context: ckks.Context) -> None:
+    assert loaded.key_id == context.key_id and loaded.params == context.params
+    np.testing.assert_array_equal(loaded.public_key.data, context.public_key.data)
+    np.testing.assert_array_equal(loaded.relin_key.data, context.relin_key.data)
+    assert loaded.galois_keys.elements == context.galois_keys.elements
+    for g in context.galois_keys.elements:
+        np.testing.assert_array_equal(loaded.galois_keys.keys[g].data, context.galois_keys.keys[g].data)
+
+
+@pytest.mark.parametrize("secret_key", [False, True])
+def test_context_keys_are_stored_seeded_and_round_trip(gctx, secret_key):
+    blob = gctx.serialize(secret_key=secret_key)
+    header = container.read_header(blob)
+    n, limbs, digits = gctx.params.poly_degree, len(gctx.params.all_moduli), len(gctx.params.digits)
+    assert header["public_key_seed"] == gctx.public_key.seed.hex()
+    assert header["relin_key_seed"] == gctx.relin_key.seed.hex()
+    assert header["galois_seeds"] == [gctx.galois_keys.keys[g].seed.hex() for g in gctx.galois_keys.elements]
+    shapes = {a["name"]: a["shape"] for a in header["arrays"]}
+    assert shapes["public_key"] == [limbs, n]  # b only: a comes from the seed
+    assert shapes["relin_key"] == [digits, limbs, n]
+    assert all(a["bits"] for a in header["arrays"] if a["name"] != "secret_key")  # bit-packed residues
+    loaded = ckks.Context.load(blob)
+    assert loaded.is_private == secret_key
+    assert_same_keys(loaded, gctx)
+    assert loaded.serialize(secret_key=secret_key) == blob  # the seeds survive the round trip
+    rotated = ckks.CKKSVector.load(gctx, loaded.encrypt(np.arange(16.0)).rotate(1).serialize())
+    np.testing.assert_allclose(rotated.decrypt(), np.roll(np.arange(16.0), -1), atol=1e-3)
+    if secret_key:
+        np.testing.assert_allclose(loaded.decrypt(gctx.encrypt([3.0])), [3.0], atol=1e-4)
+
+
+@pytest.mark.parametrize("secret_key", [False, True])
+def test_full_form_context_blob_still_loads(gctx, secret_key):
+    old = full_form_context_blob(gctx, secret_key)
+    assert len(old) > 1.8 * len(gctx.serialize(secret_key=secret_key))
+    loaded = ckks.Context.load(old)
+    assert loaded.is_private == secret_key
+    assert_same_keys(loaded, gctx)
+    np.testing.assert_allclose(
+        ckks.CKKSVector.load(gctx, loaded.encrypt([0.5, 2.0]).serialize()).decrypt(), [0.5, 2.0], atol=1e-3
+    )
+
+
+def test_seeded_context_keeps_the_loader_checks(gctx, other_keys):
+    header, payload = split(gctx.serialize())
+    with pytest.raises(SerializationError, match="the key id must be the digest of the public key"):
+        ckks.Context.load(seal(dict(header, public_key_seed=other_keys.public_key.seed.hex()), payload))
+    with pytest.raises(SerializationError, match="'public_key_seed' must be a string of 64..64 lowercase hex"):
+        ckks.Context.load(seal(dict(header, public_key_seed="AB" * 32), payload))
+    with pytest.raises(SerializationError, match="'galois_seeds' lists 1 seeds, expected one per Galois key"):
+        ckks.Context.load(seal(dict(header, galois_seeds=header["galois_seeds"][:1]), payload))
+    with pytest.raises(SerializationError, match=r"header.galois_seeds\[0\] field 'seed' must be a string"):
+        ckks.Context.load(seal(dict(header, galois_seeds=[7] + header["galois_seeds"][1:]), payload))
+    with pytest.raises(SerializationError, match="'relin_key_seed' is missing"):
+        ckks.Context.load(seal({k: v for k, v in header.items() if k != "relin_key_seed"}, payload))
+    without = {k: v for k, v in header.items() if k != "public_key_seed"}  # all seed fields or none
+    with pytest.raises(SerializationError, match="'public_key_seed' is missing"):
+        ckks.Context.load(seal(without, payload))
+    full = dict(header, public_key_seed=None)  # a seed dropped: the array must then be the whole key
+    with pytest.raises(SerializationError, match="'shape' is .* expected"):
+        ckks.Context.load(seal(full, payload))
+    # degenerate b under a valid seed: refused before anything is built
+    b = container.unpack_residues(payload, tuple(header["arrays"][0]["shape"]), header["arrays"][0]["bits"])
+    offset = container.packed_size(b.shape, header["arrays"][0]["bits"])
+    zero = container.pack_residues(np.zeros_like(b), header["arrays"][0]["bits"])
+    with pytest.raises(SerializationError, match="degenerate public key"):
+        ckks.Context.load(seal(header, zero + payload[offset:]))
+
+
+def test_public_context_is_about_half_of_tenseals(galois_ctx8192):
+    """Sizes are deterministic: b and a 32-byte seed per key, residues at their prime's width (bench_sizes.py)."""
+    pytest.importorskip("tenseal")
+    from ckks.interop import tenseal_context
+
+    ours = len(galois_ctx8192.serialize())
+    twin = tenseal_context(galois_ctx8192.params, galois=True)
+    theirs = len(twin.serialize(save_public_key=True, save_secret_key=False, save_galois_keys=True,
+                                save_relin_keys=True))
+    assert ours / theirs <= 0.6, (ours, theirs)
+
+
 # -- wrong context ------------------------------------------------------------------------------
 def test_other_parameters_raise_context_mismatch(ctx, other_params):
     blob = ctx.encrypt([1.0]).serialize()

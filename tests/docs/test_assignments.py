@@ -27,7 +27,7 @@ from tutorials.assignments import ROOT, assignment_names  # noqa: E402
 
 NAMES = assignment_names()
 FILES = ["README.md", "TEACHER.md", "stub.py", "solution.py", "test_autograder.py"]
-NEW = ["dense_layer"]  # the encrypted-ML assignments (issue 16)
+NEW = ["dense_layer", "poly_activation", "soft_argmax", "packed_transpose", "eval_mod"]  # encrypted ML (issue 16)
 CHEATS = [(name, path.stem) for name in NAMES for path in sorted((ROOT / name / "cheats").glob("*.py"))]
 # per call and per submission (generous: CI machines are shared; endless loops are tested in test_grader.py)
 LIMITS = ["--timeout", "45", "--budget", "240"]
@@ -90,6 +90,13 @@ def test_new_assignment_readme_has_the_sections(name):
     for part in ("learning goals", "time needed", "forbidden"):
         assert part in readme, f"{name}/README.md should say its {part}"
     assert any((ROOT / name / "cheats").glob("*.py")), f"{name} should have cheats the grader is tested against"
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_new_assignment_is_in_the_course_pages(name):
+    for page in ("teachers.md", "course.md"):
+        text = (REPO / "docs" / page).read_text(encoding="utf-8")
+        assert f"`{name}`" in text, f"docs/{page} should list the assignment {name}"
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -305,3 +305,11 @@ def test_numbered_lists_nest_in_the_sources():
     for page in sorted((REPO / "docs").rglob("*.md")):
         problems += [f"{page.relative_to(REPO)}: {p}" for p in _list_problems(page.read_text(encoding="utf-8"))]
     assert not problems, "\n".join(problems)
+
+
+def test_raw_role_pattern():
+    """What the browser check looks for in each page's text (code blocks and formulas removed first)."""
+    for text in (":class:Foo", "see :meth:`bar`", "(:mod:ckks.ring)", ":func:`f`"):
+        assert RAW_ROLE.search(text), text
+    for text in ("a: class b", "ratio 1:2", "::: ckks.vector", "key: value"):
+        assert not RAW_ROLE.search(text), text

@@ -16,12 +16,6 @@ PLOTTING = sorted(p for p in (REPO / "tutorials").glob("*.py")
 PLOTTING = [p for p in PLOTTING if "plt.subplots(" in p.read_text(encoding="utf-8")]
 
 
-def _show_source(path: Path) -> str:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    (node,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "show"]
-    return ast.get_source_segment(path.read_text(encoding="utf-8"), node)
-
-
 @pytest.mark.parametrize("path", PLOTTING, ids=[p.stem for p in PLOTTING])
 def test_every_figure_is_shown_or_saved(path):
     text = path.read_text(encoding="utf-8")
@@ -29,22 +23,24 @@ def test_every_figure_is_shown_or_saved(path):
     shown = re.findall(r'show\(fig, "([^"]+\.png)"\)', text)
     assert len(shown) == figures, f"{path.name}: {figures} figures but {len(shown)} show(fig, ...) calls"
     assert all(name.startswith(path.stem) for name in shown)
-    _show_source(path)  # the helper is defined in the tutorial itself (scripts run from anywhere)
+    assert "from tutorials.figures import show" in text  # one helper for every tutorial (installed package)
 
 
 def test_show_saves_next_to_the_script_without_a_display(tmp_path):
-    """Headless (Agg): the PNG lands next to the script and the script says where."""
+    """Headless (Agg): the PNG lands next to the calling script (run from another folder) and the script says where."""
     script = tmp_path / "demo_tutorial.py"
-    helper = _show_source(PLOTTING[0])
     script.write_text(
-        "import sys\nfrom pathlib import Path\nimport matplotlib\nmatplotlib.use('Agg')\n"
-        "import matplotlib.pyplot as plt\n\n" + helper + "\n\nfig, ax = plt.subplots()\nax.plot([1, 2])\n"
+        "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+        "from tutorials.figures import show\n\nfig, ax = plt.subplots()\nax.plot([1, 2])\n"
         "show(fig, 'demo_tutorial_plot.png')\n",
         encoding="utf-8",
     )
-    result = subprocess.run([sys.executable, str(script)], cwd=REPO, capture_output=True, text=True, timeout=120)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = subprocess.run([sys.executable, str(script)], cwd=elsewhere, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "demo_tutorial_plot.png").stat().st_size > 1000
+    assert not list(elsewhere.iterdir())
     assert "demo_tutorial_plot.png, next to this script" in result.stdout
 
 

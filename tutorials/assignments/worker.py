@@ -17,7 +17,7 @@ What the worker does before the student's code runs:
   ``import ckks`` hands out a guarded view of the package in which the forbidden submodules, and
   the functions and classes defined in them, cannot be reached by attribute access either;
 * library methods the assignment switches off (``CKKSVector.sum``, ...) are replaced by refusals;
-* counters wrap the library's choke points: every key switch (``KeySwitcher.mod_down``), every
+* counters wrap the library's choke points: every key switch (``KeySwitcher._mod_down``, where all of them end), every
   relinearization and every ciphertext/plaintext product; optionally the lines executed in the
   student's file are counted (``sys.settrace``), a machine-independent measure of work;
 * after loading the file and after each call, the worker checks that no function or class of
@@ -247,7 +247,7 @@ def install_counters() -> None:
     from ckks.scheme.evaluator import Evaluator
     from ckks.scheme.keyswitch import KeySwitcher
 
-    _counting(KeySwitcher, "mod_down", "key_switches")
+    _counting(KeySwitcher, "_mod_down", "key_switches")  # every path (mod_down, the rotator) ends here
     _counting(Evaluator, "relinearize", "relinearizations")
     _counting(Evaluator, "multiply", "multiplications")
     _counting(Evaluator, "multiply_plain", "multiplications")

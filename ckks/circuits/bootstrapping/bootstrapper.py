@@ -47,7 +47,7 @@ from ckks.scheme.ciphertext import Ciphertext
 from ckks.scheme.encoder import Encoder
 from ckks.scheme.evaluator import Evaluator
 from ckks.scheme.keys import GaloisKeys, KeyGenerator
-from ckks.scheme.parameters import Parameters
+from ckks.scheme.parameters import KEY_MEMORY_LIMIT, Parameters
 from ckks.scheme.rotation import Rotator
 
 __all__ = ["Bootstrapper", "MIN_MESSAGE_RATIO_BITS", "register_bootstrapper", "find_bootstrapper"]
@@ -107,19 +107,31 @@ class Bootstrapper:
             steps |= {k % slots for k in matrix.rotation_steps()}
         return sorted(s for s in steps if s)
 
-    def generate_keys(self, keygen: KeyGenerator, progress: bool = True, stream: TextIO | None = None) -> GaloisKeys:
+    def generate_keys(
+        self, keygen: KeyGenerator, progress: bool = True, stream: TextIO | None = None,
+        memory_limit: float | None = KEY_MEMORY_LIMIT,
+    ) -> GaloisKeys:
         """Make the rotation keys of `rotation_steps` and the conjugation key, and keep them.
+
+        Each key is a key-switching key at the top level: ``2 * dnum`` polynomials over Q_L P in NTT form
+        (`Parameters.key_switch_key_bytes` each). At the "128" preset (N = 2^16) the 62 keys take
+        10.2 GiB, above the default guard: pass ``memory_limit=None`` (or a larger limit) there.
 
         Args:
             keygen: a key generator holding the secret key.
             progress: print a progress bar.
             stream: where the bar goes (stderr).
+            memory_limit: refuse before generating anything if the keys would take more bytes than this
+                (default `KEY_MEMORY_LIMIT`, 8 GiB; None: no limit).
 
         Returns:
             The new Galois keys (also stored in ``self.galois_keys``).
 
         Raises:
             ContextMismatchError: ``keygen`` belongs to other parameters.
+            ParameterError: the keys would take more than ``memory_limit`` bytes.
+            InputTypeError: ``memory_limit`` is not a number or None.
+            InputError: ``memory_limit`` is negative or not finite.
         """
         if keygen.params != self.params:
             raise ContextMismatchError("the key generator was made for other parameters than the bootstrapper's")
@@ -128,7 +140,7 @@ class Bootstrapper:
         if progress:
             stream.write(f"bootstrapping keys: {len(self.rotation_steps())} rotations + conjugation\n")
         self.galois_keys = keygen.create_galois_keys(self.rotation_steps(), conjugation=True, progress=progress,
-                                                     stream=stream)
+                                                     stream=stream, memory_limit=memory_limit)
         self.keygen_seconds = time.perf_counter() - start
         return self.galois_keys
 

@@ -36,8 +36,9 @@ import warnings
 from dataclasses import dataclass, field, replace
 
 from ckks.circuits.bootstrapping.eval_mod import EvalModConfig
-from ckks.errors import InputError, InsecureWarning, ParameterError, SecurityError
-from ckks.scheme.parameters import Parameters
+from ckks.container import Fields, preview
+from ckks.errors import CKKSError, InputError, InsecureWarning, ParameterError, SecurityError, SerializationError
+from ckks.scheme.parameters import MAX_MODULI, MAX_POLY_DEGREE, Parameters
 
 __all__ = ["BootstrapConfig", "PRESETS", "preset", "bootstrapping_parameters"]
 
@@ -170,6 +171,101 @@ class BootstrapConfig:
         if "poly_degree" in changes and "slots" not in changes and self.full_packing:
             changes["slots"] = changes["poly_degree"] // 2
         return replace(self, **changes)
+
+    # -- serialization (the "bootstrapping" field of a context blob, `ckks.context`) -------------------
+    def to_header(self) -> dict:
+        """The JSON description of this configuration that a serialized context embeds.
+
+        Returns:
+            A dict of every field (``eval_mod`` as ``{k_range, degree, double_angles}``).
+        """
+        return {
+            "name": self.name,
+            "poly_degree": self.poly_degree,
+            "slots": self.slots,
+            "compute_levels": self.compute_levels,
+            "cts_levels": self.cts_levels,
+            "stc_levels": self.stc_levels,
+            "eval_mod": {
+                "k_range": self.eval_mod.k_range,
+                "degree": self.eval_mod.degree,
+                "double_angles": self.eval_mod.double_angles,
+            },
+            "hamming_weight": self.hamming_weight,
+            "security": self.security,
+            "q0_bits": self.q0_bits,
+            "scale_bits": self.scale_bits,
+            "boot_bits": self.boot_bits,
+            "special_bits": self.special_bits,
+            "dnum": self.dnum,
+            "precision_bits": self.precision_bits,
+        }
+
+    @classmethod
+    def from_fields(cls, fields: Fields, params: Parameters) -> BootstrapConfig:
+        """Read a configuration written by [`to_header`][ckks.circuits.bootstrapping.presets.BootstrapConfig.to_header].
+
+        Every field is checked for type and range, the configuration must be valid, and it must
+        describe exactly ``params`` (ring, prime sizes, special primes, digits, secret weight, scale):
+        the parameters [`bootstrapping_parameters`][ckks.circuits.bootstrapping.presets.bootstrapping_parameters]
+        builds from it.
+
+        Args:
+            fields: the configuration object (all of it is read; unknown fields are refused).
+            params: the parameters of the context it belongs to.
+
+        Returns:
+            The configuration.
+
+        Raises:
+            SerializationError: a field is missing, of the wrong type or out of range, unexpected, the
+                configuration is invalid, or it does not match ``params``.
+        """
+        name = fields.get("name")
+        if not isinstance(name, str) or not 1 <= len(name) <= 64 or not name.isprintable():
+            raise SerializationError(f"{fields.name('name')} must be a string of 1..64 characters, got {preview(name)}")
+        poly_degree = fields.integer("poly_degree", 16, MAX_POLY_DEGREE)
+        slots = fields.integer("slots", 2, poly_degree // 2)
+        compute_levels = fields.integer("compute_levels", 0, MAX_MODULI)
+        cts_levels = fields.integer("cts_levels", 1, MAX_MODULI)
+        stc_levels = fields.integer("stc_levels", 1, MAX_MODULI)
+        mod = fields.sub("eval_mod")
+        k_range = mod.integer("k_range", 1, 1 << 16)
+        degree = mod.integer("degree", 1, 1 << 12)
+        double_angles = mod.integer("double_angles", 0, 16)
+        mod.done()
+        hamming_weight = fields.integer("hamming_weight", 1, poly_degree)
+        security = fields.choice("security", (None, 128, 192, 256))
+        bits = {key: fields.integer(key, 2, 61) for key in ("q0_bits", "scale_bits", "boot_bits", "special_bits")}
+        dnum = fields.integer("dnum", 1, MAX_MODULI)
+        precision_bits = fields.number("precision_bits", 0.0, 64.0)
+        fields.done()
+        try:
+            config = cls(
+                name=name, poly_degree=poly_degree, slots=slots, compute_levels=compute_levels,
+                cts_levels=cts_levels, stc_levels=stc_levels,
+                eval_mod=EvalModConfig(k_range, degree, double_angles), hamming_weight=hamming_weight,
+                security=security, dnum=dnum, precision_bits=precision_bits, **bits,
+            )
+            moduli_bits = config.moduli_bits()
+            special_count = config.special_count
+        except CKKSError as exc:
+            raise SerializationError(f"{fields.path} describes an invalid bootstrapping configuration: {exc}") from None
+        expected = {
+            "poly_degree": (config.poly_degree, params.poly_degree),
+            "moduli_bits": (tuple(moduli_bits), tuple(params.moduli_bits)),
+            "special_count": (special_count, params.special_count),
+            "dnum": (config.dnum, params.dnum),
+            "hamming_weight": (config.hamming_weight, params.hamming_weight),
+            "scale_bits": (float(config.scale_bits), params.scale_bits),
+        }
+        for what, (mine, theirs) in expected.items():
+            if mine != theirs:
+                raise SerializationError(
+                    f"{fields.path} does not match the context's parameters: it gives {what} = "
+                    f"{preview(mine)}, the parameters have {preview(theirs)}"
+                )
+        return config
 
 
 #: The named presets (see the module docstring).

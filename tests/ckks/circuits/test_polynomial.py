@@ -131,8 +131,8 @@ def test_bad_coefficients(vec):
         vec.polyval([])
     with pytest.raises(InputError, match="a < b"):
         vec.chebval([1.0, 2.0], (1, -1))
-    with pytest.raises(InputError, match="at least 1"):
-        vec.pow(0)
+    with pytest.raises(InputError):
+        vec.pow(-1)  # v ** 0 is a fresh encryption of ones, as in TenSEAL
     with pytest.raises(InputTypeError):
         vec.pow(2.5)
 

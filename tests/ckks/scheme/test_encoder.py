@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import ckks
 from ckks import Encoder
 from ckks.errors import InputError, InputTypeError, LevelError
 
@@ -128,3 +129,19 @@ def test_plaintext_serialize_round_trip(encoder):
     loaded = Plaintext.load(plain.serialize(), encoder.params)
     assert loaded.level == 1 and loaded.scale == plain.scale and np.array_equal(loaded.data, plain.data)
     np.testing.assert_allclose(encoder.decode(loaded)[:3], [1.0, -2.0, 3.5], atol=1e-5)
+
+
+def test_encoding_above_1024_bits_of_modulus_does_not_overflow():
+    """The too-large check compared with 2.0 ** (log2 Q - 2), an OverflowError once Q passes 1025 bits."""
+    import warnings
+
+    from ckks.errors import InsecureWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureWarning)
+        params = ckks.Parameters(2048, [30] * 40 + [31], 27, security=None)
+    encoder = ckks.Encoder(params)
+    values = np.linspace(-1, 1, 8)
+    plaintext = encoder.encode(values, params.scale, params.max_level)
+    assert sum(q.bit_length() for q in params.data_moduli) > 1100
+    assert np.allclose(encoder.decode(plaintext)[:8].real, values, atol=1e-5)

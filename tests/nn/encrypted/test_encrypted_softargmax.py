@@ -8,7 +8,8 @@ from conftest import TOY  # noqa: E402
 
 import nn
 from nn import encrypted
-from nn.encrypted.softargmax import exact
+from nn.encrypted.softargmax import design, exact, noise_error
+from nn.errors import ConfigError
 
 
 def _model(classes, beta):
@@ -46,3 +47,57 @@ def test_softargmax_summary_states_bounds(digits):
     assert "soft-argmax" in text and "denominator in" in text
     sa = em.stages[-1]
     assert sa.s_range[0] > 0 and sa.s_range[1] <= 3
+
+
+#: logits of three digits training images under scikit-learn's MLPClassifier(hidden_layer_sizes=(16,),
+#: activation="identity", random_state=0) exported with skl2onnx (the reviewer's case): the extremes
+#: of the centred logits and of the softmax denominator over the whole training set.
+WIDE_LOGITS = np.array([
+    [6.1687, 2.8915, -6.3500, -14.8006, 14.6880, 1.1117, 6.9677, 2.4515, -1.3188, -3.4408],
+    [-3.8058, 2.7192, 0.8610, -0.4459, -0.0822, 1.1716, -0.1965, -0.1530, 2.6319, 1.1917],
+    [-6.0597, -5.3131, 2.3058, 15.7018, -15.0033, 4.7502, -7.0095, -1.9473, 3.4344, 4.8521],
+])
+
+
+def _wide_model(beta):
+    """Linear(10, 16) -> Linear(16, 10) (identity activation, product = identity) -> SoftArgmax(beta)."""
+    q, _ = np.linalg.qr(np.random.default_rng(0).normal(size=(16, 10)))
+    first, second = nn.Linear(10, 16, rng=0), nn.Linear(16, 10, rng=0)
+    first.params["weight"][...], first.params["bias"][...] = q.T, 0.0
+    second.params["weight"][...], second.params["bias"][...] = q, 0.0
+    return nn.Sequential([first, second, nn.SoftArgmax(beta)])
+
+
+def test_softargmax_denominator_below_the_noise_is_refused():
+    """Regression: a denominator range of [5.75e-08, 0.0626] (depth 34) compiled, and the encrypted
+    probabilities were off by about 1 (noise 2^-16 over a smallest scaled denominator of 1.8e-6).
+    compile must refuse before any key or ciphertext exists, saying why and what to do."""
+    model = _wide_model(1.0)
+    np.testing.assert_allclose(model.forward(WIDE_LOGITS), exact(WIDE_LOGITS, 1.0)[:, :10], atol=1e-12)
+    with pytest.raises(ConfigError) as info:
+        encrypted.compile(model, (10,), 2, layout="batch", calibration=WIDE_LOGITS, **TOY)
+    text = str(info.value)
+    for part in ("beta=1", "spread over up to 30.7", "[5.75e-08, 0.0626]", "precision of 16 bits", "2^-16",
+                 "softargmax_error=0.001", "Lower beta", "model.layers[:-1]"):
+        assert part in text, (part, text)
+
+
+def test_softargmax_noise_bound_is_the_stated_one():
+    """The refusal is the error analysis' condition, eta / (alpha S_lo) <= softargmax_error: a looser budget
+    or a lower beta compiles, and the logits-only model (the client-side softmax) always does."""
+    design_stage = design(WIDE_LOGITS, 1.0, ["softargmax"])
+    bound = noise_error(design_stage, 16)
+    assert bound > 1.0  # the reviewer's ~1.0 error is what the analysis predicts
+    encrypted.compile(_wide_model(1.0), (10,), 2, layout="batch", calibration=WIDE_LOGITS,
+                      softargmax_error=2 * bound, **TOY)  # fmt: skip
+    em = encrypted.compile(_wide_model(0.1), (10,), 2, layout="batch", calibration=WIDE_LOGITS, **TOY)
+    assert noise_error(em.stages[-1], 16) <= 1e-3
+    logits = nn.Sequential(_wide_model(1.0).layers[:-1])
+    assert not encrypted.compile(logits, (10,), 2, layout="batch", calibration=WIDE_LOGITS, **TOY).has_softargmax
+
+
+def test_plaintext_summary_leaves_a_final_softargmax_to_the_compiler():
+    text = _model(3, 1.5).summary()
+    assert "not HE-friendly" not in text
+    assert "multiplicative depth 3 + depth of SoftArgmax: chosen by nn.encrypted.compile" in text
+    assert "not HE-friendly" in nn.Sequential([nn.Linear(4, 3), nn.SoftArgmax(), nn.Linear(3, 2)]).summary()

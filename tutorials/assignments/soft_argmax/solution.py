@@ -127,18 +127,21 @@ def inverse(v, low: float, high: float, depth: int):
     return guess
 
 
+def _exp_levels(low: float, high: float, target: float = 1e-3) -> int:
+    """The fewest levels (map included) for exp(x - high) on [low, high] with relative error below ``target``."""
+    x = _grid(low, high)
+    y = (2 * x - low - high) / (high - low)
+    for levels in range(2, 6):
+        coefficients = _fit(lambda t: np.exp(t - high), low, high, 2 ** (levels - 1) - 1)
+        if np.max(np.abs(np.polynomial.polynomial.polyval(y, coefficients) / np.exp(x - high) - 1)) < target:
+            return levels
+    return 5
+
+
 def soft_argmax(logits: list, low: float, high: float, depth: int) -> list:
     """softmax of the encrypted logits (one vector per class), at most ``depth`` levels."""
     classes = len(logits)
-    exp_depth = 4 if high - low <= 4.5 else 5
-    for levels in range(2, 6):  # the cheapest exp with relative error below 1e-3
-        degree = 2 ** (levels - 1) - 1
-        x = _grid(low, high)
-        coefficients = _fit(lambda t: np.exp(t - high), low, high, degree)
-        y = (2 * x - low - high) / (high - low)
-        if np.max(np.abs(np.polynomial.polynomial.polyval(y, coefficients) / np.exp(x - high) - 1)) < 1e-3:
-            exp_depth = levels
-            break
+    exp_depth = _exp_levels(low, high)
     exps = [exp_shifted(z, low, high, exp_depth) for z in logits]
     total = exps[0]
     for e in exps[1:]:

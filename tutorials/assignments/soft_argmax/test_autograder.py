@@ -52,7 +52,9 @@ def decrypted(result, n: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize(
-    ("low", "high", "classes"), [(-1.0, 1.0, 3), (-2.0, 2.0, 4), (0.0, 5.0, 10)], ids=["classes3", "classes4", "classes10"]
+    ("low", "high", "classes"),
+    [(-1.0, 1.0, 3), (-2.0, 2.0, 4), (0.0, 5.0, 10)],
+    ids=["classes3", "classes4", "classes10"],
 )
 def test_denominator_range(student, low, high, classes):
     want = (classes * math.exp(low - high), float(classes))

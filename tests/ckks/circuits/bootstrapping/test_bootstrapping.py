@@ -228,3 +228,68 @@ def test_public_copy_bootstraps_but_cannot_make_keys(full_ctx):
     assert max_error_bits(x, full_ctx.decrypt(on_server.bootstrap())) >= 22
     with pytest.raises(KeyMissingError, match="secret key"):
         server.generate_bootstrapping_keys(progress=False)
+
+
+def test_fresh_encryptions_start_at_the_level_a_bootstrap_returns_to(full_ctx):
+    """As in Lattigo: the primes above compute_levels belong to the bootstrapping circuit, not to the user."""
+    values = np.random.default_rng(7).uniform(-1, 1, 64)
+    v = full_ctx.encrypt(values)
+    assert v.level == full_ctx.bootstrapper.config.compute_levels
+    assert full_ctx.public_copy().encrypt(values).level == v.level
+    product = (v * v).decrypt()
+    assert np.max(np.abs(product - values * values)) < 1e-4
+
+
+@pytest.mark.filterwarnings("ignore::ckks.errors.InsecureWarning")
+def test_loaded_public_context_bootstraps(full_ctx):
+    """The context blob carries the bootstrapping configuration; its keys travel with the Galois keys."""
+    blob = full_ctx.serialize()
+    header = ckks.container.read_header(blob)
+    assert header["bootstrapping"] == {"config": full_ctx.bootstrapper.config.to_header(), "keys": True}
+    server = ckks.Context.load(blob)
+    assert not server.is_private
+    assert server.bootstrapper is not full_ctx.bootstrapper  # rebuilt from the blob, not found in the registry
+    assert server.bootstrapper.config == full_ctx.bootstrapper.config
+    assert server.bootstrapper.galois_keys.elements == full_ctx.bootstrapper.galois_keys.elements
+    x = np.linspace(-1, 1, N // 2)
+    fresh = server.encrypt(x)
+    assert fresh.level == full_ctx.bootstrapper.config.compute_levels
+    v = ckks.CKKSVector(server, server.evaluator.mod_switch_to(fresh.ciphertext, 0), fresh.size, zero_tail=True)
+    out = v.bootstrap()
+    assert out.level == full_ctx.bootstrapper.config.compute_levels
+    assert max_error_bits(x, full_ctx.decrypt(ckks.CKKSVector.load(full_ctx, out.serialize()))) >= 20
+
+
+@pytest.mark.filterwarnings("ignore::ckks.errors.InsecureWarning")
+def test_bootstrapping_header_is_validated_on_load(full_ctx):
+    from ckks.container import open_blob, seal
+    from ckks.errors import SerializationError
+
+    header, payload = open_blob(full_ctx.serialize())
+    payload = bytes(payload)
+    boot = header["bootstrapping"]
+
+    def load(**changes):
+        return ckks.Context.load(seal(dict(header, bootstrapping=dict(boot, **changes)), payload))
+
+    with pytest.raises(SerializationError, match="does not match the context's parameters: it gives moduli_bits"):
+        load(config=dict(boot["config"], compute_levels=2))
+    with pytest.raises(SerializationError, match="invalid bootstrapping configuration: slots must be"):
+        load(config=dict(boot["config"], slots=384))
+    with pytest.raises(SerializationError, match=r"bootstrapping.config.eval_mod field 'degree'"):
+        load(config=dict(boot["config"], eval_mod=dict(boot["config"]["eval_mod"], degree="31")))
+    with pytest.raises(SerializationError, match="unexpected field"):
+        load(config=dict(boot["config"], extra=1))
+    with pytest.raises(SerializationError, match="'keys' must be true or false"):
+        load(keys="yes")
+    # the same blob without its Galois keys: "keys": true is refused, "keys": false loads but cannot bootstrap
+    no_galois = dict(header, galois_elements=[], galois_seeds=[], arrays=header["arrays"][:2])
+    galois_bytes = sum(ckks.container.packed_size(tuple(a["shape"]), a["bits"]) for a in header["arrays"][2:])
+    keys_payload = payload[: len(payload) - galois_bytes]
+    with pytest.raises(SerializationError, match="bootstrapping needs are not in 'galois_elements'"):
+        ckks.Context.load(seal(no_galois, keys_payload))
+    keyless = ckks.Context.load(seal(dict(no_galois, bootstrapping=dict(boot, keys=False)), keys_payload))
+    fresh = keyless.encrypt([0.5])
+    v = ckks.CKKSVector(keyless, keyless.evaluator.mod_switch_to(fresh.ciphertext, 0), 1, zero_tail=True)
+    with pytest.raises(KeyMissingError, match="generate_bootstrapping_keys"):
+        v.bootstrap()
