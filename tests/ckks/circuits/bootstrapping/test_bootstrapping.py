@@ -108,6 +108,36 @@ def test_keys_are_exactly_the_dft_rotations(full_ctx, sparse_ctx):
     assert set(trace_steps(N // 2, SPARSE)) <= set(sparse_ctx.bootstrapper.rotation_steps())
 
 
+def test_key_memory_guard_can_be_lifted():
+    # Regression: at the "128" preset the 62 keys take 10.2 GiB, above the default 8 GiB guard of
+    # create_galois_keys, and generate_keys had no way to lift it. Checked here on a small ring.
+    from ckks.scheme.keys import KeyGenerator
+
+    ctx = _context()
+    b = ctx.bootstrapper
+    keygen = KeyGenerator(ctx.params, secret_key=ctx.secret_key, prng=ctx.prng)
+    need = (len(b.rotation_steps()) + 1) * ctx.params.key_switch_key_bytes()
+    with pytest.raises(ParameterError, match="memory_limit=None"):
+        b.generate_keys(keygen, progress=False, memory_limit=need - 1)
+    assert b.galois_keys is None
+    b.generate_keys(keygen, progress=False, memory_limit=need)
+    assert b.key_memory() == need
+    b.generate_keys(keygen, progress=False, memory_limit=None)
+    assert b.key_memory() == need
+
+
+def test_128_preset_keys_exceed_the_default_guard():
+    from ckks.circuits.bootstrapping import Bootstrapper
+    from ckks.scheme.parameters import KEY_MEMORY_LIMIT
+
+    config = preset("128")
+    params = bootstrapping_parameters(config)
+    b = Bootstrapper(params, config, evaluator=None)  # no keys are made: only the rotation plan
+    need = (len(b.rotation_steps()) + 1) * params.key_switch_key_bytes()
+    assert len(b.rotation_steps()) + 1 == 62
+    assert KEY_MEMORY_LIMIT < need < 11 * 2**30  # 10.17 GiB: generate_keys(memory_limit=None) is needed
+
+
 def test_missing_keys_name_the_call():
     ctx = _context()
     v = lowest(ctx, [0.5])
