@@ -18,11 +18,12 @@ depth and value range (`nn.encrypted.params`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -505,12 +506,7 @@ class EncryptedModel:
         require_levels(enc.level, self.depth, "this encrypted model", context.params)
         ops = Ops(context)
         cts = [v.ciphertext for v in enc.vectors]
-        # The generic magnitude bound that ckks tracks compounds worst cases through every polynomial and
-        # matrix and overestimates a network's values by orders of magnitude; the plan's own range analysis
-        # (calibrated ranges with margin, parameters chosen so that they fit, InputRangeWarning at encrypt)
-        # is the check here.  A bound that is certain to be exceeded still raises LevelError.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", PrecisionWarning)
+        with _plan_checks_ranges():
             for i in range(len(self.stages)):
                 cts = self._layout.run_stage(ops, i, cts)
                 if progress is not None:
@@ -567,7 +563,8 @@ class EncryptedModel:
 
         for i, st in enumerate(self.stages):
             t0 = time.perf_counter()
-            cts = self._layout.run_stage(ops, i, cts)
+            with _plan_checks_ranges():
+                cts = self._layout.run_stage(ops, i, cts)
             seconds = time.perf_counter() - t0
             width = plain[i].shape[1]
             got = self._layout.unpack([context.decrypt(CKKSVector(context, ct, context.slots)) for ct in cts],
@@ -590,3 +587,17 @@ def _last_width(stages) -> int:
 def _short(steps: list[int]) -> str:
     text = ",".join(str(s) for s in steps)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+@contextlib.contextmanager
+def _plan_checks_ranges() -> Iterator[None]:
+    """Run stages with ckks's "may overflow" PrecisionWarnings silenced.
+
+    The generic magnitude bound that ckks tracks compounds worst cases through every polynomial and
+    matrix and overestimates a network's values by orders of magnitude; the plan's own range analysis
+    (calibrated ranges with margin, parameters chosen so that they fit, InputRangeWarning at encrypt)
+    is the check for an encrypted network.  A bound that is certain to be exceeded still raises LevelError.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PrecisionWarning)
+        yield
