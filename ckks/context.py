@@ -511,11 +511,16 @@ class Context:
         register_bootstrapper(ctx.bootstrapper, ctx.key_id)
         return ctx
 
-    def generate_bootstrapping_keys(self, progress: bool = True) -> dict:
+    def generate_bootstrapping_keys(
+        self, progress: bool = True, memory_limit: float | None = KEY_MEMORY_LIMIT
+    ) -> dict:
         """Make exactly the rotation keys (and the conjugation key) that bootstrapping needs.
 
         Args:
             progress: print a progress bar to stderr.
+            memory_limit: refuse before generating when the keys would take more bytes than this
+                (default 8 GiB, `ckks.scheme.parameters.KEY_MEMORY_LIMIT`; the "128" preset's 62 keys
+                take about 10.2 GiB, so pass None there).
 
         Returns:
             The bootstrapper's summary: levels, rotations, key memory in MiB.
@@ -523,7 +528,9 @@ class Context:
         Raises:
             ParameterError: this context was not made by [`for_bootstrapping`][ckks.context.Context.for_bootstrapping].
             KeyMissingError: this context has no secret key.
-            InputTypeError: ``progress`` is not a bool.
+            InputTypeError: ``progress`` is not a bool, or ``memory_limit`` not a number or None.
+            InputError: ``memory_limit`` is negative or not finite.
+            ParameterError: the keys would take more than ``memory_limit`` bytes.
         """
         from ckks.circuits.bootstrapping import find_bootstrapper
         from ckks.errors import ParameterError
@@ -540,7 +547,7 @@ class Context:
             )
         progress = check_bool("progress", progress)
         keygen = KeyGenerator(self.params, secret_key=self.secret_key, prng=self.prng)
-        bootstrapper.generate_keys(keygen, progress=progress)
+        bootstrapper.generate_keys(keygen, progress=progress, memory_limit=memory_limit)
         return bootstrapper.summary()
 
 

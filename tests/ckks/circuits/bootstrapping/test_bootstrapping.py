@@ -323,3 +323,19 @@ def test_bootstrapping_header_is_validated_on_load(full_ctx):
     v = ckks.CKKSVector(keyless, keyless.evaluator.mod_switch_to(fresh.ciphertext, 0), 1, zero_tail=True)
     with pytest.raises(KeyMissingError, match="generate_bootstrapping_keys"):
         v.bootstrap()
+
+
+def test_context_passes_the_key_memory_limit():
+    """The "128" preset's keys exceed the default 8 GiB guard; the context call must let the owner lift it."""
+    import inspect
+
+    from ckks.errors import ParameterError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureWarning)
+        ctx = ckks.Context.for_bootstrapping("teaching", poly_degree=1024)
+    assert inspect.signature(ctx.generate_bootstrapping_keys).parameters["memory_limit"].default == 8 << 30
+    with pytest.raises(ParameterError, match="memory_limit"):
+        ctx.generate_bootstrapping_keys(progress=False, memory_limit=1 << 20)
+    summary = ctx.generate_bootstrapping_keys(progress=False, memory_limit=None)
+    assert summary["rotation_keys"] > 0 and summary["key_memory_mb"] > 1
