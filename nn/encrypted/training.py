@@ -317,6 +317,7 @@ class KeyOwner:
         self.refreshes = 0
         self.refreshed_ciphertexts = 0
         self.encryptions = 0
+        self.seconds = 0.0
 
     @property
     def public_context(self) -> Context:
@@ -359,64 +360,99 @@ class KeyOwner:
         Returns:
             Fresh ciphertexts, in the same order.
         """
+        start = time.perf_counter()
         self.refreshes += 1
         self.refreshed_ciphertexts += len(ciphertexts)
-        return [self.encrypt(self.decrypt(ct)) for ct in ciphertexts]
+        fresh = [self.encrypt(self.decrypt(ct)) for ct in ciphertexts]
+        self.seconds += time.perf_counter() - start
+        return fresh
 
 
 class BootstrapRefresher:
     """Refresh by bootstrapping (``CKKSVector.bootstrap()``), with the interface of `KeyOwner`.
 
+    Runs on the server's public context: no secret key and no call to the key
+    owner.  Each weight ciphertext is switched down to level 0 (modulus q_0,
+    its scale unchanged, as ``Bootstrapper.bootstrap`` takes it) and bootstrapped:
+    the same values (within the bootstrapping precision) at level
+    ``config.compute_levels``, with the same scale.
+
     Args:
-        context: the server's context, with bootstrapping keys.
+        context: the server's context (a bootstrapping context or its public copy), with bootstrapping keys.
 
     Raises:
-        ConfigError: this ckks has no ``CKKSVector.bootstrap`` yet.
-        KeyMissingError: the context has no bootstrapping keys.
+        ConfigError: this ckks has no ``CKKSVector.bootstrap``.
+        KeyMissingError: the context is not a bootstrapping context, or has no bootstrapping keys.
     """
 
     def __init__(self, context: Context):
-        check_bootstrap_available(context)
+        self._bootstrapper = check_bootstrap_available(context)
         self._context = context
         self.refreshes = 0
         self.refreshed_ciphertexts = 0
+        self.seconds = 0.0
 
     def refresh(self, ciphertexts: list) -> list:
         """Bootstrap each ciphertext (no secret key involved).
 
         Args:
-            ciphertexts: weight ciphertexts.
+            ciphertexts: weight ciphertexts (size 2, any level, scale with q_0 / scale >= 2^8).
 
         Returns:
-            Bootstrapped ciphertexts with more levels.
+            Bootstrapped ciphertexts at level ``config.compute_levels``, same scale.
         """
+        start = time.perf_counter()
         self.refreshes += 1
         self.refreshed_ciphertexts += len(ciphertexts)
         slots = self._context.slots
-        return [CKKSVector(self._context, ct, slots).bootstrap().ciphertext for ct in ciphertexts]
+        evaluator = self._context.evaluator
+        out = []
+        for ct in ciphertexts:
+            if ct.level > 0:
+                ct = evaluator.mod_switch_to(ct, 0)
+            out.append(CKKSVector(self._context, ct, slots).bootstrap().ciphertext)
+        self.seconds += time.perf_counter() - start
+        return out
 
 
-def check_bootstrap_available(context: Context | None) -> None:
+def check_bootstrap_available(context: Context | None):
     """Check that ``refresh="bootstrap"`` can work: ``CKKSVector.bootstrap`` exists and the context has its keys.
 
+    A context made by ``ckks.Context.for_bootstrapping`` has ``ctx.bootstrapper``; a public
+    copy of it finds its owner's bootstrapper (same parameters and key id).  The keys are
+    the bootstrapper's Galois keys, made by ``ctx.generate_bootstrapping_keys()``.
+
     Args:
-        context: the context training would use (None: the automatic one, which has no bootstrapping keys).
+        context: the context training would use (None: an automatic one is built by `train`).
+
+    Returns:
+        The context's ``ckks.circuits.bootstrapping.Bootstrapper``.
 
     Raises:
         ConfigError: ``CKKSVector`` has no ``bootstrap`` method in this ckks.
-        KeyMissingError: the context has no bootstrapping keys.
+        KeyMissingError: no context, not a bootstrapping context, or no bootstrapping keys.
     """
     if not hasattr(CKKSVector, "bootstrap"):
         raise ConfigError(
             "refresh='bootstrap' needs ckks bootstrapping (CKKSVector.bootstrap()), which this ckks does not "
             "have yet; use refresh='owner' (the key owner decrypts and re-encrypts the weights)"
         )
-    keys = getattr(context, "bootstrapping_keys", None) if context is not None else None
-    if context is None or keys is None:
+    from ckks.circuits.bootstrapping import find_bootstrapper
+
+    bootstrapper = None
+    if context is not None:
+        bootstrapper = getattr(context, "bootstrapper", None) or find_bootstrapper(context.params, context.key_id)
+    if bootstrapper is None:
         raise KeyMissingError(
-            "refresh='bootstrap' needs a context with bootstrapping keys: pass "
-            "context=ckks.Context.for_bootstrapping(...) after calling its generate_bootstrapping_keys()"
+            "refresh='bootstrap' needs a bootstrapping context: pass context=ckks.Context.for_bootstrapping("
+            "'teaching', security=None, compute_levels=...) (or context=None for an automatic one)"
         )
+    if bootstrapper.galois_keys is None:
+        raise KeyMissingError(
+            "refresh='bootstrap' needs the bootstrapping keys: call ctx.generate_bootstrapping_keys() on the "
+            "owner's context first"
+        )
+    return bootstrapper
 
 
 # -- the server ---------------------------------------------------------------------------------------
@@ -536,7 +572,8 @@ class TrainingReport:
             [`naive_counts`][nn.encrypted.training.naive_counts]).
         step_counts: the counts of every step.
         parameters: the CKKS parameters used.
-        refreshes: total refreshes; ``refreshed_ciphertexts`` their ciphertexts.
+        refreshes: total refreshes; ``refreshed_ciphertexts`` their ciphertexts; ``refresh_seconds``
+            the wall time spent refreshing (decrypt/re-encrypt, or bootstrapping on the server).
         seconds: total wall time of the encrypted training (setup included: ``setup_seconds``).
     """
 
@@ -549,6 +586,7 @@ class TrainingReport:
     refreshes: int = 0
     refreshed_ciphertexts: int = 0
     seconds: float = 0.0
+    refresh_seconds: float = 0.0
     setup_seconds: float = 0.0
     steps: int = 0
 
@@ -593,7 +631,7 @@ def _batches(n: int, batch_size: int, epochs: int, seed: int) -> list[list[np.nd
     return plan
 
 
-def _run_twin(model, net, x, y, plan, lr, limit, activation_range):
+def _run_twin(model, net, x, y, plan, lr, limit, activation_range, weight_limit=None):
     """The whole twin training (before any encryption): range checks, then the per-epoch states."""
     state = _augmented(model, net)
     states, losses = [], []
@@ -614,6 +652,12 @@ def _run_twin(model, net, x, y, plan, lr, limit, activation_range):
                         f"the {limit:g} that q0 / scale allows; lower learning_rate={lr:g}, scale the data down, "
                         "or raise headroom_bits"
                     )
+                if weight_limit is not None and name in ("W1", "W2") and peak >= weight_limit:
+                    raise ConfigError(
+                        f"{name} reaches {peak:.3g} at {where} (plaintext twin, checked before encryption), beyond "
+                        f"the {weight_limit:g} that bootstrapping refreshes (q0 / (8 scale)); lower "
+                        f"learning_rate={lr:g} or use refresh='owner'"
+                    )
             if activation_range is not None:
                 peak = float(np.max(np.abs(values["Z1"])))
                 if peak > activation_range:
@@ -624,6 +668,38 @@ def _run_twin(model, net, x, y, plan, lr, limit, activation_range):
         states.append(state.copy())
         losses.append(loss_and_accuracy(state, x, y, net.coeffs, net.n_out))
     return states, losses
+
+
+def _find_bootstrapper(context: Context):
+    """The bootstrapper of a bootstrapping context (or of its owner, for a public copy), or None."""
+    from ckks.circuits.bootstrapping import find_bootstrapper
+
+    return getattr(context, "bootstrapper", None) or find_bootstrapper(context.params, context.key_id)
+
+
+def _bootstrap_config(depth: int, poly_degree: int | None, security: int | None):
+    """The automatic bootstrapping preset: "teaching" with ``compute_levels`` = one step's depth."""
+    from ckks.circuits.bootstrapping import preset
+    from ckks.errors import CKKSError
+
+    if security is not None:
+        raise ConfigError(
+            f"refresh='bootstrap' without a context builds the insecure 'teaching' bootstrapping preset, which "
+            f"needs security=None; no 128-bit preset has the {depth} compute levels a step needs within the "
+            "sparse-secret bound: pass security=None, or context=ckks.Context.for_bootstrapping(...) of your own"
+        )
+    options = {"compute_levels": depth}
+    if poly_degree is not None:
+        options["poly_degree"] = poly_degree
+    try:
+        return preset("teaching", **options)
+    except CKKSError as exc:
+        raise ConfigError(f"no teaching bootstrapping preset with {options}: {exc}") from None
+
+
+def _options(config) -> dict:
+    """The `for_bootstrapping` options that rebuild ``config`` from its preset."""
+    return {"poly_degree": config.poly_degree, "slots": config.slots, "compute_levels": config.compute_levels}
 
 
 def train(
@@ -661,10 +737,15 @@ def train(
         epochs: passes over the data.
         learning_rate: SGD step on the MSE loss sum (z - y)^2 / (2 B).
         batch_size: samples per step (packed ceil(B / d) blocks of d rows).
-        refresh: ``"owner"`` (decrypt and re-encrypt at the key owner) or ``"bootstrap"``.
+        refresh: ``"owner"`` (decrypt and re-encrypt at the key owner) or ``"bootstrap"`` (the server
+            bootstraps the weights with ``CKKSVector.bootstrap()``: no key owner during training).
         seed: seeds the batch order (the encryption randomness stays from the OS).
-        context: a private ``ckks.Context`` to use instead of automatic parameters
-            (needed for ``refresh="bootstrap"``); Galois keys are added to it.
+        context: a private ``ckks.Context`` to use instead of automatic parameters; Galois keys are
+            added to it.  For ``refresh="bootstrap"``: a ``ckks.Context.for_bootstrapping(...)`` context
+            with ``compute_levels`` >= the step's depth and its bootstrapping keys generated.  Without
+            one, ``refresh="bootstrap"`` builds the insecure "teaching" preset (``security=None`` only)
+            with ``compute_levels`` = the step's depth and ``poly_degree`` (default the preset's), its
+            own q0 and scale (``scale_bits`` and ``headroom_bits`` are not used), and makes its keys.
         poly_degree: N for the automatic parameters.
         scale_bits: log2 of the scale for the automatic parameters.
         security: 128, or None (toy parameters, warns).
@@ -682,8 +763,10 @@ def train(
         ShapeError: ``x_train`` or ``y_train`` has the wrong shape.
         DatasetError: labels outside the classes, or non-finite features.
         TrainingDivergedError: the plaintext twin diverges.
-        KeyMissingError: ``context`` is a public copy, or has no bootstrapping keys for ``refresh="bootstrap"``.
-        LevelError: ``context`` has fewer levels than one step needs.
+        KeyMissingError: ``context`` is a public copy, or for ``refresh="bootstrap"`` not a bootstrapping
+            context or without its bootstrapping keys.
+        LevelError: ``context`` has fewer levels than one step needs (for a bootstrapping context: fewer
+            ``compute_levels``).
     """
     net = _network(model)
     x, y = _check_data(x_train, y_train, net)
@@ -702,7 +785,14 @@ def train(
     if activation_range is not None and not (float(activation_range) > 0):
         raise ConfigError(f"activation_range must be a positive number or None, got {activation_range!r}")
     depth = step_depth(net.c1, net.c2)
-    if context is None:
+    boot_config = None
+    if context is None and refresh == "bootstrap":
+        boot_config = _bootstrap_config(depth, poly_degree, security)
+        data_bits = boot_config.data_bits()
+        params = {"poly_degree": boot_config.poly_degree, "moduli_bits": boot_config.moduli_bits(),
+                  "scale_bits": boot_config.scale_bits, "security": None}
+        headroom_bits = int(data_bits[0] - boot_config.scale_bits)
+    elif context is None:
         params = training_parameters(depth, poly_degree, scale_bits, security, headroom_bits)
     else:
         if not isinstance(context, Context):
@@ -714,7 +804,19 @@ def train(
         headroom_bits = int(data_bits[0] - p.scale_bits)
         if not context.is_private:
             raise KeyMissingError("encrypted training needs the key owner's private context, got a public copy")
-        if refresh == "owner" and p.max_level < depth:
+        bootstrapper = _find_bootstrapper(context)
+        if refresh == "bootstrap" and bootstrapper is None:
+            check_bootstrap_available(context)  # raises: not a bootstrapping context
+        if bootstrapper is not None:
+            boot_config = bootstrapper.config
+            fresh_levels = min(p.max_level, boot_config.compute_levels)
+            if fresh_levels < depth:
+                raise LevelError(
+                    f"a training step needs {depth} levels but this bootstrapping context gives "
+                    f"{fresh_levels} (compute_levels); build it with "
+                    f"ckks.Context.for_bootstrapping(..., compute_levels={depth})"
+                )
+        elif p.max_level < depth:
             raise LevelError(
                 f"a training step needs {depth} levels but the context has {p.max_level}; "
                 f"use moduli_bits with {depth} rescaling primes (see nn.encrypted.training.training_parameters)"
@@ -730,9 +832,10 @@ def train(
         )
     if batch_size > x.shape[0]:
         raise ConfigError(f"batch_size={batch_size} exceeds the {x.shape[0]} training samples")
-    if refresh == "bootstrap":
-        check_bootstrap_available(context)
+    if refresh == "bootstrap" and context is not None:
+        check_bootstrap_available(context)  # the bootstrapping keys
     limit = 2.0 ** (headroom_bits - 1)
+    weight_limit = 2.0 ** (headroom_bits - 3) if refresh == "bootstrap" else None
     if float(np.max(np.abs(x))) + 1.0 >= limit:
         raise DatasetError(
             f"x_train reaches {np.max(np.abs(x)):.3g}, beyond the {limit:g} that q0 / scale allows; standardize it"
@@ -746,10 +849,13 @@ def train(
             kept.append(batches[:left])
             left -= len(kept[-1])
         plan = kept
-    twin_states, twin_metrics = _run_twin(model, net, x, y, plan, lr, limit, activation_range)
+    twin_states, twin_metrics = _run_twin(model, net, x, y, plan, lr, limit, activation_range, weight_limit)
     # -- encrypted training (nothing above encrypted anything) --
     start = time.perf_counter()
-    if context is None:
+    if context is None and refresh == "bootstrap":
+        context = Context.for_bootstrapping(boot_config.name, security=None, **_options(boot_config))
+        context.generate_bootstrapping_keys(progress=False)
+    elif context is None:
         context = Context(
             params["poly_degree"], params["moduli_bits"], scale_bits=params["scale_bits"], security=params["security"]
         )
@@ -813,9 +919,12 @@ def train(
         history=history,
         counts=counts,
         step_counts=step_counts,
-        parameters={**params, "depth_per_step": depth, "d": net.d},
+        parameters={**params, "depth_per_step": depth, "d": net.d, "refresh": refresh,
+                    **({"compute_levels": boot_config.compute_levels, "bootstrap_depth": boot_config.depth,
+                        "bootstrap_precision_bits": boot_config.precision_bits} if boot_config else {})},
         refreshes=refresher.refreshes,
         refreshed_ciphertexts=refresher.refreshed_ciphertexts,
+        refresh_seconds=refresher.seconds,
         seconds=time.perf_counter() - start,
         setup_seconds=setup,
         steps=steps,

@@ -201,10 +201,89 @@ def test_unsupported_models(iris, no_encryption, model, match):
         train(model, x, y, epochs=1, learning_rate=0.1, batch_size=12, **TOY)
 
 
-def test_bootstrap_refresh_needs_ckks_bootstrapping(iris, no_encryption):
+def test_bootstrap_refresh_needs_a_bootstrapping_context(iris):
+    import ckks
+    from ckks.errors import LevelError
+
     x, y = iris
-    with pytest.raises((ConfigError, KeyMissingError), match="bootstrap"):
-        train(make_model(), x, y, epochs=1, learning_rate=0.1, batch_size=12, refresh="bootstrap", **TOY)
+    kwargs = {"epochs": 1, "learning_rate": 0.1, "batch_size": 12, "refresh": "bootstrap", "verbose": False}
+    with pytest.raises(ConfigError, match="security=None"):  # no 128-bit automatic preset
+        train(make_model(), x, y, **kwargs)
+    plain = ckks.Context(2048, [40] + [30] * 10 + [40], security=None)
+    with pytest.raises(KeyMissingError, match="bootstrapping context"):
+        train(make_model(), x, y, context=plain, **kwargs)
+    with pytest.warns(ckks.errors.InsecureWarning):
+        shallow = ckks.Context.for_bootstrapping("teaching", security=None, poly_degree=2048, compute_levels=3)
+    with pytest.raises(LevelError, match="compute_levels=10"):
+        train(make_model(), x, y, context=shallow, **kwargs)
+    with pytest.warns(ckks.errors.InsecureWarning):
+        keyless = ckks.Context.for_bootstrapping("teaching", security=None, poly_degree=2048, compute_levels=10)
+    with pytest.raises(KeyMissingError, match="generate_bootstrapping_keys"):
+        train(make_model(), x, y, context=keyless, **kwargs)
+
+
+# -- refresh="bootstrap": no key owner during training ---------------------------------------------
+#
+# The teaching preset at N = 2048 with compute_levels = 10 (one step): q0 = 2^58, scale 2^45, so
+# q0 / scale = 2^13.  A bootstrap promises precision_bits = 22 bits on values |z| <= 1 (the weights
+# stay below 1 here), i.e. an error <= 2^-22 per refreshed weight; a step adds the CKKS rounding error
+# 10 * 2^12 * sqrt(N) * 2^-45 (the same estimate as TOL, with headroom 13 and scale 2^45).  Three
+# steps with a refresh before the second and third: TOL_BOOT = 3 * (2^-22 + 10 * 2^12 * sqrt(N) * 2^-45)
+# ~ 8.8e-7 (measured: ~4e-9).
+BOOT_N = 2048
+TOL_BOOT = STEPS * (2.0**-22 + 10 * 2.0**12 * math.sqrt(BOOT_N) * 2.0**-45)
+
+
+@pytest.fixture(scope="module")
+def bootstrap_steps(iris):
+    import ckks
+
+    x, y = iris
+    ctx = ckks.Context.for_bootstrapping("teaching", security=None, poly_degree=BOOT_N, compute_levels=10)
+    ctx.generate_bootstrapping_keys(progress=False)
+    contexts = []
+
+    class SpyRefresher(training.BootstrapRefresher):
+        def __init__(self, context):
+            contexts.append(context)
+            super().__init__(context)
+
+    def owner_refresh(self, ciphertexts):
+        raise AssertionError("the server called the key owner to refresh")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(training.KeyOwner, "refresh", owner_refresh)
+        mp.setattr(training, "BootstrapRefresher", SpyRefresher)
+        report = train(make_model(), x, y, epochs=1, learning_rate=0.2, batch_size=12, refresh="bootstrap",
+                       seed=0, max_steps=STEPS, context=ctx, verbose=False)
+    return ctx, contexts, report
+
+
+def test_bootstrap_refresh_matches_the_twin_without_the_key_owner(bootstrap_steps):
+    ctx, contexts, report = bootstrap_steps
+    assert report.steps == STEPS
+    # the refresher ran on the server's public copy, which finds the owner's bootstrapper and keys
+    assert len(contexts) == 1 and not contexts[0].is_private
+    assert training.check_bootstrap_available(ctx.public_copy()) is ctx.bootstrapper
+    assert report.history[0]["weight_diff"] < TOL_BOOT
+    for (name, enc, _), (_, twin, _) in zip(report.model.parameters(), report.twin_model.parameters()):
+        assert np.max(np.abs(enc - twin)) < TOL_BOOT, name
+    # compute_levels = 10 = one step: every step after the first starts with a bootstrap
+    assert report.refreshes == STEPS - 1
+    assert report.refreshed_ciphertexts == 2 * (STEPS - 1)
+    assert report.history[0]["refreshes"] == STEPS - 1
+    assert report.refresh_seconds > 0
+    assert report.parameters["refresh"] == "bootstrap"
+    assert report.parameters["compute_levels"] == 10
+
+
+def test_bootstrap_refresh_builds_the_teaching_preset(iris):
+    x, y = iris
+    report = train(make_model(), x, y, epochs=1, learning_rate=0.2, batch_size=12, refresh="bootstrap", seed=0,
+                   max_steps=2, poly_degree=BOOT_N, security=None, verbose=False)
+    assert report.refreshes == 1
+    assert report.parameters["compute_levels"] == step_depth() == 10
+    assert report.history[0]["weight_diff"] < TOL_BOOT
 
 
 def test_twin_state_copy_is_deep():
