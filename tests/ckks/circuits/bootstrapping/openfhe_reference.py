@@ -6,9 +6,20 @@ that has it installed (``CKKS_OPENFHE_PYTHON``, default ``/work/.venv-openfhe/bi
 and exchange JSON on stdin/stdout:
 
     in:  {"poly_degree": N, "slots": n, "levels_after": 3, "level_budget": [3, 3],
-          "scale_bits": 40, "first_mod_bits": 55, "values": [...], "repeat": 1}
+          "scale_bits": 40, "first_mod_bits": 55, "values": [...], "repeat": 1,
+          "key_memory": "serialized"}
     out: {"precision_bits": ..., "bootstrap_seconds": ..., "keygen_seconds": ...,
-          "key_memory_mb": ..., "levels_after": ..., "values": [...]}
+          "key_memory_mb": ..., "key_memory_method": ..., "peak_rss_mb": ...,
+          "levels_after": ..., "values": [...]}
+
+``key_memory`` chooses how ``key_memory_mb`` is measured: ``"serialized"`` (the
+default) is the size of the rotation keys serialized in OpenFHE's binary format,
+which holds a second copy of them in memory while it runs (about 9 GiB more at
+N = 2^16); ``"rss"`` is the growth of this process's resident memory (from
+``/proc/self/statm``) over ``KeyGen``, ``EvalMultKeyGen`` and
+``EvalBootstrapKeyGen``, without serializing (what the benchmark uses at
+N >= 2^16). ``peak_rss_mb`` is the process's peak resident memory
+(``resource.getrusage``).
 
 OpenFHE is configured like our teaching preset: sparse ternary secret, no
 security (HEStd_NotSet), the given ring degree, slot count and level budget
@@ -16,8 +27,18 @@ security (HEStd_NotSet), the given ring degree, slot count and level budget
 """
 
 import json
+import os
+import resource
 import sys
 import time
+
+KEY_MEMORY_METHODS = ("serialized", "rss")
+
+
+def resident_bytes() -> int:
+    """This process's resident memory now, in bytes (``/proc/self/statm``, Linux)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def run(request: dict) -> dict:
@@ -27,6 +48,9 @@ def run(request: dict) -> dict:
     slots = int(request["slots"])
     budget = list(request.get("level_budget", [3, 3]))
     values = [float(v) for v in request["values"]]
+    method = request.get("key_memory", "serialized")
+    if method not in KEY_MEMORY_METHODS:
+        raise ValueError(f"key_memory must be one of {KEY_MEMORY_METHODS}, got {method!r}")
     params = fhe.CCParamsCKKSRNS()
     params.SetSecretKeyDist(fhe.SecretKeyDist.SPARSE_TERNARY)
     params.SetSecurityLevel(fhe.SecurityLevel.HEStd_NotSet)
@@ -45,14 +69,18 @@ def run(request: dict) -> dict:
         cc.Enable(feature)
     start = time.perf_counter()
     cc.EvalBootstrapSetup(budget, [0, 0], slots)
+    before = resident_bytes()
     keys = cc.KeyGen()
     cc.EvalMultKeyGen(keys.secretKey)
     cc.EvalBootstrapKeyGen(keys.secretKey, slots)
     keygen = time.perf_counter() - start
-    try:  # size of the rotation (automorphism) keys, serialized in OpenFHE's binary format
-        key_bytes = len(fhe.SerializeEvalAutomorphismKeyString(fhe.BINARY, ""))
-    except Exception:  # noqa: BLE001 - the size is informative only
-        key_bytes = None
+    if method == "rss":  # growth of the resident memory: keys, relinearization key and rotation keys
+        key_bytes = resident_bytes() - before
+    else:
+        try:  # size of the rotation (automorphism) keys, serialized in OpenFHE's binary format
+            key_bytes = len(fhe.SerializeEvalAutomorphismKeyString(fhe.BINARY, ""))
+        except Exception:  # noqa: BLE001 - the size is informative only
+            key_bytes = None
     plain = cc.MakeCKKSPackedPlaintext(values, 1, depth - 1, None, slots)
     plain.SetLength(slots)
     ct = cc.Encrypt(keys.publicKey, plain)
@@ -74,6 +102,8 @@ def run(request: dict) -> dict:
         "bootstrap_seconds": min(times),
         "keygen_seconds": keygen,
         "key_memory_mb": None if key_bytes is None else key_bytes / 2**20,
+        "key_memory_method": method,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # ru_maxrss: KiB on Linux
         "levels_after": out.GetLevel() if hasattr(out, "GetLevel") else None,
         "depth": depth,
         "ring_dim": cc.GetRingDimension(),
