@@ -44,7 +44,7 @@ from ckks.scheme.keys import (
     secret_key_from_array,
     secret_spec,
     seeded_key_spec,
-    switch_key_uniform,
+    switch_key_from_seed,
 )
 from ckks.scheme.parameters import KEY_MEMORY_LIMIT, Parameters, poly_spec
 from ckks.scheme.rotation import Rotator
@@ -304,7 +304,7 @@ class Context:
         if bootstrapper is not None and bootstrapper.galois_keys is not None:
             keys = bootstrapper.galois_keys if keys is None else keys.merge(bootstrapper.galois_keys)
         elements = keys.elements if keys is not None else []
-        public_seed = _public_key_seed(self.public_key)
+        public_seed = self.public_key.compact_seed()
         relin_seed = self.relin_key.compact_seed() if self.relin_key is not None else None
         galois_seeds = [keys.keys[g].compact_seed() for g in elements]
         header = {
@@ -595,10 +595,10 @@ def _load_context(fields: Fields, payload: memoryview, context: object) -> Conte
     if public_seed is not None:
         arrays["public_key"] = np.stack([arrays["public_key"], public_key_uniform(params, public_seed)])
     if relin_seed is not None:
-        arrays["relin_key"] = _unseed(params, arrays["relin_key"], relin_seed)
+        arrays["relin_key"] = switch_key_from_seed(params, arrays["relin_key"], relin_seed)
     for g, seed in zip(elements, galois_seeds):
         if seed is not None:
-            arrays[f"galois_{g}"] = _unseed(params, arrays[f"galois_{g}"], seed)
+            arrays[f"galois_{g}"] = switch_key_from_seed(params, arrays[f"galois_{g}"], seed)
     check_public_key(params, arrays["public_key"], key_id, "array 'public_key'")
     if has_relin:
         check_switch_key(params, arrays["relin_key"], key_id, "array 'relin_key'")
@@ -627,19 +627,6 @@ _SEED_FIELDS = ("public_key_seed", "relin_key_seed", "galois_seeds")
 
 def _hex(seed: bytes | None) -> str | None:
     return None if seed is None else seed.hex()
-
-
-def _public_key_seed(public_key: PublicKey) -> bytes | None:
-    """The public key's seed if its a really is the seed's polynomial (else None: store it in full)."""
-    seed = getattr(public_key, "seed", None)
-    if seed is None or not np.array_equal(public_key_uniform(public_key.params, seed), public_key.data[1]):
-        return None
-    return seed
-
-
-def _unseed(params: Parameters, b: np.ndarray, seed: bytes) -> np.ndarray:
-    """A key-switching key (digits, 2, limbs, N) from its b_j and the seed of its a_j."""
-    return np.ascontiguousarray(np.stack([b, switch_key_uniform(params, seed)], axis=1))
 
 
 def _read_seed(fields: Fields, key: str) -> bytes | None:

@@ -233,10 +233,21 @@ class PublicKey:
         Returns:
             The bytes.
         """
-        if self.seed is None or not np.array_equal(public_key_uniform(self.params, self.seed), self.data[1]):
+        seed = self.compact_seed()
+        if seed is None:
             return container.pack(_key_header("public_key", self), [("data", self.data)])
-        header = dict(_key_header("public_key", self), seed=self.seed.hex())
+        header = dict(_key_header("public_key", self), seed=seed.hex())
         return container.pack(header, [("b", np.ascontiguousarray(self.data[0]))])
+
+    def compact_seed(self) -> bytes | None:
+        """The seed, if the key's a really is the seed's polynomial (else None: store it in full).
+
+        Returns:
+            The 32-byte seed or None.
+        """
+        if self.seed is None or not np.array_equal(public_key_uniform(self.params, self.seed), self.data[1]):
+            return None
+        return self.seed
 
     @classmethod
     def load(cls, blob: bytes | bytearray | memoryview, context: object) -> PublicKey:
@@ -896,7 +907,17 @@ def _read_seeds(fields: Fields, count: int) -> list[bytes | None]:
     return seeds
 
 
-def _unseed(params: Parameters, b: np.ndarray, seed: bytes) -> np.ndarray:
+def switch_key_from_seed(params: Parameters, b: np.ndarray, seed: bytes) -> np.ndarray:
+    """A key-switching key's data (digits, 2, L+1+alpha, N) from its b_j and the seed of its a_j.
+
+    Args:
+        params: the parameters.
+        b: uint64 array (digits, L+1+alpha, N), the b_j.
+        seed: the 32-byte seed the a_j were drawn from ([`switch_key_uniform`][ckks.scheme.keys.switch_key_uniform]).
+
+    Returns:
+        The full key data, C-contiguous.
+    """
     return np.ascontiguousarray(np.stack([b, switch_key_uniform(params, seed)], axis=1))
 
 
@@ -1042,7 +1063,7 @@ def _load_key(fields: Fields, payload: memoryview, context: object):
         fields.done()
         keys = {}
         for g, seed in zip(elements, seeds):
-            data = arrays[f"galois_{g}"] if seed is None else _unseed(params, arrays[f"galois_{g}"], seed)
+            data = arrays[f"galois_{g}"] if seed is None else switch_key_from_seed(params, arrays[f"galois_{g}"], seed)
             check_switch_key(params, data, found_key, f"array 'galois_{g}'")
             keys[g] = KeySwitchKey(params, data, found_key, seed=seed)
         return GaloisKeys(params, keys, found_key)
@@ -1059,7 +1080,7 @@ def _load_key(fields: Fields, payload: memoryview, context: object):
         seed = bytes.fromhex(fields.hex("seed", 2 * KEY_SEED_BYTES, 2 * KEY_SEED_BYTES))
         b = container.read_arrays(fields, payload, [seeded_key_spec("b", params)])["b"]
         fields.done()
-        data = _unseed(params, b, seed)
+        data = switch_key_from_seed(params, b, seed)
         check_switch_key(params, data, found_key, "array 'b'")
         return RelinKey(params, data, found_key, seed=seed)
     data = container.read_arrays(fields, payload, [key_spec("data", params, kind)])["data"]
