@@ -261,14 +261,10 @@ def run_attack(
         SecurityError: the parameters are below ``security``.
     """
     rng = rng if rng is not None else np.random.default_rng()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", InsecureWarning)
-        ctx = Context(poly_degree, list(moduli_bits), scale_bits, security=security)
+    ctx = _victim(poly_degree, moduli_bits, scale_bits, security)
     vector = ctx.encrypt(rng.uniform(-1, 1, ctx.slots))
     values = decryption_oracle(ctx, vector.ciphertext, flooding)  # all the adversary gets, with the ciphertext
-    recovered = recover_secret(vector.ciphertext, values)
-    secret = ctx.secret_key.coefficients.astype(np.int64)
-    return AttackResult(secret, recovered, is_secret_key(ctx.public_key, recovered), flooding)
+    return _outcome(ctx, recover_secret(vector.ciphertext, values), flooding)
 
 
 def run_real_attack(
@@ -297,15 +293,23 @@ def run_real_attack(
         SecurityError: the parameters are below ``security``.
     """
     rng = rng if rng is not None else np.random.default_rng()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", InsecureWarning)
-        ctx = Context(poly_degree, list(moduli_bits), scale_bits, security=security, flooding=flooding)
+    ctx = _victim(poly_degree, moduli_bits, scale_bits, security, flooding=flooding)
     vectors = [ctx.encrypt(rng.uniform(-1, 1, ctx.slots)) for _ in range(2)]
     outputs = [ctx.decrypt(v) for v in vectors]  # the real values the owner shares, as the API returns them
-    recovered = recover_secret_from_real([v.ciphertext for v in vectors], outputs)
+    return _outcome(ctx, recover_secret_from_real([v.ciphertext for v in vectors], outputs), ctx.flooding)
+
+
+def _victim(poly_degree: int, moduli_bits, scale_bits: int, security: int | None, **options) -> Context:
+    """The key owner's context (toy parameters warn; the attack demo silences that)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureWarning)
+        return Context(poly_degree, list(moduli_bits), scale_bits, security=security, **options)
+
+
+def _outcome(ctx: Context, recovered: np.ndarray, flooding) -> AttackResult:
+    """The true secret next to the recovered one, checked against the public key."""
     secret = ctx.secret_key.coefficients.astype(np.int64)
-    policy = ctx.flooding
-    return AttackResult(secret, recovered, is_secret_key(ctx.public_key, recovered), policy)
+    return AttackResult(secret, recovered, is_secret_key(ctx.public_key, recovered), flooding)
 
 
 def main(argv: list[str] | None = None) -> None:
