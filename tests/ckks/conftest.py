@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -39,18 +40,24 @@ def galois_ctx8192() -> ckks.Context:
     return context
 
 
-def make_tenseal_pair(poly_degree: int, moduli_bits: list[int], galois: bool = False):
-    """This library's context and its TenSEAL twin (:mod:`ckks.interop`), scale 2^40."""
-    ours = ckks.Context(poly_degree, moduli_bits, 40)
+def make_tenseal_pair(poly_degree: int, moduli_bits: list[int], galois: bool = False, seed: int | None = None):
+    """This library's context and its TenSEAL twin (`ckks.interop`), scale 2^40.
+
+    With ``seed``, our keys are drawn from it (insecure, warning silenced) so that a failure reproduces;
+    TenSEAL's keys cannot be seeded.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureWarning)
+        ours = ckks.Context(poly_degree, moduli_bits, 40, seed=seed)
     if galois:
         ours.generate_galois_keys(progress=False)
     return ours, tenseal_context(ours.params, galois=galois)
 
 
-@pytest.fixture(scope="session")
-def tenseal_pair():
-    """The :func:`make_tenseal_pair` factory."""
-    return make_tenseal_pair
+@pytest.fixture(scope="module")
+def tenseal_pair(request):
+    """The `make_tenseal_pair` factory, seeded with the test module's ``SEED`` when it has one."""
+    return functools.partial(make_tenseal_pair, seed=getattr(request.module, "SEED", None))
 
 
 # -- one module's own tiny contexts: ctx, a second key of the same parameters, other parameters --------

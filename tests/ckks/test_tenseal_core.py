@@ -8,15 +8,9 @@ precision the parameters promise, and our largest error may be at most
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 import tenseal as ts
-
-import ckks
-from ckks.errors import InsecureWarning
-from ckks.interop import tenseal_context
 
 PARAMETERS = [
     (8192, [60, 40, 40, 60]),
@@ -26,19 +20,6 @@ PARAMETERS = [
 MARGIN = 4.0
 #: Our keys are seeded so that a failure reproduces (TenSEAL's cannot be); messages print it.
 SEED = 13
-
-
-@pytest.fixture(scope="module")
-def tenseal_pair():
-    """The conftest factory, with our context seeded (``SEED``)."""
-
-    def make(poly_degree, moduli_bits, galois=False):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", InsecureWarning)
-            ours = ckks.Context(poly_degree, moduli_bits, 40, seed=SEED)
-        return ours, tenseal_context(ours.params, galois=galois)
-
-    return make
 
 
 def promised_error(scale_bits: int, poly_degree: int) -> float:

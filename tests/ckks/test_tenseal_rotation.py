@@ -29,21 +29,6 @@ SEED = 11
 
 
 @pytest.fixture(scope="module")
-def tenseal_pair():
-    """The conftest factory, with our context seeded (``SEED``)."""
-
-    def make(poly_degree, moduli_bits, galois=False):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", InsecureWarning)
-            ours = ckks.Context(poly_degree, moduli_bits, 40, seed=SEED)
-        if galois:
-            ours.generate_galois_keys(progress=False)
-        return ours, tenseal_context(ours.params, galois=galois)
-
-    return make
-
-
-@pytest.fixture(scope="module")
 def pair8192(tenseal_pair):
     return tenseal_pair(8192, [60, 40, 40, 60], galois=True)
 
