@@ -85,9 +85,12 @@ def iris_mlp(args) -> None:
     c, naive = report.counts, report.counts["naive"]
     print("| per training step | packed (measured) | naive: one ct per sample | naive: one ct per value |")
     print("|---|---|---|---|")
-    for key in ("rotations", "ct_ct_multiplications", "pt_multiplications", "key_switches", "depth"):
+    for key in ("rotations", "ct_ct_multiplications", "pt_multiplications", "relinearizations", "key_switches",
+                "depth"):
         print(f"| {key} | {c[key]} | {naive['per_sample'][key]} | {naive['per_value'][key]} |")
-    print(f"| ciphertexts per batch upload | 3 | {2 * args.batch} | {args.batch * 5 + args.batch * 3} |")
+    print(f"| rescales | {c['rescales']} | - | - |")
+    print(f"| ciphertexts per batch upload | {c['uploaded_ciphertexts']} | {2 * args.batch} | "
+          f"{args.batch * 5 + args.batch * 3} |")
     if args.plot:
         plot_curves(report, args.plot, f"N={p['poly_degree']}, batch {args.batch}, lr {args.lr}")
 

@@ -18,19 +18,18 @@ depth and value range (`nn.encrypted.params`).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import math
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from ckks.context import Context
-from ckks.errors import ContextMismatchError, InputError, InputTypeError, KeyMissingError, PrecisionWarning
+from ckks.errors import ContextMismatchError, InputError, InputTypeError, KeyMissingError
 from nn.encrypted.batch_layout import BatchLayout
-from nn.encrypted.ops import Ops
+from nn.encrypted.ops import Ops, ranges_checked_in_plaintext
 from nn.encrypted.params import ParameterChoice, choose_parameters, noise_bits
 from nn.encrypted.plan import (
     AffineStage,
@@ -506,7 +505,7 @@ class EncryptedModel:
         require_levels(enc.level, self.depth, "this encrypted model", context.params)
         ops = Ops(context)
         cts = [v.ciphertext for v in enc.vectors]
-        with _plan_checks_ranges():
+        with ranges_checked_in_plaintext():
             for i in range(len(self.stages)):
                 cts = self._layout.run_stage(ops, i, cts)
                 if progress is not None:
@@ -563,7 +562,7 @@ class EncryptedModel:
 
         for i, st in enumerate(self.stages):
             t0 = time.perf_counter()
-            with _plan_checks_ranges():
+            with ranges_checked_in_plaintext():
                 cts = self._layout.run_stage(ops, i, cts)
             seconds = time.perf_counter() - t0
             width = plain[i].shape[1]
@@ -587,17 +586,3 @@ def _last_width(stages) -> int:
 def _short(steps: list[int]) -> str:
     text = ",".join(str(s) for s in steps)
     return text if len(text) <= 40 else text[:37] + "..."
-
-
-@contextlib.contextmanager
-def _plan_checks_ranges() -> Iterator[None]:
-    """Run stages with ckks's "may overflow" PrecisionWarnings silenced.
-
-    The generic magnitude bound that ckks tracks compounds worst cases through every polynomial and
-    matrix and overestimates a network's values by orders of magnitude; the plan's own range analysis
-    (calibrated ranges with margin, parameters chosen so that they fit, InputRangeWarning at encrypt)
-    is the check for an encrypted network.  A bound that is certain to be exceeded still raises LevelError.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PrecisionWarning)
-        yield

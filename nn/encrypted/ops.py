@@ -6,10 +6,31 @@ Every helper states its level and scale effect; ``s`` is the input scale and
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
+
 import numpy as np
 
 from ckks.circuits import polynomial
+from ckks.errors import PrecisionWarning
 from ckks.scheme.ciphertext import Ciphertext
+
+
+@contextlib.contextmanager
+def ranges_checked_in_plaintext() -> Iterator[None]:
+    """Run ciphertext code with ckks's "may overflow" PrecisionWarnings silenced.
+
+    The generic magnitude bound that ckks tracks compounds worst cases through every polynomial,
+    matrix product and masked sum, and overestimates a network's values by orders of magnitude.
+    Encrypted inference (the plan's calibrated ranges with margin, parameters chosen so that they
+    fit, InputRangeWarning at encrypt) and encrypted training (the plaintext twin's range check of
+    every intermediate before anything is encrypted) check the real ranges instead.  A bound that
+    is certain to be exceeded still raises LevelError.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PrecisionWarning)
+        yield
 
 
 class Ops:

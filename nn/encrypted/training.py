@@ -33,10 +33,14 @@ the whole batch (one block of d samples per d^2 slots):
     dW2 = A1^T E,  dZ1 = (E W2^T) * p'(Z1),  dW1 = X^T dZ1,  W -= (lr / B) dW
 
 The transposes W2^T and A1^T are packed transposes on the server (one level
-each, off the critical path); X^T and the left-operand layout of X come from
-the client, who encrypts them with the batch.  Depth: 10 levels per step for
-p = x^2 (11 when c2 is not an integer); the gradient of each
-block is summed over the blocks by log2(S / d^2) rotations.
+each, off the critical path); X and X^T come from the client in the layout of
+a left operand, already multiplied by the public masks of the right operand's
+permutation.  Every product on the critical path moves the permutation's
+masks onto its other operand (`PermutationEngine.moved_product`), so it costs
+one level: 6 levels per step for p = x^2 (7 when c2 is not an integer; see
+`step_depth`), and the default 128-bit chain (N = 16384, 12 levels at scale
+2^29) holds two steps between refreshes.  The gradient of each block is
+summed over the blocks by log2(S / d^2) rotations.
 """
 
 from __future__ import annotations
@@ -52,9 +56,11 @@ from ckks.context import Context
 from ckks.errors import KeyMissingError, LevelError
 from ckks.vector import CKKSVector
 from nn.activations import PolyActivation, QuadraticActivation, ReLUToQuadratic, Square
+from nn.encrypted.ops import ranges_checked_in_plaintext
 from nn.encrypted.training_packing import (
     PermutationEngine,
     block_index,
+    offset_masks,
     pack_batch,
     pack_weight,
     phi_sigma_sources,
@@ -175,27 +181,34 @@ def _to_model(model: Sequential, net: _Network, state: TwinState) -> Sequential:
 def step_depth(c1: float = 0.0, c2: float = 1.0) -> int:
     """Levels one packed training step consumes, for the activation p(x) = c1 x + c2 x^2.
 
-    Level plan (relative to the weights' level 0; a permutation or a product costs one):
-    W1 operands -1, Z1 -2, A1 -3 (-4 if c2 is not an integer), Z2 = E -5 (-6),
-    dA1 -7, dZ1 -8, dZ1 operands -9, dW1 -10; the A1^T path reaches dW2 at -7.
+    Level plan (relative to the weights' level 0).  A product perm(a) * b costs one
+    level on the critical operand a, because the permutation's masks are moved onto
+    b (see ``PermutationEngine.moved_product``): b's own permutation and masks are
+    computed from the weights earlier, or made by the client in plaintext.
+
+    * Z1 = X W1: -1 (the client's masked X, W1's rotations).
+    * A1 = Z1 (c2 Z1 + c1): -2 (-3 if c2 is not an integer); p'(Z1) = 2 c2 Z1 + c1: -1 (-2).
+    * Z2 = A1 W2, E = Z2 - Y: -3 (W2's permutation -1 and masks -2 are ready before A1).
+    * dA1 = E W2^T: -4 (W2^T -1, its permutation -2, masks -3); dZ1 = dA1 p'(Z1): -5.
+    * dW1 = X^T ((lr / B) dZ1): -6 (the client's masked X^T).
+    * dW2 = ((lr / B) A1)^T E: -6 (A1^T -3, its permutation -4, masks -5).
 
     Args:
         c1: linear coefficient of the activation.
         c2: quadratic coefficient of the activation.
 
     Returns:
-        The depth (10 for x^2).
+        The depth (6 for x^2).
     """
     act = 0 if float(c2).is_integer() else 1
     deriv = 0 if float(2 * c2).is_integer() else 1
-    z1 = -2
-    a1 = min(z1, z1 - act) - 1
-    p1 = z1 - deriv
-    e = min(a1 - 1, -1) - 1
-    da1 = min(e - 1, -2) - 1
+    z1 = -1
+    a1, p1 = z1 - act - 1, z1 - deriv
+    err = min(a1, -2) - 1
+    da1 = min(err, -3) - 1
     dz1 = min(da1, p1) - 1
-    dw1 = min(0, dz1 - 1) - 1
-    dw2 = min(a1 - 2, e - 1) - 1
+    dw1 = dz1 - 1
+    dw2 = min(err, a1 - 3) - 1
     return -min(dw1, dw2)
 
 
@@ -205,37 +218,44 @@ def training_parameters(
     scale_bits: int | None = None,
     security: int | None = 128,
     headroom_bits: int = 10,
+    steps_per_refresh: int = 2,
 ) -> dict:
-    """CKKS parameters for a training step of ``depth`` levels: [q0] + [scale] * depth + [P].
+    """CKKS parameters for ``steps_per_refresh`` training steps of ``depth`` levels between refreshes.
 
-    q0 has ``headroom_bits`` more bits than the scale (values up to
-    2^(headroom_bits - 1) survive the last level); the special prime P has
-    q0's size.  At 128 bits the total must stay below the standard's bound.
+    The chain is [q0] + [scale] * (depth * steps_per_refresh) + [P]: q0 has
+    ``headroom_bits`` more bits than the scale (values up to 2^(headroom_bits - 1)
+    survive the last level); the special prime P has q0's size.  Without
+    ``scale_bits``, the largest scale of at most 30 bits whose chain fits the
+    128-bit bound of N is used (N = 16384, x^2: 2 steps of 6 levels at scale 2^29).
 
     Args:
-        depth: levels per step (one refresh per step).
+        depth: levels per step (see `step_depth`).
         poly_degree: N (default 16384 at 128-bit security, 8192 without).
         scale_bits: log2 of the scale (default: the largest <= 30 that fits the bound).
         security: 128, or None for parameters below the standard (warns when used).
         headroom_bits: bits of q0 above the scale.
+        steps_per_refresh: training steps the chain holds; the weights are refreshed after them.
 
     Returns:
-        ``{"poly_degree", "moduli_bits", "scale_bits", "security"}`` for ``ckks.Context``.
+        ``{"poly_degree", "moduli_bits", "scale_bits", "security", "steps_per_refresh"}``.
 
     Raises:
-        ConfigError: no scale of at least 20 bits fits the security bound of N.
+        ConfigError: ``steps_per_refresh`` is not an integer >= 1, or no scale of at least 20 bits fits
+            the security bound of N.
     """
+    steps = _check_int("steps_per_refresh", steps_per_refresh, 1)
     n = poly_degree or (16384 if security else 8192)
     bound = _BOUND_128.get(n) if security else None
     candidates = [scale_bits] if scale_bits else range(30, 19, -1)
     for s in candidates:
         q0 = s + headroom_bits
-        bits = [q0] + [s] * depth + [q0]
+        bits = [q0] + [s] * (depth * steps) + [q0]
         if bound is None or sum(bits) <= bound:
-            return {"poly_degree": n, "moduli_bits": bits, "scale_bits": s, "security": security}
+            return {"poly_degree": n, "moduli_bits": bits, "scale_bits": s, "security": security,
+                    "steps_per_refresh": steps}
     raise ConfigError(
-        f"{depth} levels per step do not fit the 128-bit bound of {bound} bits for poly_degree={n}; "
-        "use poly_degree=32768, or security=None for experiments"
+        f"{steps} step(s) of {depth} levels between refreshes do not fit the 128-bit bound of {bound} bits for "
+        f"poly_degree={n}; use steps_per_refresh=1, poly_degree=32768, or security=None for experiments"
     )
 
 
@@ -266,7 +286,8 @@ def naive_counts(n_in: int, hidden: int, n_out: int, batch: int) -> dict:
 
     Returns:
         ``{"per_value": {...}, "per_sample": {...}}`` with rotations, ct_ct_multiplications,
-        pt_multiplications, key_switches (rotations + relinearizations) and depth.
+        pt_multiplications, relinearizations (one per product), key_switches (rotations +
+        relinearizations) and depth.
     """
     a, h, o, b = n_in + 1, hidden + 1, n_out, batch
 
@@ -278,6 +299,7 @@ def naive_counts(n_in: int, hidden: int, n_out: int, batch: int) -> dict:
         "rotations": 0,
         "ct_ct_multiplications": mults,
         "pt_multiplications": a * (h - 1) + h * o,
+        "relinearizations": mults,
         "key_switches": mults,
         "depth": 7,
     }
@@ -287,6 +309,7 @@ def naive_counts(n_in: int, hidden: int, n_out: int, batch: int) -> dict:
         "rotations": rotations,
         "ct_ct_multiplications": mults,
         "pt_multiplications": b * (h - 1) + b * o + h * o,
+        "relinearizations": mults,
         "key_switches": rotations + mults,
         "depth": 8,
     }
@@ -460,26 +483,61 @@ def check_bootstrap_available(context: Context | None):
 
 @dataclass
 class _Batch:
-    x: object  # group k: phi^k(sigma(X_b)) for every block b
-    xt: object  # group k: phi^k(sigma(X_b^T))
+    x_terms: dict  # {r: M_r * L(X)}: group k of L(X) is phi^k(sigma(X_b)) for every block b; M_r: W1's masks
+    xt_terms: dict  # {r: M_r * L(X^T)}, M_r the masks of (lr / B) psi^k(tau(dZ1))
     y: object  # Y, replicated in every group
     size: int
 
 
-def _client_batch(owner: KeyOwner, xa: np.ndarray, ya: np.ndarray, d: int, slots: int, size: int) -> _Batch:
-    """The client's upload: X and X^T already in the layout of a left operand, Y replicated."""
+def _left_layout(blocks: np.ndarray, d: int, slots: int) -> np.ndarray:
+    """Group k holds phi^k(sigma(A_b)) of every block A_b: a left operand of Jiang's product, in plaintext."""
+    flat = blocks.reshape(len(blocks), -1)
+    return np.concatenate([pack_batch(flat[:, phi_sigma_sources(d, k)], slots // d) for k in range(d)])
+
+
+def _client_batch(owner: KeyOwner, layout: _Layout, xa: np.ndarray, ya: np.ndarray, size: int) -> _Batch:
+    """The client's upload: X and X^T in the layout of a left operand, already multiplied by the masks.
+
+    The server multiplies X by W1 and X^T by (lr / B) dZ1 with the masks of the right
+    operand's permutation moved onto the left operand (see
+    [`moved_product`][nn.encrypted.training_packing.PermutationEngine.moved_product]); the client
+    applies those public masks in plaintext, so that the server's products cost one level each.
+    """
+    d, slots = layout.d, layout.slots
     blocks = xa.reshape(-1, d, d)
-    flat_x = blocks.reshape(len(blocks), -1)
-    flat_xt = blocks.transpose(0, 2, 1).reshape(len(blocks), -1)
-    group = slots // d
+    x_left = _left_layout(blocks, d, slots)
+    xt_left = _left_layout(blocks.transpose(0, 2, 1), d, slots)
+    x_terms = {r: owner.encrypt(m * x_left) for r, m in layout.masks(layout.right, True).items()}
+    xt_terms = {r: owner.encrypt(m * xt_left) for r, m in layout.masks(layout.rated(size), False).items()}
+    y = owner.encrypt(np.concatenate([pack_batch(ya.reshape(-1, d * d), slots // d)] * d))
+    return _Batch(x_terms, xt_terms, y, size)
 
-    def groups(per_group: list[np.ndarray]) -> np.ndarray:
-        return np.concatenate([pack_batch(g, group) for g in per_group])
 
-    x = owner.encrypt(groups([flat_x[:, phi_sigma_sources(d, k)] for k in range(d)]))
-    xt = owner.encrypt(groups([flat_xt[:, phi_sigma_sources(d, k)] for k in range(d)]))
-    y = owner.encrypt(groups([ya.reshape(-1, d * d)] * d))
-    return _Batch(x, xt, y, size)
+class _Layout:
+    """The public permutations of a step (index arithmetic only: the client and the server both use it)."""
+
+    def __init__(self, net: _Network, lr: float, slots: int):
+        d = net.d
+        self.d, self.slots, self.lr, self.net = d, slots, float(lr), net
+        ones = np.ones(d * d)
+        self.left = [(phi_sigma_sources(d, k), ones) for k in range(d)]
+        self.right = [(psi_tau_sources(d, k), ones) for k in range(d)]
+        self.transpose = [(transpose_sources(d), ones)] * d
+        i, j = block_index(d)
+        self.keep = [(src, (j != net.hidden).astype(np.float64)) for src, _ in self.right]
+
+    def rated(self, size: int) -> list:
+        """The right-operand permutation with the learning rate lr / B in its masks."""
+        return [(src, np.full(self.d**2, self.lr / size)) for src, _ in self.right]
+
+    def scaled_left(self, size: int) -> list:
+        """The left-operand permutation of (lr / B) A1^T, row h scaled by 1 / p(1)^2 (the bias b2 / p(1))."""
+        i, _ = block_index(self.d)
+        row_scale = np.where(i == self.net.hidden, 1.0 / self.net.p1**2, 1.0) * self.lr / size
+        return [(src, row_scale) for src, _ in self.left]
+
+    def masks(self, spec: list, periodic: bool) -> dict:
+        return offset_masks(spec, periodic, self.d, self.slots)
 
 
 class _Server:
@@ -488,21 +546,14 @@ class _Server:
     def __init__(self, context: Context, net: _Network, lr: float):
         self.ctx = context
         self.net = net
-        self.lr = float(lr)
         self.engine = PermutationEngine(context, net.d)
-        d = net.d
-        ones = np.ones(d * d)
-        self.phi = [phi_sigma_sources(d, k) for k in range(d)]
-        self.psi = [psi_tau_sources(d, k) for k in range(d)]
-        self.left = [(s, ones) for s in self.phi]
-        self.right = [(s, ones) for s in self.psi]
-        self.transpose = [(transpose_sources(d), ones)] * d
+        self.layout = _Layout(net, lr, context.slots)
 
     def galois_steps(self) -> list[int]:
-        e = self.engine
+        e, lay = self.engine, self.layout
         steps = set(e.allreduce_steps()) | set(e.group_steps())
         for periodic in (True, False):
-            steps |= set(e.steps_of([self.left, self.right, self.transpose], periodic))
+            steps |= set(e.steps_of([lay.left, lay.right, lay.transpose, lay.keep], periodic))
         return sorted(steps)
 
     def _affine(self, ct, alpha: float, beta: float):
@@ -526,30 +577,30 @@ class _Server:
         return self.ctx.evaluator.sub(a, b)
 
     def step(self, w1, w2, batch: _Batch):
-        net, e = self.net, self.engine
-        i, j = block_index(net.d)
-        rate = self.lr / batch.size
-        # forward: Z1 = X W1, A1 = p(Z1), Z2 = A1 W2, E = Z2 - Y
-        (w1_right,) = e.permute(w1, [self.right], True, "w1")
-        z1 = e.product(batch.x, w1_right)
-        a1 = e.multiply(z1, self._affine(z1, net.c2, net.c1))
-        p1 = self._affine(z1, 2.0 * net.c2, net.c1)
-        a1_left, a1_t = e.permute(a1, [self.left, self.transpose], False, "a1")
-        w2_right, w2_t = e.permute(w2, [self.right, self.transpose], True, "w2")
-        z2 = e.product(a1_left, w2_right)
-        err = self.subtract(z2, batch.y)
-        # backward: dZ1 = (E W2^T) * p'(Z1) with row h of W2 masked; dW1 = X^T (rate dZ1)
-        e_left, e_right = e.permute(err, [self.left, self.right], False, "e")
-        keep = (j != net.hidden).astype(np.float64)
-        (w2t_right,) = e.permute(w2_t, [[(s, keep) for s in self.psi]], True, "w2t")
-        dz1 = e.multiply(e.product(e_left, w2t_right), p1)
-        (dz1_right,) = e.permute(dz1, [[(s, rate * np.ones(net.d**2)) for s in self.psi]], False, ("dz1", rate))
-        dw1 = e.gradient(batch.xt, dz1_right)
-        # dW2 = (rate A1, column h scaled by 1 / p(1)^2)^T E
-        row_scale = np.where(i == net.hidden, 1.0 / net.p1**2, 1.0) * rate
-        (a1t_left,) = e.permute(a1_t, [[(s, row_scale) for s in self.phi]], False, ("a1t", rate))
-        dw2 = e.gradient(a1t_left, e_right)
-        return self.subtract(w1, dw1), self.subtract(w2, dw2)
+        """One SGD step; levels relative to the weights' (see `step_depth`): both updates at -6 for x^2."""
+        net, e, lay = self.net, self.engine, self.layout
+        with ranges_checked_in_plaintext():
+            # forward: Z1 = X W1 (-1), A1 = p(Z1) (-2), Z2 = A1 W2 (-3), E = Z2 - Y (-3)
+            z1 = e.moved_product(e.rotations_for(w1, [(lay.right, True)]), lay.right, True, batch.x_terms)
+            a1 = e.multiply(z1, self._affine(z1, net.c2, net.c1))
+            p1 = self._affine(z1, 2.0 * net.c2, net.c1)
+            w2_right, w2_t = e.permute(w2, [lay.right, lay.transpose], True, "w2")
+            w2_masked = e.masked_copies(w2_right, lay.left, False, "z2")
+            z2 = e.moved_product(e.rotations_for(a1, [(lay.left, False)]), lay.left, False, w2_masked)
+            err = self.subtract(z2, batch.y)
+            # backward: dA1 = E (W2 with row h masked)^T (-4), dZ1 = dA1 * p'(Z1) (-5), dW1 = X^T (rate dZ1) (-6)
+            (w2t_right,) = e.permute(w2_t, [lay.keep], True, "w2t")
+            err_rotated = e.rotations_for(err, [(lay.left, False), (lay.right, False)])
+            da1 = e.moved_product(err_rotated, lay.left, False, e.masked_copies(w2t_right, lay.left, False, "da1"))
+            dz1 = e.multiply(da1, p1)
+            rated = lay.rated(batch.size)
+            dw1 = e.moved_product(e.rotations_for(dz1, [(rated, False)]), rated, False, batch.xt_terms, "all")
+            # dW2 = (rate A1, row h scaled by 1 / p(1)^2)^T E (-6)
+            (a1_t,) = e.permute(a1, [lay.transpose], False, "a1")
+            (a1t_left,) = e.permute(a1_t, [lay.scaled_left(batch.size)], False, ("a1t", batch.size))
+            a1t_masked = e.masked_copies(a1t_left, lay.right, False, "dw2")
+            dw2 = e.moved_product(err_rotated, lay.right, False, a1t_masked, "all")
+            return self.subtract(w1, dw1), self.subtract(w2, dw2)
 
 
 # -- the report and the entry point -------------------------------------------------------------------
@@ -567,7 +618,8 @@ class TrainingReport:
             ``levels_left`` (of the weights at the end of the epoch), ``refreshes`` (in the epoch),
             ``train_accuracy`` and ``twin_train_accuracy``.
         counts: per training step: rotations, ct_ct_multiplications, pt_multiplications,
-            relinearizations, key_switches, rescales, hoisted_decompositions, depth; plus
+            relinearizations, key_switches, rescales, hoisted_decompositions, depth,
+            uploaded_ciphertexts (the client's batch: masked X and X^T, and Y); plus
             ``naive`` (analytic counts of two naive approaches, see
             [`naive_counts`][nn.encrypted.training.naive_counts]).
         step_counts: the counts of every step.
@@ -678,14 +730,14 @@ def _find_bootstrapper(context: Context):
 
 
 def _bootstrap_config(depth: int, poly_degree: int | None, security: int | None):
-    """The automatic bootstrapping preset: "teaching" with ``compute_levels`` = one step's depth."""
+    """The automatic bootstrapping preset: "teaching", ``compute_levels`` = ``depth`` (all steps between refreshes)."""
     from ckks.circuits.bootstrapping import preset
     from ckks.errors import CKKSError
 
     if security is not None:
         raise ConfigError(
             f"refresh='bootstrap' without a context builds the insecure 'teaching' bootstrapping preset, which "
-            f"needs security=None; no 128-bit preset has the {depth} compute levels a step needs within the "
+            f"needs security=None; no 128-bit preset has the {depth} compute levels the steps need within the "
             "sparse-secret bound: pass security=None, or context=ckks.Context.for_bootstrapping(...) of your own"
         )
     options = {"compute_levels": depth}
@@ -719,6 +771,7 @@ def train(
     headroom_bits: int = 10,
     activation_range: float | None = None,
     max_steps: int | None = None,
+    steps_per_refresh: int = 2,
     verbose: bool = True,
 ) -> TrainingReport:
     """Train ``model`` on encrypted data with packed products; the key owner only refreshes the weights.
@@ -752,6 +805,9 @@ def train(
         headroom_bits: bits of q0 above the scale (bounds the values: 2^(headroom_bits - 1)).
         activation_range: if given, the activation's inputs must stay in [-r, r].
         max_steps: stop the encrypted training after this many steps (the twin runs the same steps).
+        steps_per_refresh: for the automatic parameters, steps the modulus chain holds between two
+            refreshes (2: N = 16384, 12 levels at scale 2^29, 128-bit; for ``refresh="bootstrap"``
+            the teaching preset's ``compute_levels``).  With a ``context``, its levels decide.
         verbose: print one line per epoch.
 
     Returns:
@@ -785,15 +841,16 @@ def train(
     if activation_range is not None and not (float(activation_range) > 0):
         raise ConfigError(f"activation_range must be a positive number or None, got {activation_range!r}")
     depth = step_depth(net.c1, net.c2)
+    steps_per_refresh = _check_int("steps_per_refresh", steps_per_refresh, 1)
     boot_config = None
     if context is None and refresh == "bootstrap":
-        boot_config = _bootstrap_config(depth, poly_degree, security)
+        boot_config = _bootstrap_config(depth * steps_per_refresh, poly_degree, security)
         data_bits = boot_config.data_bits()
         params = {"poly_degree": boot_config.poly_degree, "moduli_bits": boot_config.moduli_bits(),
                   "scale_bits": boot_config.scale_bits, "security": None}
         headroom_bits = int(data_bits[0] - boot_config.scale_bits)
     elif context is None:
-        params = training_parameters(depth, poly_degree, scale_bits, security, headroom_bits)
+        params = training_parameters(depth, poly_degree, scale_bits, security, headroom_bits, steps_per_refresh)
     else:
         if not isinstance(context, Context):
             raise ConfigError(f"context must be a ckks.Context, got {type(context).__name__}")
@@ -866,6 +923,7 @@ def train(
     init = _augmented(model, net)
     w1 = owner.encrypt(pack_weight(init.w1, slots))
     w2 = owner.encrypt(pack_weight(init.w2, slots))
+    fresh_levels = min(w1.level, boot_config.compute_levels) if boot_config else w1.level
     setup = time.perf_counter() - start
     history: list[dict] = []
     step_counts: list[dict] = []
@@ -875,7 +933,9 @@ def train(
         refreshes_before = refresher.refreshes
         for idx in batches:
             xa, ya = augment_batch(x[idx], y[idx], net.d, net.n_out)
-            batch = _client_batch(owner, xa, ya, net.d, slots, len(idx))
+            uploads = owner.encryptions
+            batch = _client_batch(owner, server.layout, xa, ya, len(idx))
+            uploads = owner.encryptions - uploads
             if min(w1.level, w2.level) < depth:
                 w1, w2 = refresher.refresh([w1, w2])
                 if min(w1.level, w2.level) < depth:
@@ -884,6 +944,7 @@ def train(
             w1, w2 = server.step(w1, w2, batch)
             counts = server.engine.counts.minus(before).as_dict()
             counts["depth"] = level - min(w1.level, w2.level)
+            counts["uploaded_ciphertexts"] = uploads
             step_counts.append(counts)
             steps += 1
         state = TwinState(unpack_weight(owner.decrypt(w1), net.d), unpack_weight(owner.decrypt(w2), net.d))
@@ -920,6 +981,7 @@ def train(
         counts=counts,
         step_counts=step_counts,
         parameters={**params, "depth_per_step": depth, "d": net.d, "refresh": refresh,
+                    "steps_per_refresh": fresh_levels // depth,
                     **({"compute_levels": boot_config.compute_levels, "bootstrap_depth": boot_config.depth,
                         "bootstrap_precision_bits": boot_config.precision_bits} if boot_config else {})},
         refreshes=refresher.refreshes,

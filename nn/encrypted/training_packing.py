@@ -32,6 +32,21 @@ scalar (the learning rate) folded into a mask costs nothing.  A gradient
 (sum over the batch of A_b^T G_b) adds all blocks of all groups instead:
 log2(S / d^2) rotations, and the result is periodic like a weight.
 
+Moving the masks.  A permutation is a sum of masked rotations,
+perm(a) = sum_r M_r * rot_r(a), and slot-wise products commute, so
+
+    perm(a) * b = sum_r rot_r(a) * (M_r * b).
+
+Rotations cost no level; the masks cost one level on b instead of on a.  In a
+training step the critical operand a (an activation, the error) is only
+rotated, and b (a permuted weight, or the batch, which the client uploads
+already multiplied by the public masks) is ready earlier.  Each product then
+costs one level on the critical path instead of two, for 2d - 1 tensor products
+(added before one relinearization and one rescale) instead of one:
+[`moved_product`][nn.encrypted.training_packing.PermutationEngine.moved_product].
+A training step is 6 levels deep instead of 10, so the chain of N = 16384 at
+128-bit security holds two steps between refreshes.
+
 Everything in this module is plaintext index arithmetic except
 [`PermutationEngine`][nn.encrypted.training_packing.PermutationEngine], which
 applies the permutations to ciphertexts and counts what it does.
@@ -47,6 +62,8 @@ __all__ = [
     "OpCounts",
     "PermutationEngine",
     "block_index",
+    "block_offsets",
+    "offset_masks",
     "pack_batch",
     "pack_weight",
     "phi_sigma_sources",
@@ -154,6 +171,54 @@ def unpack_weight(values: np.ndarray, d: int) -> np.ndarray:
     return np.asarray(values[: d * d], dtype=np.float64).reshape(d, d).copy()
 
 
+def block_offsets(sources: np.ndarray, d: int, periodic: bool) -> np.ndarray:
+    """Rotation offset of every output slot of a block: r_l = source_l - l (reduced if periodic).
+
+    A periodic input (the same block everywhere) can read a neighbouring block's
+    copy, so offsets are reduced modulo d^2 into (-d^2 / 2, d^2 / 2].
+
+    Args:
+        sources: the input slot read by each output slot of a block.
+        d: the matrix dimension.
+        periodic: whether the input repeats the same block in every block.
+
+    Returns:
+        int offsets, one per output slot.
+    """
+    n = d * d
+    off = np.asarray(sources) - np.arange(n)
+    if periodic:
+        off = off % n
+        off = np.where(off > n // 2, off - n, off)
+    return off
+
+
+def offset_masks(spec: list, periodic: bool, d: int, slots: int) -> dict[int, np.ndarray]:
+    """A permutation as a sum of masked rotations: ``{r: M_r}`` with perm(x) = sum_r M_r * rot_r(x).
+
+    Group g of the output, slot l of every block, reads input slot l + r_l with
+    weight w_g[l], ``(sources, w_g) = spec[g]``; M_r holds w_g[l] where r_l = r and 0
+    elsewhere.  The masks of one permutation have disjoint supports.
+
+    Args:
+        spec: d pairs ``(sources, weights)``, one per group (arrays of length d^2).
+        periodic: whether the input repeats one block everywhere (offsets reduced modulo d^2).
+        d: the matrix dimension.
+        slots: S = N/2 (a multiple of d^3).
+
+    Returns:
+        ``{r: S-vector}`` for every offset r some non-zero weight uses (0 included when used).
+    """
+    reps = slots // (d * d * d)
+    offs = [block_offsets(src, d, periodic) for src, _ in spec]
+    weights = [np.asarray(w, dtype=np.float64) for _, w in spec]
+    used = sorted({int(r) for off, w in zip(offs, weights) for r in np.unique(off[w != 0])})
+    return {
+        r: np.concatenate([np.tile(np.where(off == r, w, 0.0), reps) for off, w in zip(offs, weights)])
+        for r in used
+    }
+
+
 @dataclass
 class OpCounts:
     """Homomorphic operations counted on the server (one training step, or a total).
@@ -259,12 +324,9 @@ class PermutationEngine:
         self._masks: dict = {}
         self._cache_left = int(cache_bytes)
 
-    # -- offsets --------------------------------------------------------------------------------
+    # -- offsets ----------------------------------------------------------------------------------
     def offsets(self, sources: np.ndarray, periodic: bool) -> np.ndarray:
-        """Rotation offset of every output slot of a block: r_l = source_l - l (reduced if periodic).
-
-        A periodic input (the same block everywhere) can read a neighbouring block's
-        copy, so offsets are reduced modulo d^2 into (-d^2 / 2, d^2 / 2].
+        """Rotation offset of every output slot of a block (see `block_offsets`).
 
         Args:
             sources: the input slot read by each output slot of a block.
@@ -273,12 +335,19 @@ class PermutationEngine:
         Returns:
             int offsets, one per output slot.
         """
-        n = self.block
-        off = np.asarray(sources) - np.arange(n)
-        if periodic:
-            off = off % n
-            off = np.where(off > n // 2, off - n, off)
-        return off
+        return block_offsets(sources, self.d, periodic)
+
+    def masks(self, spec: list, periodic: bool) -> dict[int, np.ndarray]:
+        """The slot mask of every rotation offset of one permutation (see `offset_masks`).
+
+        Args:
+            spec: d pairs ``(sources, weights)``, one per group.
+            periodic: whether the input repeats one block everywhere.
+
+        Returns:
+            ``{r: mask}`` over the offsets the permutation uses.
+        """
+        return offset_masks(spec, periodic, self.d, self.slots)
 
     def steps_of(self, outputs: list, periodic: bool) -> list[int]:
         """The non-zero rotation steps a set of permutations of one input needs.
@@ -420,7 +489,31 @@ class PermutationEngine:
         return plain
 
     # -- permutations, products, sums ----------------------------------------------------------
-    def permute(self, ct, outputs: list, periodic: bool, name: str) -> list:
+    def rotations_for(self, ct, specs: list[tuple[list, bool]]) -> dict:
+        """Hoisted rotations of ``ct`` by every offset some of ``specs`` uses (offset 0: ``ct`` itself).
+
+        Args:
+            ct: a size-2 ciphertext.
+            specs: ``(spec, periodic)`` pairs, each spec d ``(sources, weights)`` pairs (one per group).
+
+        Returns:
+            ``{r: rot_r(ct)}`` (same level and scale as ``ct``).
+        """
+        steps = set().union(*(self.steps_of([spec], periodic) for spec, periodic in specs))
+        rotated = self.rotate_many(ct, sorted(steps))
+        rotated[0] = ct
+        return rotated
+
+    def _masked_sum(self, rotated: dict, masks: dict, key, level: int):
+        """sum_r M_r * rotated[r] with the masks encoded at scale q_level (not rescaled)."""
+        acc = None
+        for r, values in masks.items():
+            plain = self._mask((key, r), lambda values=values: values, level)
+            term = self.multiply_plain(rotated[r], plain)
+            acc = term if acc is None else self.ev.add(acc, term)
+        return acc
+
+    def permute(self, ct, outputs: list, periodic: bool, name) -> list:
         """Weighted block permutations of one ciphertext, group by group, hoisted: l -> l - 1, scale kept.
 
         Output o, group g, slot l of every block: w[l] * input[l + r_l] with
@@ -437,26 +530,62 @@ class PermutationEngine:
         Returns:
             One ciphertext per output.
         """
-        rotated = self.rotate_many(ct, self.steps_of(outputs, periodic))
-        rotated[0] = ct
-        results = []
-        for o, per_group in enumerate(outputs):
-            offs = [self.offsets(src, periodic) for src, _ in per_group]
-            weights = [np.asarray(w, dtype=np.float64) for _, w in per_group]
-            used = sorted({int(r) for off, w in zip(offs, weights) for r in np.unique(off[w != 0])})
-            acc = None
-            for r in used:
+        rotated = self.rotations_for(ct, [(spec, periodic) for spec in outputs])
+        return [
+            self.rescale(self._masked_sum(rotated, self.masks(spec, periodic), (name, o), ct.level))
+            for o, spec in enumerate(outputs)
+        ]
 
-                def values(r=r, offs=offs, weights=weights):
-                    reps = self.blocks_per_group
-                    tiles = [np.tile(np.where(off == r, w, 0.0), reps) for off, w in zip(offs, weights)]
-                    return np.concatenate(tiles)
+    def masked_copies(self, ct, spec: list, periodic: bool, name) -> dict:
+        """M_r * ct for every mask M_r of the permutation ``spec``: l -> l - 1 each, scale kept.
 
-                plain = self._mask((name, o, r), values, ct.level)
-                term = self.multiply_plain(rotated[r], plain)
-                acc = term if acc is None else self.ev.add(acc, term)
-            results.append(self.rescale(acc))
-        return results
+        The other operand of a [`moved_product`][nn.encrypted.training_packing.PermutationEngine.moved_product].
+
+        Args:
+            ct: a ciphertext (level >= 1).
+            spec: the permutation whose masks are applied, d pairs ``(sources, weights)``.
+            periodic: whether the permutation's input is periodic (offsets reduced modulo d^2).
+            name: a name for the mask cache.
+
+        Returns:
+            ``{r: M_r * ct}``, rescaled.
+        """
+        masks = self.masks(spec, periodic)
+        return {
+            r: self.rescale(self.multiply_plain(ct, self._mask((name, r), lambda v=v: v, ct.level)))
+            for r, v in masks.items()
+        }
+
+    def moved_product(self, rotated: dict, spec: list, periodic: bool, others: dict, reduce: str = "groups"):
+        """perm(a) * b with the permutation's masks moved onto b: sum_r rot_r(a) * (M_r * b), one level on a.
+
+        Because a permutation is sum_r M_r * rot_r(a) and slot-wise products commute,
+        perm(a) * b = sum_r rot_r(a) * (M_r * b).  The masks cost a level on b (computed
+        earlier, off the critical path: ``others = masked_copies(b, spec, ...)``, or made
+        by the client in plaintext) and none on a: the product is at level
+        min(l_a, l_b') - 1 instead of l_a - 2.  The size-3 terms are added before one
+        relinearization and one rescale.  Then the d groups are added (``"groups"``:
+        Jiang's product, replicated) or all blocks of all groups (``"all"``: a gradient, periodic).
+
+        Args:
+            rotated: ``{r: rot_r(a)}`` from `rotations_for`.
+            spec: the permutation applied to a, d pairs ``(sources, weights)``.
+            periodic: whether a is periodic.
+            others: ``{r: M_r * b}`` for every offset of ``spec``.
+            reduce: ``"groups"`` or ``"all"``.
+
+        Returns:
+            The product (scale s_a s_b / q, level min - 1), summed as ``reduce`` says.
+        """
+        acc = None
+        for r in self.masks(spec, periodic):
+            a, b = self.ev.align_levels(rotated[r], others[r])
+            self.counts.ct_ct_multiplications += 1
+            term = self.ev.multiply(a, b)
+            acc = term if acc is None else self.ev.add(acc, term)
+        self.counts.relinearizations += 1
+        out = self.rescale(self.ev.relinearize(acc))
+        return self._sum_rotations(out, self.group_steps() if reduce == "groups" else self.allreduce_steps())
 
     def _sum_rotations(self, ct, steps: list[int]):
         rotator = self.context.rotator
@@ -464,27 +593,3 @@ class PermutationEngine:
             self.counts.rotations += rotator.rotations_needed([step])
             ct = self.ev.add(ct, rotator.rotate(ct, step))
         return ct
-
-    def product(self, left, right):
-        """sum_k left_k * right_k over the groups: one product, log2(d) rotations; level min - 1.
-
-        Args:
-            left: group k holds the k-th left operand (phi^k sigma(A)).
-            right: group k holds the k-th right operand (psi^k tau(B)).
-
-        Returns:
-            A B, replicated in every group.
-        """
-        return self._sum_rotations(self.multiply(left, right), self.group_steps())
-
-    def gradient(self, left, right):
-        """sum over the groups and all blocks of left * right: a weight update, periodic.
-
-        Args:
-            left: group k holds the k-th left operand of every block.
-            right: group k holds the k-th right operand of every block.
-
-        Returns:
-            sum_blocks A_b B_b in every block (log2(S / d^2) rotations).
-        """
-        return self._sum_rotations(self.multiply(left, right), self.allreduce_steps())
