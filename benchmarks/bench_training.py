@@ -26,6 +26,7 @@ Run::
     python benchmarks/bench_training.py --fast          # N = 8192, below 128-bit security
     python benchmarks/bench_training.py --skip-lr       # part 1 only
     python benchmarks/bench_training.py --plot docs/nn/encrypted_training.png
+    python benchmarks/bench_training.py --skip-mlp --skip-lr --bootstrap-rings 2048 4096   # refresh="bootstrap"
     NUMBA_NUM_THREADS=1 python benchmarks/bench_training.py   # on a shared, oversubscribed machine
 """
 
@@ -230,6 +231,35 @@ def logistic_regression(args) -> None:
     print("| TenSEAL tutorial's own figure | - | 160 s per epoch (their machine) | - |")
 
 
+# -- part 3: the refresh by bootstrapping (no key owner), teaching preset ----------------------------------------
+
+
+def bootstrap_refresh(args) -> None:
+    """Cost of ``refresh="bootstrap"``: keys, one refresh (two bootstraps), one step, at small teaching rings."""
+    ds = load_iris()
+    x, y = ds.x_train[::3], ds.y_train[::3]
+    print()
+    print("== Part 3: refresh by bootstrapping on the server (teaching preset, insecure), batch 12, 5 steps ==")
+    print("| N | bootstrapping keys s | refreshes | s per refresh (2 bootstraps) | s per step | max abs weight diff |")
+    print("|---|---|---|---|---|---|")
+    for n in args.bootstrap_rings:
+        rng = np.random.default_rng(args.init_seed)
+        model = nn.Sequential(
+            [nn.Linear(4, 7, init="xavier", rng=rng), nn.Square(), nn.Linear(7, 3, init="xavier", rng=rng)]
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the teaching preset is insecure by design
+            start = time.perf_counter()
+            ctx = ckks.Context.for_bootstrapping("teaching", security=None, poly_degree=n, compute_levels=12)
+            ctx.generate_bootstrapping_keys(progress=False)
+            keys = time.perf_counter() - start
+            report = train(model, x, y, epochs=2, learning_rate=0.2, batch_size=12, refresh="bootstrap", seed=0,
+                           max_steps=5, context=ctx, verbose=False)
+        step = (report.seconds - report.setup_seconds - report.refresh_seconds) / report.steps
+        print(f"| {n} | {keys:.1f} | {report.refreshes} | {report.refresh_seconds / report.refreshes:.2f} | "
+              f"{step:.2f} | {report.history[-1]['weight_diff']:.1e} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5)
@@ -242,11 +272,15 @@ def main() -> None:
     parser.add_argument("--lr-samples", type=int, default=780)
     parser.add_argument("--lr-epochs", type=int, default=1)
     parser.add_argument("--plot", default=None, help="save the training curves to this PNG")
+    parser.add_argument("--bootstrap-rings", type=int, nargs="*", default=[],
+                        help="also time refresh='bootstrap' at these teaching ring degrees (e.g. 2048 4096)")
     args = parser.parse_args()
     if not args.skip_mlp:
         iris_mlp(args)
     if not args.skip_lr:
         logistic_regression(args)
+    if args.bootstrap_rings:
+        bootstrap_refresh(args)
 
 
 if __name__ == "__main__":

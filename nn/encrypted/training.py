@@ -737,8 +737,9 @@ def _bootstrap_config(depth: int, poly_degree: int | None, security: int | None)
     if security is not None:
         raise ConfigError(
             f"refresh='bootstrap' without a context builds the insecure 'teaching' bootstrapping preset, which "
-            f"needs security=None; no 128-bit preset has the {depth} compute levels the steps need within the "
-            "sparse-secret bound: pass security=None, or context=ckks.Context.for_bootstrapping(...) of your own"
+            f"needs security=None (the steps between refreshes need {depth} compute levels); at 128 bits pass "
+            "context=ckks.Context.for_bootstrapping('128') (6 compute levels: one step of x^2 per bootstrap, "
+            "N = 2^16) with its bootstrapping keys, or security=None for the teaching preset"
         )
     options = {"compute_levels": depth}
     if poly_degree is not None:
