@@ -11,7 +11,8 @@ backpropagation, weight update)::
     report.model, report.twin_model, report.history, report.counts
 
 Roles.  The *key owner* (the client: it owns the data and the secret key)
-encrypts each batch and the initial weights with the public key, and is
+encrypts each batch and the initial weights with its secret key (symmetric,
+seeded: less noise and half the upload of public-key encryption), and is
 called back only to refresh the weights ([`KeyOwner.refresh`][nn.encrypted.training.KeyOwner.refresh]:
 decrypt and re-encrypt, counted), as TenSEAL's encrypted-training tutorial
 does.  The *server* holds a public copy of the context (no secret key) and
@@ -352,7 +353,10 @@ class KeyOwner:
         return self._context.public_copy()
 
     def encrypt(self, values: np.ndarray):
-        """Encrypt S slot values with the public key (a fresh ciphertext at the top level).
+        """Encrypt S slot values with the secret key (a fresh ciphertext at the top level).
+
+        The key owner holds the secret key, so it encrypts symmetrically: less noise than a
+        public-key encryption, and the uniform half is a seed (half the bytes to upload).
 
         Args:
             values: the slot vector.
@@ -361,7 +365,7 @@ class KeyOwner:
             A ``ckks.scheme.ciphertext.Ciphertext``.
         """
         self.encryptions += 1
-        return self._context.encrypt(np.asarray(values, dtype=np.float64)).ciphertext
+        return self._context.encrypt(np.asarray(values, dtype=np.float64), symmetric=True).ciphertext
 
     def decrypt(self, ciphertext) -> np.ndarray:
         """Decrypt all S slots (the owner's own use: final weights and progress reports).
