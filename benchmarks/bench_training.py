@@ -133,13 +133,15 @@ def lr_data(n: int = 780, features: int = 9, seed: int = 0):
 SIGMOID3 = [0.5, 0.197, 0.0, -0.004]
 
 
-def lr_epoch_ours(ctx, enc_x, enc_y, weight, bias):
-    """One epoch of the tutorial's EncryptedLR with ckks (same operations in the same order).
+def encrypted_gradients(enc_x, enc_y, w, b):
+    """The tutorial's forward and backward pass over the encrypted samples, in the same order for both libraries.
 
-    The weights are encrypted at the start of the epoch; the accumulated gradients are
-    decrypted by the key owner at its end, who applies the update (the refresh).
+    The operations (``dot``, ``+``, ``polyval``, ``-``, ``*``) are the CKKSVector API that this library and
+    TenSEAL share, so the same loop runs on either library's vectors.
+
+    Returns:
+        The encrypted sums of the weight and bias gradients.
     """
-    w, b = ctx.encrypt(weight), ctx.encrypt(np.full(len(weight), bias[0]))
     delta_w = delta_b = None
     for x, y in zip(enc_x, enc_y):
         out = (x.dot(w) + b).polyval(SIGMOID3)
@@ -147,6 +149,17 @@ def lr_epoch_ours(ctx, enc_x, enc_y, weight, bias):
         dw = x * diff
         delta_w = dw if delta_w is None else delta_w + dw
         delta_b = diff if delta_b is None else delta_b + diff
+    return delta_w, delta_b
+
+
+def lr_epoch_ours(ctx, enc_x, enc_y, weight, bias):
+    """One epoch of the tutorial's EncryptedLR with ckks (same operations in the same order).
+
+    The weights are encrypted at the start of the epoch; the accumulated gradients are
+    decrypted by the key owner at its end, who applies the update (the refresh).
+    """
+    w, b = ctx.encrypt(weight), ctx.encrypt(np.full(len(weight), bias[0]))
+    delta_w, delta_b = encrypted_gradients(enc_x, enc_y, w, b)
     return _update(weight, bias, delta_w.decrypt()[: len(weight)], delta_b.decrypt()[:1], len(enc_x))
 
 
@@ -171,13 +184,7 @@ def output_scale(ctx, x0, weight, bias) -> float:
 def lr_epoch_tenseal(ts, ctx, enc_x, enc_y, weight, bias):
     """One epoch of the tutorial's EncryptedLR with TenSEAL (same structure as `lr_epoch_ours`)."""
     w, b = ts.ckks_vector(ctx, list(weight)), ts.ckks_vector(ctx, list(bias))
-    delta_w = delta_b = None
-    for x, y in zip(enc_x, enc_y):
-        out = (x.dot(w) + b).polyval(SIGMOID3)
-        diff = out - y
-        dw = x * diff
-        delta_w = dw if delta_w is None else delta_w + dw
-        delta_b = diff if delta_b is None else delta_b + diff
+    delta_w, delta_b = encrypted_gradients(enc_x, enc_y, w, b)
     return _update(weight, bias, np.array(delta_w.decrypt()), np.array(delta_b.decrypt()[:1]), len(enc_x))
 
 
