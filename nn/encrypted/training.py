@@ -527,7 +527,7 @@ class _Layout:
         self.left = [(phi_sigma_sources(d, k), ones) for k in range(d)]
         self.right = [(psi_tau_sources(d, k), ones) for k in range(d)]
         self.transpose = [(transpose_sources(d), ones)] * d
-        i, j = block_index(d)
+        _, j = block_index(d)
         self.keep = [(src, (j != net.hidden).astype(np.float64)) for src, _ in self.right]
 
     def rated(self, size: int) -> list:
@@ -585,25 +585,25 @@ class _Server:
         net, e, lay = self.net, self.engine, self.layout
         with ranges_checked_in_plaintext():
             # forward: Z1 = X W1 (-1), A1 = p(Z1) (-2), Z2 = A1 W2 (-3), E = Z2 - Y (-3)
-            z1 = e.moved_product(e.rotations_for(w1, [(lay.right, True)]), lay.right, True, batch.x_terms)
+            z1 = e.moved_product(e.rotations_for(w1, [(lay.right, True)]), batch.x_terms)
             a1 = e.multiply(z1, self._affine(z1, net.c2, net.c1))
             p1 = self._affine(z1, 2.0 * net.c2, net.c1)
             w2_right, w2_t = e.permute(w2, [lay.right, lay.transpose], True, "w2")
             w2_masked = e.masked_copies(w2_right, lay.left, False, "z2")
-            z2 = e.moved_product(e.rotations_for(a1, [(lay.left, False)]), lay.left, False, w2_masked)
+            z2 = e.moved_product(e.rotations_for(a1, [(lay.left, False)]), w2_masked)
             err = self.subtract(z2, batch.y)
             # backward: dA1 = E (W2 with row h masked)^T (-4), dZ1 = dA1 * p'(Z1) (-5), dW1 = X^T (rate dZ1) (-6)
             (w2t_right,) = e.permute(w2_t, [lay.keep], True, "w2t")
             err_rotated = e.rotations_for(err, [(lay.left, False), (lay.right, False)])
-            da1 = e.moved_product(err_rotated, lay.left, False, e.masked_copies(w2t_right, lay.left, False, "da1"))
+            da1 = e.moved_product(err_rotated, e.masked_copies(w2t_right, lay.left, False, "da1"))
             dz1 = e.multiply(da1, p1)
             rated = lay.rated(batch.size)
-            dw1 = e.moved_product(e.rotations_for(dz1, [(rated, False)]), rated, False, batch.xt_terms, "all")
+            dw1 = e.moved_product(e.rotations_for(dz1, [(rated, False)]), batch.xt_terms, "all")
             # dW2 = (rate A1, row h scaled by 1 / p(1)^2)^T E (-6)
             (a1_t,) = e.permute(a1, [lay.transpose], False, "a1")
             (a1t_left,) = e.permute(a1_t, [lay.scaled_left(batch.size)], False, ("a1t", batch.size))
             a1t_masked = e.masked_copies(a1t_left, lay.right, False, "dw2")
-            dw2 = e.moved_product(err_rotated, lay.right, False, a1t_masked, "all")
+            dw2 = e.moved_product(err_rotated, a1t_masked, "all")
             return self.subtract(w1, dw1), self.subtract(w2, dw2)
 
 

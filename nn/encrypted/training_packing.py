@@ -556,30 +556,28 @@ class PermutationEngine:
             for r, v in masks.items()
         }
 
-    def moved_product(self, rotated: dict, spec: list, periodic: bool, others: dict, reduce: str = "groups"):
+    def moved_product(self, rotated: dict, others: dict, reduce: str = "groups"):
         """perm(a) * b with the permutation's masks moved onto b: sum_r rot_r(a) * (M_r * b), one level on a.
 
         Because a permutation is sum_r M_r * rot_r(a) and slot-wise products commute,
         perm(a) * b = sum_r rot_r(a) * (M_r * b).  The masks cost a level on b (computed
-        earlier, off the critical path: ``others = masked_copies(b, spec, ...)``, or made
-        by the client in plaintext) and none on a: the product is at level
+        earlier, off the critical path: ``others = masked_copies(b, spec, ...)`` for the
+        permutation ``spec`` of a, or made by the client in plaintext) and none on a: the product is at level
         min(l_a, l_b') - 1 instead of l_a - 2.  The size-3 terms are added before one
         relinearization and one rescale.  Then the d groups are added (``"groups"``:
         Jiang's product, replicated) or all blocks of all groups (``"all"``: a gradient, periodic).
 
         Args:
-            rotated: ``{r: rot_r(a)}`` from `rotations_for`.
-            spec: the permutation applied to a, d pairs ``(sources, weights)``.
-            periodic: whether a is periodic.
-            others: ``{r: M_r * b}`` for every offset of ``spec``.
+            rotated: ``{r: rot_r(a)}`` from `rotations_for` (at least the offsets of ``others``).
+            others: ``{r: M_r * b}`` for every offset r of the permutation of a (its keys say which).
             reduce: ``"groups"`` or ``"all"``.
 
         Returns:
             The product (scale s_a s_b / q, level min - 1), summed as ``reduce`` says.
         """
         acc = None
-        for r in self.masks(spec, periodic):
-            a, b = self.ev.align_levels(rotated[r], others[r])
+        for r, masked in others.items():
+            a, b = self.ev.align_levels(rotated[r], masked)
             self.counts.ct_ct_multiplications += 1
             term = self.ev.multiply(a, b)
             acc = term if acc is None else self.ev.add(acc, term)
