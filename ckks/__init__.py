@@ -20,11 +20,13 @@ The package is layered; each layer imports only the layers before it::
     circuits/   linear transforms, matrix products, polynomials, Chebyshev fits
     vector, matrix, context            the high-level API
     attacks, demo, interop             programs built on the API
+    deprecated                         shims for the 0.1.0 names that moved (DeprecationWarning)
 
 ``docs/architecture.md`` draws the diagram and says where a new feature goes.
 """
 
 from ckks import circuits, errors, ring, scheme, security
+from ckks import deprecated as _deprecated
 from ckks.context import Context
 from ckks.matrix import CKKSMatrix
 from ckks.scheme.ciphertext import Ciphertext, Plaintext
@@ -36,7 +38,26 @@ from ckks.scheme.parameters import Parameters
 from ckks.scheme.rotation import Rotator
 from ckks.vector import CKKSVector, ckks_vector, enc_matmul_encoding, im2col_encoding
 
-__version__ = "0.1.0"
+#: The release (semantic versioning, CHANGELOG.md); pyproject.toml and nn.__version__ say the same
+#: (tests/test_version.py checks it).
+__version__ = "0.2.0"
+
+_deprecated.install()
+
+
+def __getattr__(name: str):
+    """The names removed in 0.2.0 (``ckks.linalg``, ``ckks.create_galois_keys``, ...), with a DeprecationWarning.
+
+    Args:
+        name: the attribute.
+
+    Returns:
+        The shim (`ckks.deprecated`).
+
+    Raises:
+        AttributeError: ``name`` is not an attribute of ckks, old or new.
+    """
+    return _deprecated.package_attribute(name)
 
 __all__ = [
     "CKKSMatrix",

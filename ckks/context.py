@@ -13,7 +13,8 @@ bit-packed to its prime's width, about half of TenSEAL's context; blobs
 written before seeds (no such fields, every key in full) still load.  A
 bootstrapping context also stores its configuration (field "bootstrapping")
 and its bootstrapping keys among the Galois keys, so that a loaded context
-bootstraps.
+bootstraps.  TenSEAL's manual-mode flags (`Context.auto_relin`, ``auto_rescale``,
+``auto_mod_switch``) are stored in field "auto_flags" when one of them is off.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from ckks.scheme.keys import (
 )
 from ckks.scheme.parameters import KEY_MEMORY_LIMIT, Parameters, poly_spec
 from ckks.scheme.rotation import Rotator
-from ckks.security.flooding import Flooding
+from ckks.security.flooding import Flooding, check_auto
 from ckks.validation import check_bool
 from ckks.vector import CKKSVector, _input_size
 
@@ -70,7 +71,19 @@ class Context:
         flooding: True (the default [`Flooding`][ckks.security.flooding.Flooding] policy) or a
             policy to flood *every* decryption of this context (`decrypt`, ``vector.decrypt()``,
             ``matrix.decrypt()``, ``ctx.decryptor``): IND-CPA-D security, at a cost in precision;
-            False (default) for plain decryption unless a call asks for flooding.
+            False (default) for plain decryption unless a call asks for flooding; "auto" sizes it from each
+            ciphertext's tracked noise bound and warns when the scale is too small for it
+            ([`check_auto`][ckks.security.flooding.check_auto]).  Flooding is needed whenever a decrypted
+            value leaves the key owner: without it, a decryption and its ciphertext give the secret key
+            (Li-Micciancio, `ckks.attacks`).
+        auto_relin: relinearize every ciphertext product automatically (TenSEAL's flag, default True);
+            False leaves ``v * w`` a size-3 ciphertext until ``relinearize()``.
+        auto_rescale: rescale after every product automatically (default True); False keeps the level
+            (the scales multiply) until ``rescale()``.
+        auto_mod_switch: bring the higher of two operands down automatically (default True); False
+            makes operands at different levels raise LevelMismatchError (``mod_switch_to()`` first).
+            All three are properties, settable later (``ctx.auto_relin = False``), kept by
+            `public_copy` and `serialize`; `ckks.vector` says what each changes.
 
     Raises:
         ParameterError: the parameters are invalid (the message says which and how to fix it).
@@ -88,9 +101,13 @@ class Context:
         dnum: int | None = None,
         hamming_weight: int | None = None,
         seed: int | bytes | None = None,
-        flooding: bool | Flooding = False,
+        flooding: bool | str | Flooding = False,
+        auto_relin: bool = True,
+        auto_rescale: bool = True,
+        auto_mod_switch: bool = True,
     ):
         policy = _flooding_policy(flooding)
+        flags = _auto_flags(auto_relin, auto_rescale, auto_mod_switch)
         params = Parameters(
             poly_degree, moduli_bits, scale_bits, security=security, dnum=dnum, hamming_weight=hamming_weight
         )
@@ -99,7 +116,8 @@ class Context:
         self._assemble(
             params, prng, Encoder(params), keygen.secret_key, keygen.create_public_key(), keygen.create_relin_keys()
         )
-        self.set_flooding(policy)
+        self.set_flooding(check_auto(params) if isinstance(flooding, str) else policy)
+        self._auto_relin, self._auto_rescale, self._auto_mod_switch = flags
 
     def _assemble(
         self,
@@ -126,6 +144,7 @@ class Context:
         self.evaluator = Evaluator(params, relin_key)
         #: Galois keys for rotations and conjugation (`generate_galois_keys`).
         self.galois_keys = galois_keys
+        self._auto_relin = self._auto_rescale = self._auto_mod_switch = True  # TenSEAL's manual-mode flags
 
     @classmethod
     def _from_parts(
@@ -152,10 +171,10 @@ class Context:
         without flooding (the policy is the owner's choice, not part of the data).
 
         Args:
-            flooding: True (the default policy), a Flooding policy, or False / None for plain decryption.
+            flooding: True or "auto" (the default policy), a Flooding policy, or False / None for plain decryption.
 
         Raises:
-            InputTypeError: ``flooding`` is not a bool, None or a Flooding.
+            InputTypeError: ``flooding`` is not a bool, None, "auto" or a Flooding.
         """
         policy = _flooding_policy(flooding)
         self.flooding = policy
@@ -212,6 +231,54 @@ class Context:
         """True when this context holds the secret key (can decrypt)."""
         return self.secret_key is not None
 
+    # -- TenSEAL's manual mode: what the vector operators do on their own (ckks.vector) -----------
+    @property
+    def auto_relin(self) -> bool:
+        """Relinearize ciphertext products automatically (True, default); settable: ``ctx.auto_relin = False``.
+
+        Off, ``v * w`` stays a size-3 ciphertext until ``relinearize()``.  Setting a non-bool
+        raises InputTypeError.
+        """
+        return self._auto_relin
+
+    @auto_relin.setter
+    def auto_relin(self, value: bool) -> None:
+        self._auto_relin = check_bool("auto_relin", value)
+
+    @property
+    def auto_rescale(self) -> bool:
+        """Rescale after products automatically (True, default); settable: ``ctx.auto_rescale = False``.
+
+        Off, products keep their level and the scales multiply until ``rescale()``.  Setting a
+        non-bool raises InputTypeError.
+        """
+        return self._auto_rescale
+
+    @auto_rescale.setter
+    def auto_rescale(self, value: bool) -> None:
+        self._auto_rescale = check_bool("auto_rescale", value)
+
+    @property
+    def auto_mod_switch(self) -> bool:
+        """Align the levels of two operands automatically (True, default); settable.
+
+        Off, operands at different levels raise LevelMismatchError until one is brought down
+        with ``mod_switch_to()``.  Setting a non-bool raises InputTypeError.
+        """
+        return self._auto_mod_switch
+
+    @auto_mod_switch.setter
+    def auto_mod_switch(self, value: bool) -> None:
+        self._auto_mod_switch = check_bool("auto_mod_switch", value)
+
+    def _copy_auto_flags(self, other: Context) -> Context:
+        """Give ``other`` this context's manual-mode flags; returns it."""
+        other._auto_relin, other._auto_rescale, other._auto_mod_switch = self._flags_tuple()
+        return other
+
+    def _flags_tuple(self) -> tuple[bool, bool, bool]:
+        return self._auto_relin, self._auto_rescale, self._auto_mod_switch
+
     def generate_galois_keys(
         self, steps: list[int] | None = None, progress: bool = True, memory_limit: float | None = KEY_MEMORY_LIMIT
     ) -> GaloisKeys:
@@ -223,7 +290,8 @@ class Context:
 
         Args:
             steps: rotation steps (any sign), or None for the default set.
-            progress: print a progress bar to stderr when several keys are made.
+            progress: show a progress bar on stderr when several keys are made (tqdm; only when
+                stderr is a terminal, so logs and captured output get none).
             memory_limit: refuse before generating if the new keys would take more bytes than this
                 (default 8 GiB, `ckks.scheme.parameters.KEY_MEMORY_LIMIT`; None: no limit).
 
@@ -268,9 +336,10 @@ class Context:
         Returns:
             The public context (encrypt and evaluate, no decryption), with its own PRNG.
         """
-        return Context._from_parts(
+        public = Context._from_parts(
             self.params, None, self.public_key, self.relin_key, self.galois_keys, encoder=self.encoder
         )
+        return self._copy_auto_flags(public)
 
     # -- serialization -----------------------------------------------------------
     def serialize(self, secret_key: bool = False) -> bytes:
@@ -319,6 +388,8 @@ class Context:
             "relin_key_seed": _hex(relin_seed),
             "galois_seeds": [_hex(seed) for seed in galois_seeds],
         }
+        if self._flags_tuple() != (True, True, True):  # manual mode (TenSEAL keeps its flags in the context too)
+            header["auto_flags"] = dict(zip(_AUTO_FLAG_FIELDS, self._flags_tuple()))
         if bootstrapper is not None:
             header["bootstrapping"] = {
                 "config": bootstrapper.config.to_header(),
@@ -517,7 +588,7 @@ class Context:
         """Make exactly the rotation keys (and the conjugation key) that bootstrapping needs.
 
         Args:
-            progress: print a progress bar to stderr.
+            progress: show a progress bar on stderr (tqdm; only when stderr is a terminal).
             memory_limit: refuse before generating when the keys would take more bytes than this
                 (default 8 GiB, `ckks.scheme.parameters.KEY_MEMORY_LIMIT`; the "128" preset's 62 keys
                 take about 10.2 GiB, so pass None there).
@@ -575,6 +646,7 @@ def _load_context(fields: Fields, payload: memoryview, context: object) -> Conte
     else:
         public_seed, relin_seed, galois_seeds = None, None, [None] * len(elements)
     config, boot_keys = _read_bootstrapping(fields, params)
+    flags = _read_auto_flags(fields)
     k = len(params.all_moduli)
     specs = [
         key_spec("public_key", params, "public_key") if public_seed is None
@@ -616,6 +688,7 @@ def _load_context(fields: Fields, payload: memoryview, context: object) -> Conte
     if secret is not None:
         check_key_pair(public_key, secret)
     ctx = Context._from_parts(params, secret, public_key, relin_key, galois)
+    ctx._auto_relin, ctx._auto_rescale, ctx._auto_mod_switch = flags
     if config is not None:
         _attach_bootstrapper(ctx, config, boot_keys)
     return ctx
@@ -639,6 +712,29 @@ def _read_seed_list(fields: Fields, key: str, count: int) -> list[bytes | None]:
     if len(listed) != count:
         raise SerializationError(f"{fields.name(key)} lists {len(listed)} seeds, expected one per Galois key ({count})")
     return [_read_seed(Fields({"seed": value}, f"{fields.path}.{key}[{i}]"), "seed") for i, value in enumerate(listed)]
+
+
+#: The fields of the optional header object "auto_flags" (written only when a flag is off).
+_AUTO_FLAG_FIELDS = ("relin", "rescale", "mod_switch")
+
+
+def _auto_flags(auto_relin: object, auto_rescale: object, auto_mod_switch: object) -> tuple[bool, bool, bool]:
+    """The three manual-mode flags, checked to be bools."""
+    return (
+        check_bool("auto_relin", auto_relin),
+        check_bool("auto_rescale", auto_rescale),
+        check_bool("auto_mod_switch", auto_mod_switch),
+    )
+
+
+def _read_auto_flags(fields: Fields) -> tuple[bool, bool, bool]:
+    """The optional "auto_flags" field: (relin, rescale, mod_switch), all True when absent."""
+    if "auto_flags" not in fields.obj:
+        return True, True, True
+    sub = fields.sub("auto_flags")
+    flags = tuple(sub.boolean(key) for key in _AUTO_FLAG_FIELDS)
+    sub.done()
+    return flags
 
 
 def _read_bootstrapping(fields: Fields, params: Parameters):
@@ -692,11 +788,13 @@ def _is_long_1d(values: object, slots: int) -> bool:
 
 
 def _flooding_policy(flooding: object) -> Flooding | None:
-    """None for no flooding (False / None), the default policy for True, or the given Flooding."""
+    """None for no flooding (False / None), the default policy for True and "auto", or the given Flooding."""
     if flooding is None or flooding is False:
         return None
-    if flooding is True:
+    if flooding is True or (isinstance(flooding, str) and flooding == "auto"):
         return Flooding()
     if isinstance(flooding, Flooding):
         return flooding
-    raise InputTypeError(f"flooding must be True, False, None or a ckks.security.flooding.Flooding, got {flooding!r}")
+    raise InputTypeError(
+        f"flooding must be True, False, None, 'auto' or a ckks.security.flooding.Flooding, got {flooding!r}"
+    )

@@ -30,6 +30,10 @@ class ScaleMismatchError(CKKSError, ValueError):
     """Two operands of an addition have scales that do not agree."""
 
 
+class LevelMismatchError(CKKSError, ValueError):
+    """Two operands are at different levels and the context's automatic modulus switching is off."""
+
+
 class KeyMissingError(CKKSError, KeyError):
     """A key needed by the operation (relinearization, Galois, secret) is absent."""
 

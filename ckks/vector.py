@@ -33,6 +33,26 @@ Level and scale management (what the operators do for you):
 * ``v + p``: p is encoded at v's scale and level (a scalar only in the
   vector's own slots when the slots beyond its size are zero, so they stay zero).
 
+Manual mode (TenSEAL's context flags, all True by default; `docs/tenseal.md` has the table):
+
+* ``ctx.auto_relin = False``: ``v * w`` (and ``square``, ``pow(2)``) stays a size-3
+  ciphertext until [`relinearize`][ckks.vector.CKKSVector.relinearize]; multiplying a size-3
+  operand or rotating it raises InputError.
+* ``ctx.auto_rescale = False``: ``v * w`` and ``v * p`` are not rescaled (level kept, scale
+  s_v s_w; a plaintext is then encoded at the context's scale, as TenSEAL does) until
+  [`rescale`][ckks.vector.CKKSVector.rescale]; adding operands whose scales differ raises
+  ScaleMismatchError.
+* ``ctx.auto_mod_switch = False``: ciphertext operands at different levels raise
+  LevelMismatchError instead of being aligned; bring one down with
+  [`mod_switch_to`][ckks.vector.CKKSVector.mod_switch_to].  (Plaintexts are encoded at the
+  vector's level, so they never need switching.)
+
+``pow`` follows the flags product by product (TenSEAL's square-and-multiply); ``polyval`` and
+``chebval`` relinearize internally but need rescales and modulus switches between their
+terms, so with either of those flags off they refuse (as TenSEAL does) unless the polynomial
+uses no level.  Rotations, ``sum``, ``dot``, ``matmul`` and the other circuits take size-2
+vectors and manage their own levels.
+
 The zero tail: ``zero_tail`` is True only if every slot past ``size`` (of
 the last chunk) holds zero; ``sum`` and ``dot`` then need no masking level.
 Every operation decides it for its result (a rotation, a broadcast sum or a
@@ -47,9 +67,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ckks.circuits import linear_transform, polynomial
+from ckks.circuits import comparison, linear_transform, polynomial
 from ckks.container import Fields, loads, pack, register_loader
-from ckks.errors import InputError, InputTypeError, LevelError, ScaleMismatchError
+from ckks.errors import (
+    InputError,
+    InputTypeError,
+    KeyMissingError,
+    LevelError,
+    LevelMismatchError,
+    ScaleMismatchError,
+)
 from ckks.scheme.ciphertext import Ciphertext, check_same_context
 from ckks.scheme.evaluator import Evaluator, _out_of_levels_message, scales_agree
 from ckks.scheme.parameters import Parameters, resolve_context
@@ -374,17 +401,32 @@ class CKKSVector:
     def _check_other(self, other: CKKSVector) -> None:
         check_same_context(self._chunks[0], other._chunks[0])
 
-    def _align(self, a: Ciphertext, b: Ciphertext) -> tuple[Ciphertext, Ciphertext]:
+    def _flag(self, name: str) -> bool:
+        """The context's manual-mode flag ``name`` (auto_relin, auto_rescale, auto_mod_switch); True if absent."""
+        return bool(getattr(self._context, name, True))
+
+    def _check_levels(self, a: Ciphertext, b: Ciphertext, what: str) -> None:
+        """With auto_mod_switch off, operands at different levels raise (SEAL's "parameter mismatch")."""
+        if a.level != b.level and not self._flag("auto_mod_switch"):
+            raise LevelMismatchError(
+                f"cannot {what} ciphertexts at levels {a.level} and {b.level} (a parameter mismatch, in SEAL's "
+                f"words): this context's auto_mod_switch is off; bring the higher one down with "
+                f"v.mod_switch_to({min(a.level, b.level)}) first, or set ctx.auto_mod_switch = True"
+            )
+
+    def _align(self, a: Ciphertext, b: Ciphertext, what: str = "add") -> tuple[Ciphertext, Ciphertext]:
         """Both ciphertexts at the same level and scale (see the module docstring)."""
+        self._check_levels(a, b, what)
         if a.level > b.level:
             a = self._adjust(a, b.level, b.scale)
         elif b.level > a.level:
             b = self._adjust(b, a.level, a.scale)
         if not scales_agree(a.scale, b.scale):
+            manual = "" if self._flag("auto_rescale") else " (auto_rescale is off: rescale() the products first)"
             raise ScaleMismatchError(
-                f"cannot add vectors at the same level with scales 2^{np.log2(a.scale):.4f} and "
+                f"scale mismatch: cannot {what} vectors at the same level with scales 2^{np.log2(a.scale):.4f} and "
                 f"2^{np.log2(b.scale):.4f}; compute both along paths with the same number of "
-                "multiplications, or multiply the one with the larger scale by 1.0 first"
+                f"multiplications, or multiply the one with the larger scale by 1.0 first{manual}"
             )
         return a, b
 
@@ -481,6 +523,7 @@ class CKKSVector:
         Raises:
             ContextMismatchError: ``other`` comes from other parameters or keys.
             ScaleMismatchError: two vectors at the same level have different scales.
+            LevelMismatchError: the vectors are at different levels and ``ctx.auto_mod_switch`` is off.
             InputTypeError: ``other`` is not numbers.
             InputError: the sizes differ and neither is 1, or ``other`` is not 1-D or not finite.
             KeyMissingError: broadcasting a size-1 vector needs the power-of-two rotation keys.
@@ -493,7 +536,7 @@ class CKKSVector:
         if isinstance(other, CKKSVector):
             mine, theirs, size, tail_a, tail_b = self._pair(other, what)
             combine = ev.sub if subtract else ev.add
-            out = tuple(combine(*self._align(a, b)) for a, b in zip(mine, theirs))
+            out = tuple(combine(*self._align(a, b, what)) for a, b in zip(mine, theirs))
             return self._wrap(out, other, size=size, zero_tail=tail_a and tail_b)
         scalar, chunks, is_complex = self._plain_operand(other, what)
         encoder = self._context.encoder
@@ -533,6 +576,7 @@ class CKKSVector:
         Raises:
             ContextMismatchError: ``other`` comes from other parameters or keys.
             ScaleMismatchError: two vectors at the same level have different scales.
+            LevelMismatchError: the vectors are at different levels and ``ctx.auto_mod_switch`` is off.
             InputTypeError: ``other`` is not numbers.
             InputError: the sizes differ and neither is 1, or ``other`` is not 1-D or not finite.
             KeyMissingError: broadcasting a size-1 vector needs the power-of-two rotation keys.
@@ -572,6 +616,7 @@ class CKKSVector:
 
         Raises:
             ContextMismatchError: ``other`` comes from other parameters or keys.
+            LevelMismatchError: the vectors are at different levels and ``ctx.auto_mod_switch`` is off.
             LevelError: no level is left for the rescale.
             KeyMissingError: the context has no relinearization key (vector * vector), or
                 broadcasting a size-1 vector needs the power-of-two rotation keys.
@@ -579,13 +624,23 @@ class CKKSVector:
             InputError: the sizes differ and neither is 1, or ``other`` is not 1-D or not finite.
         """
         ev = self._ev
+        relin, rescale = self._flag("auto_relin"), self._flag("auto_rescale")
         if isinstance(other, CKKSVector):
             mine, theirs, size, tail_a, tail_b = self._pair(other, "multiply")
             out = []
             for a, b in zip(mine, theirs):
+                self._check_levels(a, b, "multiply")
+                if a.size != 2 or b.size != 2:
+                    raise InputError(
+                        "cannot multiply a size-3 ciphertext (an unrelinearized product, as ctx.auto_relin = False "
+                        "leaves them); call relinearize() on it first"
+                    )
                 a, b = ev.align_levels(a, b)
-                self._require_level(a)
-                out.append(ev.rescale(ev.relinearize(ev.multiply(a, b))))
+                if rescale:
+                    self._require_level(a)
+                product = ev.multiply(a, b)
+                product = ev.relinearize(product) if relin else product
+                out.append(ev.rescale(product) if rescale else product)
             return self._wrap(tuple(out), other, size=size, zero_tail=tail_a or tail_b)
         if is_integer(other):
             return self._map(lambda ct: ev.multiply_integer(ct, int(other)))
@@ -595,12 +650,17 @@ class CKKSVector:
         encoder = self._context.encoder
         out = []
         for i, ct in enumerate(self._chunks):
-            self._require_level(ct)
+            # rescaled: p at this vector's scale, so that the product has the scale of v * v;
+            # not rescaled (auto_rescale off): p at the context's scale, as TenSEAL encodes it
+            plain_scale = ct.scale if rescale else self._context.params.scale
+            if rescale:
+                self._require_level(ct)
             if chunks is None:
-                plain = encoder.encode(np.full(self._slots, scalar, dtype=np.complex128), ct.scale, ct.level)
+                plain = encoder.encode(np.full(self._slots, scalar, dtype=np.complex128), plain_scale, ct.level)
             else:
-                plain = encoder.encode(chunks[i], ct.scale, ct.level)
-            out.append(ev.rescale(ev.multiply_plain(ct, plain)))
+                plain = encoder.encode(chunks[i], plain_scale, ct.level)
+            product = ev.multiply_plain(ct, plain)
+            out.append(ev.rescale(product) if rescale else product)
         # a plaintext vector is zero-padded beyond size: the product's tail is zero
         return self._wrap(tuple(out), is_complex=is_complex, zero_tail=self._zero_tail or chunks is not None)
 
@@ -621,6 +681,7 @@ class CKKSVector:
             InputTypeError: ``other`` is not numbers.
             ContextMismatchError: ``other`` comes from other parameters or keys.
             ScaleMismatchError: two vectors at the same level have different scales.
+            LevelMismatchError: the vectors are at different levels and ``ctx.auto_mod_switch`` is off.
             KeyMissingError: broadcasting a size-1 vector needs the power-of-two rotation keys.
         """
         return self + other
@@ -639,6 +700,7 @@ class CKKSVector:
             InputTypeError: ``other`` is not numbers.
             ContextMismatchError: ``other`` comes from other parameters or keys.
             ScaleMismatchError: two vectors at the same level have different scales.
+            LevelMismatchError: the vectors are at different levels and ``ctx.auto_mod_switch`` is off.
             KeyMissingError: broadcasting a size-1 vector needs the power-of-two rotation keys.
         """
         return self - other
@@ -656,6 +718,7 @@ class CKKSVector:
             InputError: the sizes differ and neither is 1, or ``other`` is not 1-D or not finite.
             InputTypeError: ``other`` is not numbers.
             ContextMismatchError: ``other`` comes from other parameters or keys.
+            LevelMismatchError: the vectors are at different levels and ``ctx.auto_mod_switch`` is off.
             LevelError: no level is left for the rescale.
             KeyMissingError: no relinearization key, or no rotation keys for a broadcast.
         """
@@ -680,6 +743,123 @@ class CKKSVector:
             KeyMissingError: the context has no relinearization key.
         """
         return self * self
+
+    # -- manual mode: the explicit operations (ctx.auto_relin / auto_rescale / auto_mod_switch off) --------
+    def relinearize(self) -> CKKSVector:
+        """The same values in size-2 ciphertexts: a size-3 product is key-switched back (level and scale kept).
+
+        Needed after ``v * w`` when the context's ``auto_relin`` is off; a size-2
+        vector comes back as a copy.
+
+        Returns:
+            The relinearized vector.
+
+        Raises:
+            KeyMissingError: the context has no relinearization key.
+        """
+        return self._map(self._ev.relinearize, replicated=self._replicated)
+
+    def rescale(self) -> CKKSVector:
+        """Divide by the last prime q_l: level l -> l - 1, scale s -> s / q_l (values unchanged).
+
+        What a product does automatically unless the context's ``auto_rescale`` is off.
+
+        Returns:
+            The rescaled vector.
+
+        Raises:
+            LevelError: the vector is at level 0.
+        """
+        return self._map(self._ev.rescale, replicated=self._replicated)
+
+    def mod_switch_to(self, level: int, scale: float | None = None) -> CKKSVector:
+        """Drop primes down to ``level`` without dividing (values and scale unchanged).
+
+        What additions and products do to the higher operand automatically unless the
+        context's ``auto_mod_switch`` is off.  Scales are tracked exactly here (TenSEAL
+        rounds them), so a rescaled product has scale s^2 / q, not s: pass
+        ``scale=product.scale`` to land on it exactly, as the automatic alignment does
+        (an integer multiple, then a rescale by the last prime dropped; values unchanged).
+
+        Args:
+            level: the target level, 0 .. this vector's level (below it when ``scale`` is given).
+            scale: the scale the result should have, or None to keep this vector's.
+
+        Returns:
+            The vector at ``level``.
+
+        Raises:
+            InputTypeError: ``level`` is not an integer, or ``scale`` is not a number.
+            InputError: ``scale`` is not positive and finite.
+            LevelError: ``level`` is above this vector's level or negative (or equal to it with a ``scale``).
+            ScaleMismatchError: ``scale`` is too small to reach with an integer multiple.
+        """
+        if scale is None:
+            level = check_int("level", level, 0, self.level, error=LevelError, type_error=InputTypeError)
+            return self._map(lambda ct: self._ev.mod_switch_to(ct, level), replicated=self._replicated)
+        level = check_int("level", level, 0, self.level - 1, error=LevelError, type_error=InputTypeError)
+        if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
+            raise InputTypeError(f"scale must be a positive number, got {type(scale).__name__}")
+        if not (np.isfinite(scale) and scale > 0):
+            raise InputError(f"scale must be a positive finite number, got {scale!r}")
+        return self._map(lambda ct: self._adjust(ct, level, float(scale)), replicated=self._replicated)
+
+    def relinearize_(self) -> CKKSVector:
+        """In place: [`relinearize`][ckks.vector.CKKSVector.relinearize].
+
+        Returns:
+            This vector.
+
+        Raises:
+            KeyMissingError: the context has no relinearization key.
+        """
+        return self._become(self.relinearize())
+
+    def rescale_(self) -> CKKSVector:
+        """In place: [`rescale`][ckks.vector.CKKSVector.rescale].
+
+        Returns:
+            This vector.
+
+        Raises:
+            LevelError: the vector is at level 0.
+        """
+        return self._become(self.rescale())
+
+    def mod_switch_to_(self, level: int, scale: float | None = None) -> CKKSVector:
+        """In place: [`mod_switch_to`][ckks.vector.CKKSVector.mod_switch_to].
+
+        Args:
+            level: the target level.
+            scale: the scale the result should have, or None to keep this vector's.
+
+        Returns:
+            This vector.
+
+        Raises:
+            InputTypeError: ``level`` is not an integer, or ``scale`` is not a number.
+            InputError: ``scale`` is not positive and finite.
+            LevelError: ``level`` is above this vector's level or negative (or equal to it with a ``scale``).
+            ScaleMismatchError: ``scale`` is too small to reach with an integer multiple.
+        """
+        return self._become(self.mod_switch_to(level, scale))
+
+    def _require_automatic(self, levels: int, what: str) -> None:
+        """A circuit that rescales and switches levels between its terms refuses when those flags are off."""
+        if levels == 0:
+            return
+        if not self._flag("auto_rescale"):
+            raise ScaleMismatchError(
+                f"scale mismatch: {what} rescales after its products ({levels} levels) and this context's "
+                "auto_rescale is off; set ctx.auto_rescale = True for it, or build it from * and + with "
+                "explicit rescale() calls"
+            )
+        if not self._flag("auto_mod_switch"):
+            raise LevelMismatchError(
+                f"parameter mismatch: {what} adds terms computed at different levels ({levels} levels) and this "
+                "context's auto_mod_switch is off; set ctx.auto_mod_switch = True for it, or build it from * and + "
+                "with explicit mod_switch_to() calls"
+            )
 
     # -- rotations, sums, products (scheme.rotation, circuits.linear_transform, circuits.polynomial) ---
     def rotate(self, steps: int) -> CKKSVector:
@@ -733,7 +913,12 @@ class CKKSVector:
         return self._map(self._context.rotator.conjugate)
 
     def _masked_chunks(self) -> list[Ciphertext]:
-        """The chunks with the slots beyond ``size`` zero: free if known, else one level on the last chunk."""
+        """The chunks with the slots beyond ``size`` zero: free if known, else one level on the last chunk.
+
+        The 0/1 mask is encoded at scale q_l, the prime the rescale divides out, so the masked
+        chunk keeps its scale exactly (s q_l / q_l = s) at level l - 1: repeated masking never
+        lets the scale drift towards the modulus.
+        """
         chunks = list(self._chunks)
         if self._zero_tail or self._tail_is_empty():
             return chunks
@@ -741,7 +926,7 @@ class CKKSVector:
         self._require_level(last)
         mask = np.zeros(self._slots)
         mask[: self._chunk_sizes()[-1]] = 1.0
-        plain = self._context.encoder.encode(mask, last.scale, last.level)
+        plain = self._context.encoder.encode(mask, float(self._context.params.data_moduli[last.level]), last.level)
         chunks[-1] = self._ev.rescale(self._ev.multiply_plain(last, plain))
         return chunks
 
@@ -751,25 +936,30 @@ class CKKSVector:
         The chunks of a long vector are added first; then log2(N/2) rotate-and-add
         steps (rotations by 1, 2, 4, ...: default keys).  0 levels when the slots
         beyond ``size`` are known to be zero (fresh encryptions and slot-wise
-        results) or the last chunk is full; otherwise 1 level (scale s^2 / q_l)
+        results) or the last chunk is full; otherwise 1 level (the scale is kept)
         for masking them first.
+
+        The rotations use the default keys (``ctx.generate_galois_keys()``), one key switch
+        each; keys that would compose them from more than `SUM_KEY_SWITCH_FACTOR` times as
+        many key switches (e.g. only ``steps=[1]``: N/2 - 1) are refused, with the same hint.
 
         Returns:
             A vector of size 1 (its value in every slot: it broadcasts for free).
 
         Raises:
-            KeyMissingError: a power-of-two rotation has no Galois key.
+            KeyMissingError: a power-of-two rotation has no Galois key, or only a slow composition of
+                them (the message names ``ctx.generate_galois_keys()``).
             LevelError: the mask needs a level and none is left.
         """
         ev, rotator = self._ev, self._context.rotator
+        steps = _sum_steps(self._slots)
+        _check_sum_keys(rotator, steps)
         chunks = self._masked_chunks()
         ct = chunks[0]
         for other in chunks[1:]:
             ct = self._add_cts(ct, other)
-        step = 1
-        while step < self._slots:
+        for step in steps:
             ct = ev.add(ct, rotator.rotate(ct, step))
-            step *= 2
         return self._wrap(ct, size=1, zero_tail=False, replicated=True)
 
     def dot(self, other) -> CKKSVector:
@@ -956,8 +1146,11 @@ class CKKSVector:
     def polyval(self, coefficients) -> CKKSVector:
         """sum_k c_k x^k slot-wise, coefficients in increasing degree (as TenSEAL).
 
-        ceil(log2(d + 1)) levels for degree d, leading coefficient included
-        (`ckks.circuits.polynomial`); the result keeps this vector's scale.
+        Levels for degree d >= 1 (`ckks.circuits.polynomial`, TenSEAL's depth or better
+        for every degree): floor(log2 d) + 1, except floor(log2 d) = log2 d when d is a
+        power of two and c_d an integer (+-1 included: c_d x^d is then an integer multiple of
+        x^d, free).  The result has this vector's scale, or in that exception the scale of
+        ``self ** d``.
 
         Args:
             coefficients: c_0 .. c_d, real or complex.
@@ -969,10 +1162,13 @@ class CKKSVector:
             InputTypeError: the coefficients are not numbers.
             InputError: the coefficients are empty, not 1-D, or not finite.
             LevelError: too few levels are left.
+            ScaleMismatchError: ``ctx.auto_rescale`` is off and the polynomial uses a level.
+            LevelMismatchError: ``ctx.auto_mod_switch`` is off and the polynomial uses a level.
             KeyMissingError: the context has no relinearization key (degree >= 2).
         """
         ev, encoder = self._ev, self._context.encoder
-        cts = tuple(polynomial.polyval(ct, coefficients, ev, encoder) for ct in self._chunks)
+        self._require_automatic(polynomial.plan_polynomial(coefficients, keep_scale=False).depth, "polyval")
+        cts = tuple(polynomial.polyval(ct, coefficients, ev, encoder, keep_scale=False) for ct in self._chunks)
         c = np.asarray(coefficients)
         return self._polynomial_result(cts, complex(c.reshape(-1)[0]), bool(np.iscomplexobj(c)))
 
@@ -994,9 +1190,13 @@ class CKKSVector:
             InputTypeError: the coefficients or the interval are not numbers.
             InputError: bad coefficients or interval.
             LevelError: too few levels are left.
+            ScaleMismatchError: ``ctx.auto_rescale`` is off and the polynomial uses a level.
+            LevelMismatchError: ``ctx.auto_mod_switch`` is off and the polynomial uses a level.
             KeyMissingError: the context has no relinearization key (degree >= 2).
         """
         ev, encoder = self._ev, self._context.encoder
+        degree = polynomial.plan_polynomial(coefficients, polynomial.CHEBYSHEV).degree
+        self._require_automatic(polynomial.chebyshev_levels(degree, interval), "chebval")
         cts = tuple(polynomial.chebval(ct, coefficients, interval, ev, encoder) for ct in self._chunks)
         c = np.asarray(coefficients)
         _, beta = polynomial.chebyshev_affine(interval)
@@ -1019,14 +1219,155 @@ class CKKSVector:
             InputTypeError: ``exponent`` is not an integer.
             InputError: ``exponent`` is negative.
             LevelError: too few levels are left.
+            LevelMismatchError: ``ctx.auto_mod_switch`` is off and the powers meet at different levels.
             KeyMissingError: the context has no relinearization key (k >= 2).
         """
         if is_integer(exponent) and int(exponent) == 0:
             ones = self._context.encrypt(np.ones(self._size))
             return ones
+        if not all(self._flag(f) for f in ("auto_relin", "auto_rescale", "auto_mod_switch")):
+            return self._manual_pow(check_int("the exponent", exponent, 1, type_error=InputTypeError))
         return self._map(lambda ct: polynomial.power(ct, exponent, self._ev))
 
+    def _manual_pow(self, k: int) -> CKKSVector:
+        """x^k from the operators, so that every product follows the manual-mode flags (TenSEAL's recursion)."""
+        if k == 1:
+            return self.copy()
+        top = 1 << (k.bit_length() - 1)
+        if k == top:
+            half = self._manual_pow(k // 2)
+            return half * half
+        return self._manual_pow(k - top) * self._manual_pow(top)
+
     __pow__ = pow
+
+    # -- comparisons (circuits.comparison) -------------------------------------------------------
+    def sign(self, bits: int = 12, margin: float | None = None) -> CKKSVector:
+        """sign(x) slot-wise for x in [-1, 1]: composite minimax polynomials (`ckks.circuits.comparison`).
+
+        ``comparison.sign_plan(bits, margin).depth`` levels (11 for 8 bits, 16 for 12, 21 for 16 at the
+        default margin 2^-bits); error <= 2^-bits where |x| >= margin.
+
+        Args:
+            bits: the precision (1 .. 24).
+            margin: below this |x| the result is only bounded (default 2^-bits).
+
+        Returns:
+            The signs, zeros kept beyond ``size`` (sign(0) = 0).
+
+        Raises:
+            InputTypeError: bits or margin is not a number.
+            InputError: bits or margin out of range, or the values are known to exceed [-1, 1].
+            LevelError: too few levels are left (the message names the levels needed).
+            KeyMissingError: the context has no relinearization key.
+        """
+        ev, encoder = self._ev, self._context.encoder
+        return self._map(lambda ct: comparison.sign(ct, ev, encoder, bits, margin))
+
+    def _compared(self, other: CKKSVector, what: str, circuit: Callable) -> tuple[tuple[Ciphertext, ...], int]:
+        if not isinstance(other, CKKSVector):
+            raise InputTypeError(f"{what} takes another CKKSVector, got {type(other).__name__}")
+        mine, theirs, size, _, _ = self._pair(other, what)
+        return tuple(circuit(*self._align(a, b)) for a, b in zip(mine, theirs)), size
+
+    def compare(self, other: CKKSVector, bits: int = 12, margin: float | None = None) -> CKKSVector:
+        """(1 + sign(self - other)) / 2 slot-wise: ~1 where self > other, ~0 where below, 1/2 at ties.
+
+        For |self - other| <= 1; ``sign_plan(bits, margin).depth`` levels; error <= 2^-(bits + 1)
+        where |self - other| >= margin (`ckks.circuits.comparison.compare`).
+
+        Args:
+            other: a CKKSVector of the same size (or size 1: broadcast).
+            bits: the precision of the sign.
+            margin: the margin (default 2^-bits).
+
+        Returns:
+            The comparison, zeros kept beyond ``size`` when they were there.
+
+        Raises:
+            InputTypeError: ``other`` is not a CKKSVector, or bits/margin are not numbers.
+            InputError: sizes differ, bits or margin out of range, or values known to exceed the domain.
+            ContextMismatchError: ``other`` belongs to another context.
+            LevelError: too few levels are left.
+            KeyMissingError: the context has no relinearization key.
+        """
+        ev, encoder = self._ev, self._context.encoder
+        cts, size = self._compared(other, "compare", lambda a, b: comparison.compare(a, b, ev, encoder, bits, margin))
+        result = self._wrap(cts, other, size=size, zero_tail=self._zero_tail and other._zero_tail)
+        return result._polynomial_result(result._chunks, 0.5, False)
+
+    def maximum(self, other: CKKSVector, bits: int = 12, margin: float | None = None) -> CKKSVector:
+        """max(self, other) slot-wise = (a + b) / 2 + (a - b) sign(a - b) / 2.
+
+        For |self - other| <= 1; ``sign_plan(bits, margin).depth + 1`` levels; error at most
+        ``plan.maximum_error`` everywhere (`ckks.circuits.comparison.maximum`).
+
+        Args:
+            other: a CKKSVector of the same size (or size 1: broadcast).
+            bits: the precision of the sign.
+            margin: the margin (default 2^-bits).
+
+        Returns:
+            The maximum, zeros kept beyond ``size`` when they were there.
+
+        Raises:
+            InputTypeError: ``other`` is not a CKKSVector, or bits/margin are not numbers.
+            InputError: sizes differ, bits or margin out of range, or values known to exceed the domain.
+            ContextMismatchError: ``other`` belongs to another context.
+            LevelError: too few levels are left.
+            KeyMissingError: the context has no relinearization key.
+        """
+        ev, encoder = self._ev, self._context.encoder
+        cts, size = self._compared(other, "maximum", lambda a, b: comparison.maximum(a, b, ev, encoder, bits, margin))
+        return self._wrap(cts, other, size=size, zero_tail=self._zero_tail and other._zero_tail)
+
+    def relu(self, bits: int = 12, margin: float | None = None) -> CKKSVector:
+        """max(x, 0) slot-wise = x (1 + sign(x)) / 2 for x in [-1, 1] (`ckks.circuits.comparison.relu`).
+
+        ``sign_plan(bits, margin).depth + 1`` levels; error at most ``plan.maximum_error``.
+
+        Args:
+            bits: the precision of the sign.
+            margin: the margin (default 2^-bits).
+
+        Returns:
+            ReLU of the values, zeros kept beyond ``size``.
+
+        Raises:
+            InputTypeError: bits or margin is not a number.
+            InputError: bits or margin out of range, or the values are known to exceed [-1, 1].
+            LevelError: too few levels are left.
+            KeyMissingError: the context has no relinearization key.
+        """
+        ev, encoder = self._ev, self._context.encoder
+        return self._map(lambda ct: comparison.relu(ct, ev, encoder, bits, margin))
+
+    def slot_max(self, block: int, bits: int = 12, margin: float | None = None) -> CKKSVector:
+        """The maximum of each block of ``block`` consecutive slots, in the block's first slot.
+
+        A rotation tournament of log2(block) rounds (`ckks.circuits.comparison.slot_max`), each a
+        `maximum` with the vector rotated by 1, 2, 4, ...: log2(block) (depth + 1) levels.  Values
+        in [-1/2, 1/2].  Slot b * block holds the maximum of block b; other slots hold maxima of
+        windows that straddle blocks.
+
+        Args:
+            block: a power of two dividing N/2.
+            bits: the precision of the sign.
+            margin: the margin (default 2^-bits).
+
+        Returns:
+            The tournament's result (its tail is no longer known to be zero).
+
+        Raises:
+            InputTypeError: block, bits or margin has the wrong type.
+            InputError: the vector spans several ciphertexts, ``block`` is not a power of two
+                dividing N/2, bits or margin out of range, or values known to exceed [-1/2, 1/2].
+            LevelError: too few levels are left.
+            KeyMissingError: a rotation by a power of two below ``block`` has no Galois key.
+        """
+        ct = self._single("slot_max")
+        out = comparison.slot_max(ct, block, self._ev, self._context.encoder, self._context.rotator, bits, margin)
+        return self._wrap(out, zero_tail=False)
 
     def bootstrap(self) -> CKKSVector:
         """The same values at a higher level: CKKS bootstrapping (`ckks.circuits.bootstrapping`).
@@ -1124,6 +1465,7 @@ class CKKSVector:
             InputTypeError: ``other`` is not numbers.
             ContextMismatchError: ``other`` comes from other parameters or keys.
             ScaleMismatchError: two vectors at the same level have different scales.
+            LevelMismatchError: the vectors are at different levels and ``ctx.auto_mod_switch`` is off.
             KeyMissingError: broadcasting a size-1 vector needs the power-of-two rotation keys.
         """
         return self._become(self + other)
@@ -1142,6 +1484,7 @@ class CKKSVector:
             InputTypeError: ``other`` is not numbers.
             ContextMismatchError: ``other`` comes from other parameters or keys.
             ScaleMismatchError: two vectors at the same level have different scales.
+            LevelMismatchError: the vectors are at different levels and ``ctx.auto_mod_switch`` is off.
             KeyMissingError: broadcasting a size-1 vector needs the power-of-two rotation keys.
         """
         return self._become(self - other)
@@ -1159,6 +1502,7 @@ class CKKSVector:
             InputError: the sizes differ and neither is 1, or ``other`` is not 1-D or not finite.
             InputTypeError: ``other`` is not numbers.
             ContextMismatchError: ``other`` comes from other parameters or keys.
+            LevelMismatchError: the vectors are at different levels and ``ctx.auto_mod_switch`` is off.
             LevelError: no level is left for the rescale.
             KeyMissingError: no relinearization key, or no rotation keys for a broadcast.
         """
@@ -1197,6 +1541,7 @@ class CKKSVector:
             InputTypeError: ``exponent`` is not an integer.
             InputError: ``exponent`` is negative.
             LevelError: too few levels are left.
+            LevelMismatchError: ``ctx.auto_mod_switch`` is off and the powers meet at different levels.
             KeyMissingError: the context has no relinearization key (k >= 2).
         """
         return self._become(self.pow(exponent))
@@ -1214,6 +1559,8 @@ class CKKSVector:
             InputTypeError: the coefficients are not numbers.
             InputError: the coefficients are empty, not 1-D, or not finite.
             LevelError: too few levels are left.
+            ScaleMismatchError: ``ctx.auto_rescale`` is off and the polynomial uses a level.
+            LevelMismatchError: ``ctx.auto_mod_switch`` is off and the polynomial uses a level.
             KeyMissingError: the context has no relinearization key (degree >= 2).
         """
         return self._become(self.polyval(coefficients))
@@ -1415,6 +1762,43 @@ def _load_vector(fields: Fields, payload: memoryview, context: object) -> CKKSVe
 
 
 register_loader("vector", _load_vector)
+
+
+def _sum_steps(slots: int) -> list[int]:
+    """The rotations of a rotate-and-add sum over N/2 slots: 1, 2, 4, ..., N/4."""
+    return [1 << i for i in range(slots.bit_length() - 1)]
+
+
+#: A sum (or a broadcast) refuses keys that compose its rotations from more key switches than this many
+#: times the log2(N/2) of the default keys (e.g. only steps=[1]: N/2 - 1 key switches, seconds instead of ms).
+SUM_KEY_SWITCH_FACTOR = 4
+
+
+def _check_sum_keys(rotator, steps: list[int]) -> None:
+    """Raise KeyMissingError unless the keys make the power-of-two rotations of a sum cheaply.
+
+    With the default keys every step has its own key (log2(N/2) key switches in all).  A context
+    without keys, or with keys that compose the steps only from many key switches (steps=[1] alone
+    costs N/2 - 1), gets one message that names the call making the default keys, so that
+    following the hint always gives the fast path.
+    """
+    keys = rotator.galois_keys
+    if keys is not None and all(keys.has_step(k) for k in steps):
+        return
+    budget = SUM_KEY_SWITCH_FACTOR * max(len(steps), 1)
+    try:
+        cost = sum(len(rotator.composition(k)) for k in steps)
+    except KeyMissingError:
+        cost = None
+    if cost is not None and cost <= budget:
+        return
+    have = "no Galois keys" if keys is None else f"Galois keys for steps {sorted(keys.steps())}"
+    slow = "" if cost is None else f" (they would compose them from {cost} key switches instead of {len(steps)})"
+    raise KeyMissingError(
+        f"sum(), dot() and broadcasting a size-1 vector rotate by the powers of two {steps[0]} .. {steps[-1]}; "
+        f"this context has {have}{slow}; create the default keys, which make each of these rotations with one "
+        "key switch, with ctx.generate_galois_keys() (no steps argument)"
+    )
 
 
 def _as_plain_array(values):

@@ -10,6 +10,7 @@ depth.  Training is ``fit`` plus Keras-style callbacks (``EarlyStopping``,
 """
 
 from nn.activations import (
+    Argmax,
     PolyActivation,
     QuadraticActivation,
     ReLU,
@@ -50,9 +51,13 @@ from nn.train import (
     fit,
 )
 
+#: The release, the same as ckks.__version__ and pyproject.toml (one distribution; tests/test_version.py).
+__version__ = "0.2.0"
+
 __all__ = [
     "SGD",
     "Adam",
+    "Argmax",
     "AvgPool2d",
     "Callback",
     "ConfigError",

@@ -39,6 +39,7 @@ from nn.errors import ConfigError, ShapeError
 from nn.layers import Layer
 
 __all__ = [
+    "Argmax",
     "PolyActivation",
     "QuadraticActivation",
     "ReLU",
@@ -229,6 +230,11 @@ class ReLUToQuadratic(QuadraticActivation):
 
     @mix.setter
     def mix(self, value: float) -> None:
+        """Set the weight of the quadratic part (0: pure ReLU, 1: pure quadratic).
+
+        Raises:
+            ConfigError: the new value is outside [0, 1].
+        """
         value = float(value)
         if not 0.0 <= value <= 1.0:
             raise ConfigError(f"mix must lie in [0, 1], got {value}")
@@ -263,32 +269,107 @@ class SoftArgmax(Layer):
     this layer is exact and has depth ``None``; the encrypted evaluation uses a
     polynomial approximation whose depth its compiler chooses (``depth_note``: what
     ``Sequential.summary`` prints for a final SoftArgmax instead of "not HE-friendly").
+
+    With ``trainable=True`` beta is learned (Florencio et al.'s differentiable soft-argmax
+    calibrates the output logits; temperature scaling, Guo, Pleiss, Sun and Weinberger, "On
+    Calibration of Modern Neural Networks", ICML 2017, is the same with the network frozen, see
+    `nn.train.calibrate_beta`).  The parameter is ``log_beta`` (beta stays positive):
+    with ``u = beta x``, ``dL/du = y (g - sum_j g_j y_j)`` and
+    ``dL/dlog_beta = beta * sum(dL/du * x)`` over the batch and the classes.
+
+    Args:
+        beta: the (initial) inverse temperature.
+        trainable: learn beta by its gradient.
+
+    Raises:
+        ConfigError: ``beta`` is not a positive finite number.
     """
 
     #: the depth of a final SoftArgmax is not fixed by the layer: the encrypted compiler chooses it
     depth_note = "chosen by nn.encrypted.compile"
 
-    def __init__(self, beta: float = 1.0) -> None:
+    def __init__(self, beta: float = 1.0, trainable: bool = False) -> None:
         super().__init__()
         beta = float(beta)
         if not (np.isfinite(beta) and beta > 0):
             raise ConfigError(f"beta (inverse temperature) must be a positive finite number, got {beta}")
-        self.beta = beta
+        self.trainable = bool(trainable)
+        if self.trainable:
+            self._add_param("log_beta", np.array([np.log(beta)]))
+        else:
+            self._beta = beta
+
+    @property
+    def beta(self) -> float:
+        """The inverse temperature (learned when ``trainable``)."""
+        return float(np.exp(self.params["log_beta"][0])) if self.trainable else self._beta
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """The layer's output on the batch ``x`` (see the class docstring).
+
+        Raises:
+            ShapeError: ``x`` is a scalar (no class axis).
+        """
         x = np.asarray(x, dtype=np.float64)
         if x.ndim < 1:
             raise ShapeError("SoftArgmax expects at least a 1-D input (classes on the last axis)")
         y = softmax(self.beta * x, axis=-1)
-        self._cache = y
+        self._cache = (x, y)
         return y
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        y = self._cached()
-        return self.beta * y * (grad - np.sum(grad * y, axis=-1, keepdims=True))
+        x, y = self._cached()
+        du = y * (grad - np.sum(grad * y, axis=-1, keepdims=True))
+        if self.trainable:
+            self.grads["log_beta"][...] = self.beta * np.sum(du * x)
+        return self.beta * du
 
     def multiplicative_depth(self) -> None:
         return None
 
     def get_config(self) -> dict[str, Any]:
-        return {"beta": self.beta}
+        return {"beta": self.beta, "trainable": True} if self.trainable else {"beta": self.beta}
+
+
+class Argmax(Layer):
+    """The one-hot vector of the arg-max along the last axis (the first maximal index on exact ties).
+
+    An output layer: ``nn.encrypted.compile`` evaluates it by comparisons (the differences of all
+    pairs of logits, one sign each, and per class the product of its C - 1 step values; see
+    `nn.encrypted.argmax`), and the decrypted output is that one-hot vector, (batch, classes).
+    Under encryption logits closer than the comparison's margin are a tie: both classes get about
+    the same partial value (two exactly equal leaders: 1/2 each) instead of a one-hot.
+
+    It is piecewise constant, so it has no useful gradient: train the model without it and
+    append it afterwards (``backward`` raises).
+    """
+
+    depth_note = "chosen by nn.encrypted.compile"
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """The layer's output on the batch ``x`` (see the class docstring).
+
+        Raises:
+            ShapeError: ``x`` has fewer than two classes on its last axis.
+        """
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim < 1 or x.shape[-1] < 2:
+            raise ShapeError(f"Argmax expects at least two classes on the last axis, got shape {x.shape}")
+        out = np.zeros_like(x)
+        np.put_along_axis(out, x.argmax(axis=-1)[..., None], 1.0, axis=-1)
+        self._cache = True
+        return out
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        """Refuse: the arg-max has zero gradient almost everywhere.
+
+        Raises:
+            ConfigError: always; train without the Argmax layer and append it to the trained model.
+        """
+        raise ConfigError(
+            "Argmax has no useful gradient (it is piecewise constant): train the model without it and append "
+            "nn.Argmax() afterwards, or train with nn.SoftArgmax(beta, trainable=True)"
+        )
+
+    def multiplicative_depth(self) -> None:
+        return None

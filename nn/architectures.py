@@ -37,7 +37,11 @@ ACTIVATIONS = ("relu", "square", "quadratic")
 
 
 def activation(name: str) -> Layer:
-    """A fresh activation layer by name (see the module docstring)."""
+    """A fresh activation layer by name (see the module docstring).
+
+    Raises:
+        ConfigError: ``name`` is not one of `ACTIVATIONS`.
+    """
     if name == "relu":
         return ReLU()
     if name == "square":
@@ -56,6 +60,9 @@ def mlp(sizes: Sequence[int], act: str = "relu", *, rng: RngLike = None) -> Sequ
 
     Polynomial activations use the smaller ``xavier`` initialisation (variance
     ``1/fan_in``) so that squaring does not blow the activations up.
+
+    Raises:
+        ConfigError: fewer than two sizes (an input and an output).
     """
     if len(sizes) < 2:
         raise ConfigError(f"mlp needs at least an input and an output size, got {list(sizes)}")

@@ -61,7 +61,11 @@ INITS = ("identity", "lsq")
 
 
 def preactivation_ranges(model: Sequential, x: np.ndarray, batch_size: int = 512) -> dict[int, tuple[float, float]]:
-    """``{layer index: (min, max)}`` of the inputs each ReLU layer of ``model`` sees on ``x``."""
+    """``{layer index: (min, max)}`` of the inputs each ReLU layer of ``model`` sees on ``x``.
+
+    Raises:
+        ShapeError: ``x`` holds no sample.
+    """
     x = np.asarray(x, dtype=np.float64)
     if x.ndim < 2 or x.shape[0] == 0:
         raise ShapeError(f"preactivation_ranges needs a non-empty batch of samples, got shape {x.shape}")
@@ -81,6 +85,9 @@ def fit_relu_quadratic(lo: float, hi: float, num: int = 2001) -> tuple[float, fl
     (discretised on ``num`` uniform points).
 
     On a symmetric range ``[-r, r]`` this is ``a = 15/(32 r)``, ``b = 1/2``, ``c = 3 r/32``.
+
+    Raises:
+        ConfigError: the range is not finite with lo < hi.
     """
     lo, hi = float(lo), float(hi)
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
@@ -107,6 +114,9 @@ def he_friendly_copy(
     ``"lsq"`` (least-squares fit of ReLU over the range of that ReLU's inputs on
     ``x``).  ``mix`` is the initial transition weight (0 = still ReLU; 1 = pure
     quadratic).  The teacher is not modified.
+
+    Raises:
+        ConfigError: ``init`` is not one of `INITS`.
     """
     if init not in INITS:
         raise ConfigError(f"init must be one of {INITS}, got {init!r}")
@@ -133,7 +143,11 @@ def set_transition(model: Sequential, mix: float) -> None:
 
 def finalize(model: Sequential) -> Sequential:
     """Replace each finished (``mix == 1``) `ReLUToQuadratic` by a plain
-    `QuadraticActivation` with the same coefficients (same function)."""
+    `QuadraticActivation` with the same coefficients (same function).
+
+    Raises:
+        ConfigError: a ReLUToQuadratic layer is still mid-transition (mix < 1).
+    """
     layers: list[Layer] = []
     for i, layer in enumerate(model.copy().layers):
         if isinstance(layer, ReLUToQuadratic):

@@ -43,7 +43,11 @@ def _read_bytes(path: str | os.PathLike[str]) -> bytes:
 
 
 def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read an IDX file (optionally gzipped) into a native-endian numpy array."""
+    """Read an IDX file (optionally gzipped) into a native-endian numpy array.
+
+    Raises:
+        IDXFormatError: a truncated or malformed header, an unknown type code, or a size that does not match the header.
+    """
     data = _read_bytes(path)
     if len(data) < 4:
         raise IDXFormatError(f"{path}: {len(data)} bytes is too short for an IDX header (4 bytes)")
@@ -66,7 +70,11 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
 
 
 def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> None:
-    """Write ``array`` as an IDX file (gzipped if ``path`` ends in ``.gz``)."""
+    """Write ``array`` as an IDX file (gzipped if ``path`` ends in ``.gz``).
+
+    Raises:
+        IDXFormatError: more than 255 dimensions or a dtype IDX cannot store.
+    """
     array = np.asarray(array)
     codes = {np.dtype(v).str[1:]: k for k, v in IDX_TYPES.items()}
     key = array.dtype.str[1:]
@@ -92,6 +100,9 @@ def load_mnist(directory: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarra
     """``(x_train, y_train, x_test, y_test)`` from the four standard MNIST IDX files in ``directory``.
 
     Images are returned as float64 ``(N, 1, 28, 28)`` scaled to [0, 1]; labels as int64.
+
+    Raises:
+        IDXFormatError: a malformed file, or images and labels that do not match.
     """
     d = Path(directory)
     out = []

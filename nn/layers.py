@@ -24,11 +24,13 @@ in `nn.activations`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from nn.errors import ConfigError, ShapeError, StateError
+from nn.shape_hints import conv_input_hint, linear_input_hint
 
 __all__ = [
     "AvgPool2d",
@@ -46,7 +48,11 @@ RngLike = np.random.Generator | int | None
 
 
 def as_rng(rng: RngLike) -> np.random.Generator:
-    """Return ``rng`` if it is a ``numpy.random.Generator``, else ``default_rng(rng)``."""
+    """Return ``rng`` if it is a ``numpy.random.Generator``, else ``default_rng(rng)``.
+
+    Raises:
+        ConfigError: ``rng`` is neither a numpy Generator, an int nor None.
+    """
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is not None and (isinstance(rng, bool) or not isinstance(rng, (int, np.integer))):
@@ -79,11 +85,19 @@ class Layer:
         self.grads[name] = np.zeros_like(self.params[name])
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """Compute the layer's output for a batch ``x`` and cache what backward needs."""
+        """Compute the layer's output for a batch ``x`` and cache what backward needs.
+
+        Raises:
+            NotImplementedError: always: subclasses implement it.
+        """
         raise NotImplementedError
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        """Given dL/d(output), store dL/d(params) in ``grads`` and return dL/d(input)."""
+        """Given dL/d(output), store dL/d(params) in ``grads`` and return dL/d(input).
+
+        Raises:
+            NotImplementedError: always: subclasses implement it.
+        """
         raise NotImplementedError
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -112,14 +126,15 @@ class Layer:
             g[...] = 0.0
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        # init=None: weights set from elsewhere (an imported model), no initialisation to show
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if not (k == "init" and v is None))
         return f"{type(self).__name__}({args})"
 
 
-def _as_batch(x: np.ndarray, ndim: int, layer: str, hint: str) -> np.ndarray:
+def _as_batch(x: np.ndarray, ndim: int, layer: str, hint: Callable[[tuple[int, ...]], str]) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != ndim:
-        raise ShapeError(f"{layer} expects a {ndim}-D batch, got shape {x.shape}; {hint}")
+        raise ShapeError(f"{layer} expects a {ndim}-D batch, got shape {x.shape}; {hint(x.shape)}")
     return x
 
 
@@ -128,10 +143,12 @@ class Linear(Layer):
 
     Initialised with He (Kaiming) normal weights, ``W ~ N(0, gain/in)`` with
     ``gain=2`` for ``init="he"`` and ``gain=1`` for ``init="xavier"``
-    (LeCun-style), and zero bias.  Depth: 1 level.
+    (LeCun-style), and zero bias; ``init=None`` starts from zeros, for weights
+    that are set afterwards (`nn.onnx.load` imports that way, and the repr
+    then shows no initialisation).  Depth: 1 level.
     """
 
-    def __init__(self, in_features: int, out_features: int, *, init: str = "he", rng: RngLike = None) -> None:
+    def __init__(self, in_features: int, out_features: int, *, init: str | None = "he", rng: RngLike = None) -> None:
         super().__init__()
         self.in_features = _positive_int("in_features", in_features)
         self.out_features = _positive_int("out_features", out_features)
@@ -142,7 +159,12 @@ class Linear(Layer):
         self._add_param("bias", np.zeros(self.out_features))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = _as_batch(x, 2, "Linear", "insert nn.Flatten() before a Linear layer that follows images")
+        """The layer's output on the batch ``x`` (see the class docstring).
+
+        Raises:
+            ShapeError: ``x`` does not have ``in_features`` features.
+        """
+        x = _as_batch(x, 2, "Linear", lambda shape: linear_input_hint(shape, self.in_features))
         if x.shape[1] != self.in_features:
             raise ShapeError(
                 f"Linear expects {self.in_features} input features, got {x.shape[1]} (input shape {x.shape}); "
@@ -164,10 +186,10 @@ class Linear(Layer):
         return {"in_features": self.in_features, "out_features": self.out_features, "init": self.init}
 
 
-def _init_gain(init: str) -> float:
-    gains = {"he": 2.0, "xavier": 1.0}
-    if init not in gains:
-        raise ConfigError(f"init must be one of {sorted(gains)}, got {init!r}")
+def _init_gain(init: str | None) -> float:
+    gains = {"he": 2.0, "xavier": 1.0, None: 0.0}  # None: zeros, the weights are set afterwards
+    if not isinstance(init, (str, type(None))) or init not in gains:
+        raise ConfigError(f"init must be one of 'he', 'xavier' or None (weights set afterwards), got {init!r}")
     return gains[init]
 
 
@@ -214,7 +236,11 @@ class Conv2d(Layer):
     """2-D convolution (cross-correlation) on NCHW batches, via im2col.
 
     ``y[n, f, p, q] = b[f] + sum_{c,i,j} W[f, c, i, j] xpad[n, c, s*p + i, s*q + j]``.
-    He-normal initialisation with fan-in ``C*kh*kw``.  Depth: 1 level.
+    He-normal initialisation with fan-in ``C*kh*kw`` (``init="xavier"``: gain 1;
+    ``init=None``: zeros, for weights set afterwards).  Depth: 1 level.
+
+    Raises:
+        ConfigError: a negative or non-integer ``padding``.
     """
 
     def __init__(
@@ -225,7 +251,7 @@ class Conv2d(Layer):
         *,
         stride: int = 1,
         padding: int = 0,
-        init: str = "he",
+        init: str | None = "he",
         rng: RngLike = None,
     ) -> None:
         super().__init__()
@@ -244,10 +270,16 @@ class Conv2d(Layer):
         self._add_param("bias", np.zeros(self.out_channels))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = _as_batch(x, 4, "Conv2d", "pass images as (batch, channels, height, width)")
+        """The layer's output on the batch ``x`` (see the class docstring).
+
+        Raises:
+            ShapeError: ``x`` does not have ``in_channels`` channels (or is not 4-D).
+        """
+        x = _as_batch(x, 4, "Conv2d", lambda shape: conv_input_hint(shape, self.in_channels))
         if x.shape[1] != self.in_channels:
             raise ShapeError(
-                f"Conv2d expects {self.in_channels} input channels, got {x.shape[1]} (input shape {x.shape})"
+                f"Conv2d expects {self.in_channels} input channels, got {x.shape[1]} (input shape {x.shape}); "
+                f"{conv_input_hint(x.shape, self.in_channels)}"
             )
         k = self.kernel_size
         cols = im2col(x, k, k, self.stride, self.padding, "Conv2d")
@@ -293,7 +325,7 @@ class _Pool2d(Layer):
         self.stride = self.kernel_size if stride is None else _positive_int("stride", stride)
 
     def _windows(self, x: np.ndarray) -> np.ndarray:
-        x = _as_batch(x, 4, type(self).__name__, "pass images as (batch, channels, height, width)")
+        x = _as_batch(x, 4, type(self).__name__, lambda shape: "pass images as (batch, channels, height, width)")
         k = self.kernel_size
         cols = im2col(x, k, k, self.stride, 0, type(self).__name__)
         n, c, _, _, oh, ow = cols.shape
@@ -356,6 +388,11 @@ class Flatten(Layer):
     """Reshape (N, d1, d2, ...) to (N, d1*d2*...).  Depth 0 (layout only)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """The layer's output on the batch ``x`` (see the class docstring).
+
+        Raises:
+            ShapeError: ``x`` has fewer than 2 dimensions.
+        """
         x = np.asarray(x, dtype=np.float64)
         if x.ndim < 2:
             raise ShapeError(f"Flatten expects a batch with at least 2 dimensions, got shape {x.shape}")

@@ -16,7 +16,11 @@ __all__ = ["CrossEntropy", "DistillationLoss", "Loss", "check_labels"]
 
 
 def check_labels(outputs: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Validate a (N, C) output batch against N integer labels in ``[0, C)``; return the labels."""
+    """Validate a (N, C) output batch against N integer labels in ``[0, C)``; return the labels.
+
+    Raises:
+        ShapeError: ``outputs`` is not (batch, classes), or ``labels`` are not one class index per row.
+    """
     outputs = np.asarray(outputs)
     labels = np.asarray(labels)
     if outputs.ndim != 2:
@@ -88,6 +92,9 @@ class DistillationLoss(Loss):
     temperature.  The ``T^2`` factor keeps the soft-target gradient's magnitude
     independent of ``T``:
     ``dL/dz = alpha * T * (softmax(z/T) - softmax(t/T)) / N + (1 - alpha) * (softmax(z) - onehot(y)) / N``.
+
+    Raises:
+        ConfigError: ``temperature`` is not positive or ``alpha`` is outside [0, 1].
     """
 
     needs_teacher = True

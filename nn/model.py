@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from nn.activations import (
+    Argmax,
     PolyActivation,
     QuadraticActivation,
     ReLU,
@@ -49,7 +50,11 @@ LAYER_TYPES: dict[str, type[Layer]] = {}
 
 
 def register_layer(cls: type[Layer]) -> type[Layer]:
-    """Make a layer class loadable by `Sequential.load` (usable as a decorator)."""
+    """Make a layer class loadable by `Sequential.load` (usable as a decorator).
+
+    Raises:
+        LayerTypeError: ``cls`` is not a subclass of ``nn.layers.Layer``.
+    """
     if not (isinstance(cls, type) and issubclass(cls, Layer)):
         raise LayerTypeError(f"register_layer expects a subclass of nn.layers.Layer, got {cls!r}")
     LAYER_TYPES[cls.__name__] = cls
@@ -68,6 +73,7 @@ for _cls in (
     QuadraticActivation,
     ReLUToQuadratic,
     SoftArgmax,
+    Argmax,
 ):
     register_layer(_cls)
 
@@ -78,6 +84,9 @@ class Sequential:
     ``multiplicative_depth()`` is the number of CKKS levels an encrypted
     evaluation consumes (the sum over the layers, see `nn.layers` for the
     convention); ``depth_breakdown()`` gives it per layer.
+
+    Raises:
+        LayerTypeError: an element of ``layers`` is not an ``nn`` layer.
     """
 
     def __init__(self, layers: Iterable[Layer]) -> None:
@@ -101,7 +110,11 @@ class Sequential:
         return grad
 
     def predict(self, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
-        """Outputs (logits or probabilities) for ``x``, computed in batches."""
+        """Outputs (logits or probabilities) for ``x``, computed in batches.
+
+        Raises:
+            ShapeError: ``x`` holds no sample.
+        """
         x = np.asarray(x, dtype=np.float64)
         if x.ndim < 1 or x.shape[0] == 0:
             raise ShapeError(f"predict expects a non-empty batch, got shape {x.shape}")
@@ -144,6 +157,9 @@ class Sequential:
 
         Raises `NotHEFriendlyError` naming the layers (ReLU, MaxPool2d,
         an unfinished ReLUToQuadratic...) that have no polynomial form.
+
+        Raises:
+            NotHEFriendlyError: the model holds layers that are not polynomials (ReLU, max-pool).
         """
         rows = self.depth_breakdown()
         bad = [f"{r['index']}:{r['layer']}" for r in rows if r["depth"] is None]
@@ -182,7 +198,11 @@ class Sequential:
     # --- copies and files -----------------------------------------------------
 
     def to_dict(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """The JSON document and the parameter arrays of the file format."""
+        """The JSON document and the parameter arrays of the file format.
+
+        Raises:
+            LayerTypeError: a layer's class is not registered (`register_layer`).
+        """
         doc: dict[str, Any] = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "layers": []}
         arrays: dict[str, np.ndarray] = {}
         for i, layer in enumerate(self.layers):
@@ -225,7 +245,11 @@ class Sequential:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Sequential:
-        """Read a model written by `save` (never unpickles)."""
+        """Read a model written by `save` (never unpickles).
+
+        Raises:
+            ModelFormatError: not a readable npz model written by ``nn``, or its model entry is not valid JSON.
+        """
         try:
             with np.load(path, allow_pickle=False) as z:
                 files = dict(z.items())

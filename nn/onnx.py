@@ -18,6 +18,7 @@ Supported operators (``ai.onnx`` opsets `SUPPORTED_OPSETS`, 9 to 25)
 | ``Conv`` (square kernel, equal strides, symmetric padding) | ``Conv2d`` |
 | ``AveragePool``, ``GlobalAveragePool`` (no padding) | ``AvgPool2d`` |
 | ``Flatten``, ``Reshape``, ``Squeeze`` to (batch, features) | ``Flatten`` (nothing if the shape is unchanged) |
+| ``Transpose`` of the axes after the batch (NHWC <-> NCHW) | nothing: folded into the next ``Linear`` |
 | ``Mul``, ``Add``, ``Sub``, ``Div``, ``Pow``, ``Neg`` | ``Square``, ``QuadraticActivation``, ``PolyActivation`` |
 | ``BatchNormalization`` (inference) | folded into the preceding ``Linear``/``Conv2d`` (or the next) |
 | ``Softmax`` (last axis) | ``SoftArgmax``, ``beta`` from a preceding ``Mul`` by a constant |
@@ -49,12 +50,30 @@ only update ``s, t, p``; a node that needs its input as a layer output
 activation layer.  Two symbolic values can be combined (``x * x``) only if they
 are polynomials of the same ``s * h + t``; anything else is not a sequential
 model and raises `nn.errors.ONNXImportError`.
+
+Layout transposes (Keras and TensorFlow export channels-last graphs)
+---------------------------------------------------------------------
+A ``Transpose`` that keeps the batch first only re-lays out each sample.  The
+layers keep computing their own layout ``h`` and the graph's tensor is the
+permutation ``h[g]`` of each sample's features, ``g`` the flattened
+``Transpose`` (``np.arange(n).reshape(C, H, W).transpose(1, 2, 0).ravel()`` for
+NCHW -> NHWC).  Element-wise nodes commute with it; the ``Flatten`` that
+follows keeps ``g``, and the next linear layer absorbs it: ``h[g] W = h W'``
+with ``W'[g] = W`` (the rows of the weight permuted; no level, no rotation).
+An inverse ``Transpose`` cancels ``g``.  On the graph input (no layer yet), a
+``Conv`` or a pool that reads the transposed (or reshaped) input makes that
+layout the imported model's input instead: for ``perm=[0, 3, 1, 2]``, NCHW
+images, what ``nn`` layers compute; a ``UserWarning`` says
+``x.transpose(0, 3, 1, 2)``.  After a layer, a ``Conv``, a pool, a ``Softmax``
+or the graph output reading a still-permuted tensor is refused, and so is a
+``Transpose`` that moves the batch axis.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -68,6 +87,7 @@ from nn.errors import (
     NotHEFriendlyError,
     ONNXImportError,
     OptionalDependencyError,
+    ResourceLimitError,
     ShapeError,
 )
 from nn.layers import AvgPool2d, Conv2d, Flatten, Layer, Linear, MaxPool2d
@@ -115,6 +135,7 @@ SUPPORTED_OPS = (
     "Softmax",
     "Squeeze",
     "Sub",
+    "Transpose",
 )
 
 _INSTALL_HINT = 'install it with: pip install "ckks-nn[onnx]"'
@@ -132,15 +153,69 @@ _NON_POLYNOMIAL = {
 }  # fmt: skip
 _FLOAT_ELEM_TYPES = {1: "float32", 10: "float16", 11: "float64", 16: "bfloat16"}
 
-# A dynamic batch dimension, as the ``Shape`` of a data tensor reports it to constant-folded shape arithmetic.
-_BATCH = np.int64(-(2**62) + 7)
+# A dynamic batch dimension, as the ``Shape`` of a data tensor reports it to constant-folded shape arithmetic;
+# within int32, since tf2onnx casts shapes to int32 and back.
+_BATCH = np.int64(-(2**31) + 7)
+
+
+#: Default ``memory_limit`` of `load` (bytes): the most one constant-folded node may produce (1 GiB).
+FOLD_MEMORY_LIMIT = 1 << 30
+
+
+def _folded_elements(op: str, inputs: list[np.ndarray], attrs: dict[str, Any]) -> int:
+    """An upper estimate of the elements a constant node produces, from its inputs' values and shapes, without
+    evaluating it (the ops whose output can dwarf their inputs are computed; any other op produces at most the
+    broadcast of its inputs or, for MatMul/Gemm/Einsum-like products, their outer size)."""
+    def ints(a: np.ndarray) -> list[int]:
+        return [int(v) for v in np.asarray(a).reshape(-1)]
+
+    shapes = [tuple(np.shape(a)) for a in inputs]
+    sizes = [int(np.size(a)) for a in inputs]
+    if op == "ConstantOfShape":
+        return math.prod(max(d, 0) for d in ints(inputs[0]))
+    if op == "Expand":
+        target = ints(inputs[1])
+        rank = max(len(shapes[0]), len(target))
+        a = (1,) * (rank - len(shapes[0])) + shapes[0]
+        b = (1,) * (rank - len(target)) + tuple(target)
+        return math.prod(max(x, y, 0) for x, y in zip(a, b))
+    if op == "Tile":
+        return sizes[0] * math.prod(max(r, 0) for r in ints(inputs[1]))
+    if op == "Range":
+        start, limit, delta = (float(np.asarray(v).reshape(-1)[0]) for v in inputs[:3])
+        if delta == 0 or not all(map(math.isfinite, (start, limit, delta))):
+            return 0
+        return max(math.ceil((limit - start) / delta), 0)
+    if op == "Pad" and len(inputs) > 1:
+        pads = ints(inputs[1])
+        rank = len(shapes[0])
+        return math.prod(max(d + pads[i] + pads[i + rank], 0) for i, d in enumerate(shapes[0])) if len(
+            pads) == 2 * rank else sizes[0]
+    if op in ("Resize", "Upsample"):
+        scales = [float(v) for v in np.asarray(inputs[-1]).reshape(-1)] if len(inputs) > 1 else []
+        if len(inputs) == 4 and np.size(inputs[3]):
+            return math.prod(max(d, 0) for d in ints(inputs[3]))
+        if len(scales) == len(shapes[0]) and all(map(math.isfinite, scales)):
+            return math.prod(math.ceil(d * max(s, 0.0)) for d, s in zip(shapes[0], scales))
+        return sizes[0]
+    if op == "OneHot":
+        return sizes[0] * max(ints(inputs[1])[0] if np.size(inputs[1]) else 0, 0)
+    if op in ("MatMul", "Gemm", "MatMulInteger") and len(shapes) >= 2 and shapes[0] and shapes[1]:
+        m = math.prod(shapes[0][:-1]) if len(shapes[0]) > 1 else 1
+        n = shapes[1][-1] if len(shapes[1]) > 1 else 1
+        return max(m * n * max(math.prod(shapes[1][:-2]), 1), max(sizes, default=0))
+    try:  # element-wise ops broadcast their inputs
+        return max(math.prod(np.broadcast_shapes(*shapes)) if shapes else 0, max(sizes, default=0))
+    except ValueError:
+        return sum(sizes)
 
 
 def _onnx() -> Any:
     """Import ``onnx`` lazily; raise `OptionalDependencyError` with the install command if it is missing."""
     try:
         import onnx
-        import onnx.numpy_helper  # noqa: F401  (submodule used below)
+        import onnx.external_data_helper  # noqa: F401  (submodules used below)
+        import onnx.numpy_helper  # noqa: F401
     except ImportError as exc:
         raise OptionalDependencyError(f"nn.onnx needs the optional package 'onnx'; {_INSTALL_HINT}") from exc
     return onnx
@@ -184,20 +259,48 @@ def _uniform(a: np.ndarray) -> bool:
 
 
 class _Chain:
-    """An immutable chain of layers (shared prefixes) and the shape of its output (batch first, as None)."""
+    """An immutable chain of layers (shared prefixes) and the shape of its output (batch first, as None).
 
-    __slots__ = ("identity", "layers", "shape")
+    ``shape`` is the *logical* shape, the one the graph sees.  After a layout ``Transpose`` (NCHW -> NHWC)
+    the layers still compute their own (physical) layout, of shape ``phys``: the graph's tensor is then
+    ``physical.reshape(n, -1)[:, gather].reshape(shape)`` (``gather`` a permutation of the features of one
+    sample), until a linear layer absorbs ``gather`` into the rows of its weight.  On the graph input (no
+    layer yet) ``input_steps`` says how the re-layout reads as numpy (``".transpose(0, 3, 1, 2)"``); should a
+    convolution need it, the imported model takes its input that way, and ``input_note`` keeps the steps.
+    """
 
-    def __init__(self, layers: tuple[Layer, ...], shape: tuple[int | None, ...]) -> None:
+    __slots__ = ("gather", "identity", "input_note", "input_steps", "layers", "layout_note", "phys", "shape")
+
+    def __init__(
+        self,
+        layers: tuple[Layer, ...],
+        shape: tuple[int | None, ...],
+        gather: np.ndarray | None = None,
+        phys: tuple[int | None, ...] | None = None,
+        input_note: tuple[str, ...] = (),
+        layout_note: str = "",
+    ) -> None:
         self.layers = layers
         self.shape = shape
+        self.gather, self.phys, self.layout_note = gather, phys, layout_note
+        self.input_note = input_note
+        self.input_steps: tuple[str, ...] = ()
         self.identity = _Base(self, None, None)
 
     def append(self, layer: Layer, shape: tuple[int | None, ...]) -> _Chain:
-        return _Chain((*self.layers, layer), shape)
+        """A layer that computes a new tensor in its own layout (a linear layer, a pool)."""
+        return _Chain((*self.layers, layer), shape, input_note=self.input_note)
+
+    def append_elementwise(self, layer: Layer) -> _Chain:
+        """An element-wise layer (an activation): the shape and the layout stay."""
+        return self.relaid((*self.layers, layer), self.shape, self.gather, self.phys)
 
     def replace_last(self, layer: Layer) -> _Chain:
-        return _Chain((*self.layers[:-1], layer), self.shape)
+        return self.relaid((*self.layers[:-1], layer), self.shape, self.gather, self.phys)
+
+    def relaid(self, layers: tuple[Layer, ...], shape: tuple[int | None, ...], gather: np.ndarray | None,
+               phys: tuple[int | None, ...] | None) -> _Chain:  # fmt: skip
+        return _Chain(layers, shape, gather, phys, self.input_note, self.layout_note if gather is not None else "")
 
     @property
     def last(self) -> Layer | None:
@@ -258,7 +361,7 @@ def _make_affine(chain: _Chain, s: np.ndarray, t: np.ndarray) -> _Sym:
 
 
 def _linear(weight: np.ndarray, bias: np.ndarray) -> Linear:
-    layer = Linear(weight.shape[0], weight.shape[1], rng=0)
+    layer = Linear(weight.shape[0], weight.shape[1], init=None)
     layer.params["weight"][...] = weight
     layer.params["bias"][...] = bias
     return layer
@@ -266,10 +369,20 @@ def _linear(weight: np.ndarray, bias: np.ndarray) -> Linear:
 
 def _conv(weight: np.ndarray, bias: np.ndarray, stride: int, padding: int) -> Conv2d:
     f, c, k, _ = weight.shape
-    layer = Conv2d(c, f, k, stride=stride, padding=padding, rng=0)
+    layer = Conv2d(c, f, k, stride=stride, padding=padding, init=None)
     layer.params["weight"][...] = weight
     layer.params["bias"][...] = bias
     return layer
+
+
+def _physical(chain: _Chain, a: np.ndarray) -> np.ndarray:
+    """A per-element array of the graph's (logical) layout of ``chain`` in the layers' own layout."""
+    full = np.broadcast_to(a, _full(chain.shape))
+    if chain.gather is None:
+        return full
+    out = np.empty(chain.gather.size)
+    out[chain.gather] = full.reshape(-1)
+    return out.reshape(_full(chain.phys))
 
 
 def _per_channel(a: np.ndarray, shape: tuple[int | None, ...]) -> np.ndarray | None:
@@ -302,6 +415,7 @@ class _Importer:
         self.memo: dict[int, tuple[Any, Any]] = {}
         self.where = "the graph"
         self.opset = 0
+        self.memory_limit = float(FOLD_MEMORY_LIMIT)
 
     # --- errors and small helpers ------------------------------------------------------------------------------
 
@@ -315,6 +429,12 @@ class _Importer:
                 f"is not a polynomial and cannot be evaluated under CKKS; load with he_friendly=False to import it "
                 f"as {_TEACHER_OPS[node.op_type]} (a teacher model) and convert that with "
                 "nn.convert.convert_and_distill"
+            )
+        elif node.op_type == "LogSoftmax":
+            why = (
+                "is not a polynomial and cannot be evaluated under CKKS. As the output layer it does not change the "
+                "argmax: export the model without it (the logits) and apply log-softmax to the decrypted logits on "
+                "the client, or end the model with Softmax, which imports as nn.SoftArgmax (evaluated encrypted)"
             )
         elif node.op_type in _NON_POLYNOMIAL:
             why = f"is not a polynomial and cannot be evaluated under CKKS; {_CONVERT_HINT}"
@@ -458,6 +578,7 @@ class _Importer:
         batch = dims[0] if isinstance(dims[0], int) and dims[0] > 0 else None
         self.static_batch = batch
         chain = _Chain((), (None, *[int(d) for d in dims[1:]]))
+        self.graph_input_shape = chain.shape
         self.values[vi.name] = _Sym(chain.identity, _IDENTITY)
         self.input_name = vi.name
 
@@ -477,6 +598,21 @@ class _Importer:
         chain = self.resolve(chain, s, t)
         if not chain.layers:
             raise self.fail("the graph computes the identity; there is no layer to import")
+        if chain.gather is not None:
+            raise self.fail(
+                f"is the tensor that {chain.layout_note} re-laid out to {self._fmt(chain.shape)}, but nn layers "
+                "output their own (channels-first) layout; nn.onnx folds a layout Transpose only into a following "
+                "Flatten/Reshape and linear layer (Gemm/MatMul). End the exported model before the Transpose"
+            )
+        if chain.input_note:
+            given = self._fmt(self.graph_input_shape)
+            warnings.warn(
+                f"nn.onnx.load: the graph input {self.input_name!r} {given} is re-laid out by the graph before its "
+                f"first layer; the imported model takes it as {self._fmt(self.model_input_shape)}, the "
+                f"channels-first (NCHW) layout of nn: pass x{''.join(chain.input_note)}",
+                UserWarning,
+                stacklevel=3,
+            )
         layers = list(chain.layers)
         for i, layer in enumerate(layers):
             for k, v in layer.params.items():
@@ -492,14 +628,17 @@ class _Importer:
     def fold_back(self, chain: _Chain, s: np.ndarray, t: np.ndarray) -> _Chain | None:
         """The chain with ``s * h + t`` folded into its last Linear/Conv2d layer, or None if impossible."""
         last = chain.last
+        shape = chain.shape
+        if chain.gather is not None:  # after a layout Transpose: the map in the layers' own layout
+            s, t, shape = _physical(chain, s), _physical(chain, t), chain.phys
         if isinstance(last, Linear):
-            full = _full(chain.shape)
+            full = _full(shape)
             sv = np.broadcast_to(s, full).reshape(-1)
             tv = np.broadcast_to(t, full).reshape(-1)
             w = last.params["weight"] * sv[None, :]
             return chain.replace_last(_linear(w, last.params["bias"] * sv + tv))
         if isinstance(last, Conv2d):
-            sv, tv = _per_channel(s, chain.shape), _per_channel(t, chain.shape)
+            sv, tv = _per_channel(s, shape), _per_channel(t, shape)
             if sv is None or tv is None:
                 return None
             w = last.params["weight"] * sv[:, None, None, None]
@@ -537,7 +676,7 @@ class _Importer:
             if folded is not None:
                 return folded, None, None
             return chain, s, t
-        return chain.append(_activation(p), chain.shape), None, None
+        return chain.append_elementwise(_activation(p)), None, None
 
     def resolve(self, chain: _Chain, s: np.ndarray | None, t: np.ndarray | None) -> _Chain:
         """Emit a pending affine map that nothing can absorb: as a degree-1 PolyActivation if it is scalar."""
@@ -551,7 +690,7 @@ class _Importer:
                 return chain
             if a == 0.0:
                 raise self.fail("the value is a constant (the input is multiplied by 0)")
-            return chain.append(PolyActivation([b, a]), chain.shape)
+            return chain.append_elementwise(PolyActivation([b, a]))
         raise self.fail(
             "a per-element scale/shift (BatchNormalization, or Mul/Add by a tensor) can be folded only into an "
             "adjacent Linear (Gemm/MatMul) or Conv layer; none precedes or follows it here"
@@ -571,6 +710,25 @@ class _Importer:
 
     def _fmt(self, shape: tuple[int | None, ...]) -> str:
         return "(" + ", ".join("N" if d is None else str(d) for d in shape) + ")"
+
+    def layers_layout(self, x: _Sym, what: str) -> _Sym:
+        """``x`` in the layout the layers compute, for ``what`` (a Conv, a pool, Softmax): ``x`` itself, or, for a
+        re-laid graph input, the input taken in that layout (the model's input); refused after a layer."""
+        chain = x.chain
+        if chain.gather is None:
+            return x
+        if not chain.layers:  # the graph input itself: the imported model takes it in this layout
+            new = _Chain((), chain.shape, input_note=(*chain.input_note, *chain.input_steps))
+            self.model_input_shape = chain.shape
+            base = x.base
+            return _Sym(new.identity if base.s is None else _Base(new, base.s, base.t), x.p)
+        raise self.fail(
+            f"{what} reads the tensor that {x.chain.layout_note} re-laid out to {self._fmt(x.shape)}, but nn "
+            "layers compute channels-first (NCHW) tensors; nn.onnx folds a layout Transpose only into a "
+            "following Flatten/Reshape to (batch, features) and linear layer (Gemm/MatMul), or cancels it with "
+            "the inverse Transpose. Export the model channels-first (PyTorch models are; Keras: convert with "
+            "tf2onnx's inputs_as_nchw=[input name])"
+        )
 
     # --- node dispatch -----------------------------------------------------------------------------------------
 
@@ -620,6 +778,16 @@ class _Importer:
         from onnx.reference import ReferenceEvaluator
 
         feeds = {name: v for name, v in zip(node.input, inputs) if name}
+        try:
+            elements = _folded_elements(node.op_type, [np.asarray(v) for v in inputs], self.attrs(node))
+        except (ValueError, TypeError, IndexError, OverflowError) as exc:
+            raise self.fail(f"cannot size this node's constant output: {exc}") from exc
+        if elements * 8 > self.memory_limit:
+            raise ResourceLimitError(
+                f"{self.where}: constant-folding {node.op_type} would produce {elements} values "
+                f"(about {elements * 8 / 2**30:.3g} GiB), above memory_limit={self.memory_limit / 2**30:.3g} GiB; "
+                "this graph computes a huge constant: fix the graph, or pass a larger memory_limit (None: no limit)"
+            )
         try:
             ev = ReferenceEvaluator(node, opsets={"": self.opset})
             outs = ev.run(None, feeds)
@@ -785,6 +953,10 @@ class _Importer:
             full = _full(chain.shape)
             sv, tv = np.broadcast_to(s, full).reshape(-1), np.broadcast_to(t, full).reshape(-1)
             w, b = sv[:, None] * w, b + tv @ w
+        if chain.gather is not None:  # a layout Transpose before the Flatten: permute the rows of W
+            rows = np.empty_like(w)
+            rows[chain.gather] = w
+            w = rows
         return _Sym(chain.append(_linear(w, b), (None, w.shape[1])).identity, _IDENTITY)
 
     def op_Gemm(self, node: Any, inputs: list[Any], attrs: dict[str, Any]) -> _Sym:
@@ -845,7 +1017,7 @@ class _Importer:
         if not isinstance(inputs[0], _Sym) or isinstance(inputs[1], _Sym):
             raise self.fail("only Conv(data, constant weights) is supported")
         w = self.floats(node.input[1], "weight W")
-        x = self.data(node.input[0])
+        x = self.layers_layout(self.data(node.input[0]), "Conv")
         if len(x.shape) != 4 or w.ndim != 4:
             raise self.fail(f"only 2-D convolutions (NCHW) are supported, got input {self._fmt(x.shape)}")
         if int(attrs.get("group", 1)) != 1:
@@ -887,7 +1059,11 @@ class _Importer:
     def carry(self, chain: _Chain, s: np.ndarray | None, t: np.ndarray | None, layer: Layer | None,
               shape: tuple[int | None, ...]) -> _Sym:  # fmt: skip
         """Append ``layer`` (a pool or a reshape, or nothing) and carry a pending affine map through it."""
-        new = chain.append(layer, shape) if layer is not None else _Chain(chain.layers, shape)
+        layers = (*chain.layers, layer) if layer is not None else chain.layers
+        if chain.gather is not None:  # a Flatten of a re-laid tensor: the layers flatten their own layout
+            new = chain.relaid(layers, shape, chain.gather, (None, chain.gather.size))
+        else:
+            new = chain.relaid(layers, shape, None, None)
         if s is None:
             return _Sym(new.identity, _IDENTITY)
         full = _full(chain.shape)
@@ -927,7 +1103,7 @@ class _Importer:
         return self.carry(chain, s, t, layer_cls(k, stride=stride), shape)
 
     def op_AveragePool(self, node: Any, inputs: list[Any], attrs: dict[str, Any]) -> _Sym:
-        x = self.data(node.input[0])
+        x = self.layers_layout(self.data(node.input[0]), "pooling")
         k, stride = self._pool_params(attrs, x)
         return self._pool(node, x, AvgPool2d, k, stride)
 
@@ -939,19 +1115,19 @@ class _Importer:
         return int(x.shape[2])
 
     def op_GlobalAveragePool(self, node: Any, inputs: list[Any], attrs: dict[str, Any]) -> _Sym:
-        x = self.data(node.input[0])
+        x = self.layers_layout(self.data(node.input[0]), "global pooling")
         k = self._global_kernel(x)
         return self._pool(node, x, AvgPool2d, k, k)
 
     def teacher_MaxPool(self, node: Any, inputs: list[Any], attrs: dict[str, Any]) -> _Sym:
         if len(node.output) > 1 and node.output[1] in self.needed_names:
             raise self.fail("the Indices output of MaxPool is not supported")
-        x = self.data(node.input[0])
+        x = self.layers_layout(self.data(node.input[0]), "pooling")
         k, stride = self._pool_params(attrs, x)
         return self._pool(node, x, MaxPool2d, k, stride)
 
     def teacher_GlobalMaxPool(self, node: Any, inputs: list[Any], attrs: dict[str, Any]) -> _Sym:
-        x = self.data(node.input[0])
+        x = self.layers_layout(self.data(node.input[0]), "global pooling")
         k = self._global_kernel(x)
         return self._pool(node, x, MaxPool2d, k, k)
 
@@ -959,7 +1135,7 @@ class _Importer:
         x = self.data(node.input[0])
         chain, s, t = self.settle(x)
         chain = self.resolve(chain, s, t)
-        return _Sym(chain.append(ReLU(), chain.shape).identity, _IDENTITY)
+        return _Sym(chain.append_elementwise(ReLU()).identity, _IDENTITY)
 
     def reshape_to(self, x: _Sym, rest: tuple[int, ...]) -> _Sym:
         old = tuple(int(d) for d in x.shape[1:])
@@ -968,6 +1144,8 @@ class _Importer:
         if rest == old:
             return x
         if len(rest) != 1:
+            if not x.chain.layers:  # the graph input itself: a re-layout, like a Transpose
+                return self.relaid_value(x, (None, *rest), None, f".reshape(-1, {', '.join(map(str, rest))})")
             raise self.fail(
                 f"reshaping {self._fmt(x.shape)} to {self._fmt((None, *rest))} is not supported: nn can only "
                 "flatten to (batch, features) (nn.Flatten)"
@@ -1028,6 +1206,55 @@ class _Importer:
             raise self.fail(f"can squeeze only non-batch dimensions of size 1, got axes {axes} of {self._fmt(x.shape)}")
         return self.reshape_to(x, tuple(int(d) for i, d in enumerate(x.shape) if i and i not in axes))
 
+    def relaid_value(self, x: _Sym, shape: tuple[int | None, ...], perm: list[int] | None, step: str) -> _Sym:
+        """``x`` (a function of the graph input, no layer yet) transposed by ``perm`` or reshaped (``perm`` None)
+        to ``shape``: the features of a sample are permuted (``gather``), and ``step`` says it in numpy."""
+        chain = x.chain
+        size = math.prod(int(d) for d in x.shape[1:])
+        src = chain.gather if chain.gather is not None else np.arange(size)
+        src = src.reshape([int(d) for d in x.shape[1:]])
+        gather = (src.transpose([p - 1 for p in perm[1:]]) if perm is not None else src).reshape(-1)
+        phys = chain.phys if chain.gather is not None else chain.shape
+        if shape == phys and np.array_equal(gather, np.arange(gather.size)):  # back to the layers' own layout
+            new = chain.relaid(chain.layers, shape, None, None)
+        else:
+            new = chain.relaid(chain.layers, shape, gather, phys)
+            what = f"a Transpose (perm {perm}" if perm is not None else "a Reshape ("
+            new.layout_note = chain.layout_note or f"{what}, {self.where})"
+            if not chain.layers:
+                new.input_steps = (*chain.input_steps, step)
+        if x.base.s is None:
+            return _Sym(new.identity, x.p)
+        s, t = x.base.s, x.base.t
+        if perm is not None:
+            s, t = s.transpose(perm), t.transpose(perm)
+        return _Sym(_Base(new, s.reshape(_full(shape)).copy(), t.reshape(_full(shape)).copy()), x.p)
+
+    def op_Transpose(self, node: Any, inputs: list[Any], attrs: dict[str, Any]) -> _Sym:
+        """A layout transpose (NHWC <-> NCHW, as Keras/TF exports have around Flatten and Conv).
+
+        Nothing is computed: the tensor keeps the layers' own layout and records the permutation
+        ``gather`` of each sample's features, which the next linear layer absorbs into the rows of its
+        weight (``x[gather] @ W = x @ W'`` with ``W'[gather] = W``); an inverse Transpose cancels it.
+        On the graph input, a convolution (or pool) that needs the transposed layout makes it the
+        imported model's input layout instead (a warning says how to lay out the data).
+        """
+        x = inputs[0]
+        rank = len(x.shape)
+        perm = [int(p) for p in attrs.get("perm", range(rank - 1, -1, -1))]
+        if sorted(perm) != list(range(rank)):
+            raise self.fail(f"perm {perm} is not a permutation of the {rank} axes of {self._fmt(x.shape)}")
+        if perm[0] != 0:
+            raise self.fail(
+                f"Transpose with perm {perm} moves the batch axis of {self._fmt(x.shape)}; nn models keep the batch "
+                "first. Only a transpose of the axes of each sample (a layout change such as NHWC <-> NCHW, perm "
+                "[0, 3, 1, 2] or [0, 2, 3, 1]) can be folded into the model"
+            )
+        if perm == list(range(rank)):
+            return x
+        shape = (None, *(x.shape[p] for p in perm[1:]))
+        return self.relaid_value(x, shape, perm, f".transpose({', '.join(map(str, perm))})")
+
     def _passthrough(self, node: Any, inputs: list[Any], attrs: dict[str, Any]) -> _Sym:
         return inputs[0]
 
@@ -1055,7 +1282,7 @@ class _Importer:
         return arr[start:end]
 
     def op_Softmax(self, node: Any, inputs: list[Any], attrs: dict[str, Any]) -> _Sym:
-        x = inputs[0]
+        x = self.layers_layout(inputs[0], "Softmax")
         rank = len(x.shape)
         axis = int(attrs.get("axis", -1 if self.opset >= 13 else 1))
         if axis < 0:
@@ -1082,25 +1309,97 @@ class _Importer:
         return _Sym(chain.append(SoftArgmax(beta), chain.shape).identity, _IDENTITY)
 
 
+def _external_tensors(onnx: Any, model: Any) -> dict[str, list[str]]:
+    """The external data files the model refers to and whose data is not loaded: location -> tensor names."""
+    found: dict[str, list[str]] = {}
+
+    def visit(tensor: Any) -> None:
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            location = next((e.value for e in tensor.external_data if e.key == "location"), "?")
+            found.setdefault(location, []).append(tensor.name)
+
+    for tensor in model.graph.initializer:
+        visit(tensor)
+    for node in model.graph.node:
+        for attr in node.attribute:
+            if attr.HasField("t"):
+                visit(attr.t)
+            for tensor in attr.tensors:
+                visit(tensor)
+    return found
+
+
+#: How to write a model without external data, for the error messages.
+_ONE_FILE_HINT = (
+    "or write the model as one file (models under 2 GB): torch.onnx.export(..., external_data=False), or "
+    "onnx.save(onnx.load('model.onnx'), 'model_one_file.onnx', save_as_external_data=False)"
+)
+
+
+def _external_data_error(files: dict[str, list[str]], what: str, fix: str) -> ONNXImportError:
+    """The error for weights kept in external data files that cannot be read; names the files and both fixes."""
+    parts = []
+    for location, names in files.items():
+        shown = ", ".join(repr(n) for n in names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        parts.append(f"{location!r} (tensor{'s' if len(names) > 1 else ''} {shown})")
+    return ONNXImportError(
+        f"{what} keeps its weights in the external data file{'s' if len(files) > 1 else ''} {'; '.join(parts)}, "
+        f"next to the .onnx file (PyTorch's exporter does this by default). {fix}; {_ONE_FILE_HINT}"
+    )
+
+
 def _read_model(onnx: Any, source: Any) -> Any:
+    """The ``onnx.ModelProto`` of ``source`` with its external data loaded (see `load`'s ``Raises``)."""
     if isinstance(source, onnx.ModelProto):
+        files = _external_tensors(onnx, source)
+        if files:
+            raise _external_data_error(
+                files, "the onnx.ModelProto was read without its external data: it",
+                "Pass the path of the .onnx file instead (nn.onnx.load('model.onnx') reads the data file next to "
+                "it), or read the data first: onnx.load('model.onnx') or "
+                "onnx.external_data_helper.load_external_data_for_model(model, folder)",
+            )
         return source
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         if not data:
             raise ONNXImportError("the ONNX bytes are empty")
         try:
-            return onnx.load_model_from_string(data)
+            model = onnx.load_model_from_string(data)
         except Exception as exc:
             raise ONNXImportError(f"the bytes are not a valid ONNX model (protobuf decoding failed: {exc})") from exc
+        files = _external_tensors(onnx, model)
+        if files:
+            raise _external_data_error(
+                files, "the model in these bytes",
+                "Bytes cannot carry that file: pass the path of the .onnx file instead, with the data file in the "
+                "same folder (nn.onnx.load('model.onnx'))",
+            )
+        return model
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
         if not os.path.exists(path):
             raise FileNotFoundError(f"no such ONNX file: {path!r}")
         try:
-            return onnx.load(path)
+            model = onnx.load(path, load_external_data=False)
         except Exception as exc:
             raise ONNXImportError(f"{path!r} is not a readable ONNX model: {exc}") from exc
+        folder = os.path.dirname(os.path.abspath(path))
+        files = _external_tensors(onnx, model)
+        missing = {loc: names for loc, names in files.items() if not os.path.isfile(os.path.join(folder, loc))}
+        if missing:
+            raise _external_data_error(
+                missing, repr(path),
+                f"{'It is' if len(missing) == 1 else 'They are'} not in {folder!r} (the .onnx file was moved or "
+                f"copied without {'it' if len(missing) == 1 else 'them'}): put the data file next to the .onnx "
+                "file and pass its path",
+            )
+        if files:
+            try:
+                onnx.external_data_helper.load_external_data_for_model(model, folder)
+            except Exception as exc:
+                raise ONNXImportError(f"the external data of {path!r} cannot be read: {exc}") from exc
+        return model
     raise ConfigError(f"load expects a path, bytes or an onnx.ModelProto, got {type(source).__name__}")
 
 
@@ -1127,6 +1426,7 @@ def load(
     input_shape: Sequence[int] | None = None,
     output: str | None = None,
     he_friendly: bool = True,
+    memory_limit: float | None = FOLD_MEMORY_LIMIT,
 ) -> Sequential:
     """Import an ONNX model as an `nn.Sequential` of standard ``nn`` layers.
 
@@ -1138,9 +1438,17 @@ def load(
     ``SoftArgmax``.  Nothing is executed from the file and no partial model is
     returned: any problem raises before the model is built.
 
+    A layout ``Transpose`` (Keras and TensorFlow models are channels-last,
+    NHWC) is folded: before a ``Flatten``/``Reshape`` into the rows of the
+    next ``Linear``'s weight; on the graph input read by a convolution, the
+    imported model takes the input in the transposed, channels-first layout
+    (a ``UserWarning`` says how: ``x.transpose(0, 3, 1, 2)``).
+
     Args:
         source: a path to an ``.onnx`` file (external data next to it is read),
-            the serialized bytes, or an ``onnx.ModelProto``.
+            the serialized bytes, or an ``onnx.ModelProto`` (bytes and a
+            ``ModelProto`` must hold their weights: models saved with external
+            data load from their path).
         input_shape: the input dimensions after the batch, e.g. ``(1, 28, 28)``;
             needed only when the graph leaves some of them symbolic or unknown
             (the batch dimension may always be dynamic).  Fixed dimensions of the
@@ -1151,6 +1459,9 @@ def load(
         he_friendly: if ``False``, ``Relu``, ``MaxPool`` and ``GlobalMaxPool``
             import as `nn.ReLU` / `nn.MaxPool2d`, giving a teacher
             model for `nn.convert.convert_and_distill`.
+        memory_limit: the most bytes one constant-folded node may produce (default 1 GiB; None: no
+            limit): shape arithmetic on constants (``ConstantOfShape``, ``Expand``, ``Tile``, ``Range``...)
+            is evaluated with numpy, and its output size is estimated from the inputs first.
 
     Returns:
         A new `nn.Sequential` (float64 parameters) whose ``forward``
@@ -1160,15 +1471,21 @@ def load(
         OptionalDependencyError: the ``onnx`` package is not installed.
         FileNotFoundError: ``source`` is a path that does not exist.
         ONNXImportError: malformed bytes, an invalid graph, an opset outside
-            `SUPPORTED_OPSETS`, a symbolic dimension other than the batch,
+            `SUPPORTED_OPSETS`, weights in an external data file that is
+            missing or that bytes cannot carry (the message names the file, and
+            says to pass the path or save with ``save_as_external_data=False``),
+            a Transpose that is not a layout change the next layers can absorb,
+            a symbolic dimension other than the batch,
             NaN or infinite weights, attributes ``nn`` layers cannot express
             (grouped or dilated convolution, asymmetric padding...), or a graph
             that is not a sequential chain.
         NotHEFriendlyError: a node applies a non-polynomial or unsupported
             operator (``Relu``, ``MaxPool``, ``Sigmoid``...) to the data; the
             message names the node and the operator.
-        ConfigError: ``source`` or ``input_shape`` has the wrong type or values.
+        ConfigError: ``source``, ``input_shape`` or ``memory_limit`` has the wrong type or values.
+        ResourceLimitError: constant folding a node would produce more than ``memory_limit`` bytes.
     """
+    limit = _fold_limit(memory_limit)
     onnx = _onnx()
     model = _read_model(onnx, source)
     if not isinstance(he_friendly, bool):
@@ -1179,6 +1496,7 @@ def load(
             raise ConfigError(f"input_shape must be the positive dimensions after the batch, got {input_shape!r}")
         input_shape = tuple(int(d) for d in dims)
     importer = _Importer(onnx, model, input_shape, output, he_friendly)
+    importer.memory_limit = limit
     if not model.HasField("graph") or not model.graph.node:
         raise ONNXImportError("the model has no graph nodes; it is not an ONNX model (or an empty one)")
     importer.check_opset()
@@ -1191,6 +1509,17 @@ def load(
         raise ONNXImportError(f"{importer.where}: {exc}") from exc
     except (ValueError, TypeError, IndexError, KeyError, ArithmeticError) as exc:  # a malformed graph
         raise ONNXImportError(f"{importer.where}: cannot import ({type(exc).__name__}: {exc})") from exc
+
+
+def _fold_limit(memory_limit: Any) -> float:
+    """``memory_limit`` of `load` as bytes (inf for None)."""
+    if memory_limit is None:
+        return math.inf
+    if isinstance(memory_limit, bool) or not isinstance(memory_limit, (int, float, np.integer, np.floating)) or not (
+        float(memory_limit) > 0
+    ):
+        raise ConfigError(f"memory_limit must be None or a positive number of bytes, got {memory_limit!r}")
+    return float(memory_limit)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -21,7 +21,11 @@ ParamTriple = tuple[str, np.ndarray, np.ndarray]
 def cosine_schedule(lr: float, epochs: int, final: float = 0.0) -> Callable[[int], float]:
     """Cosine learning-rate decay (Loshchilov and Hutter, SGDR, 2017):
     ``lr_e = final + (lr - final) * (1 + cos(pi e / epochs)) / 2`` for epoch ``e = 0 .. epochs-1``.
-    Pass it to ``nn.train.LearningRateSchedule(...)`` in ``fit(callbacks=[...])``."""
+    Pass it to ``nn.train.LearningRateSchedule(...)`` in ``fit(callbacks=[...])``.
+
+    Raises:
+        ConfigError: ``epochs`` is not a positive integer.
+    """
     lr = _check("lr", lr, 0.0, open_low=True)
     final = _check("final", final, 0.0)
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
@@ -44,6 +48,9 @@ class Optimizer:
     Weight decay adds ``weight_decay * w`` to the gradient of every parameter
     whose name ends in ``weight`` (biases and activation coefficients are not
     decayed).
+
+    Raises:
+        ConfigError: no parameters were given.
     """
 
     def __init__(self, params: Iterable[ParamTriple], lr: float, weight_decay: float = 0.0) -> None:

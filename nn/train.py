@@ -40,7 +40,7 @@ import numpy as np
 
 from nn.errors import ConfigError, ShapeError, TrainingDivergedError
 from nn.losses import CrossEntropy, Loss
-from nn.metrics import accuracy, f1_score
+from nn.metrics import accuracy, expected_calibration_error, f1_score
 from nn.model import Sequential
 from nn.optim import Adam, Optimizer
 
@@ -52,6 +52,7 @@ __all__ = [
     "LambdaCallback",
     "LearningRateSchedule",
     "ProgressLogger",
+    "calibrate_beta",
     "evaluate",
     "fit",
 ]
@@ -606,3 +607,65 @@ def fit(
             break
     hooks.call("on_train_end")
     return history
+
+
+@dataclass
+class BetaCalibration:
+    """What `calibrate_beta` did: beta, negative log-likelihood and ECE before and after (on its data)."""
+
+    beta_before: float
+    beta_after: float
+    nll_before: float
+    nll_after: float
+    ece_before: float
+    ece_after: float
+
+
+def calibrate_beta(
+    model: Sequential, x: np.ndarray, y: np.ndarray, *, steps: int = 300, learning_rate: float = 0.05
+) -> BetaCalibration:
+    """Learn the inverse temperature of a final ``SoftArgmax(trainable=True)``, the rest of the model frozen.
+
+    Temperature scaling (Guo, Pleiss, Sun and Weinberger, "On Calibration of Modern Neural Networks",
+    ICML 2017) with Florencio et al.'s differentiable soft-argmax: the logits ``z`` are computed once,
+    then ``log beta`` is trained by full-batch Adam on the cross-entropy of ``softmax(beta z)``, using the
+    layer's own gradient ``dL/dlog_beta = beta sum(y (g - sum_j g_j y_j) z)``.  Training the whole model
+    with `fit` learns beta jointly instead (the layer's parameter is then one of ``model.parameters()``).
+
+    Args:
+        model: a model whose last layer is ``nn.SoftArgmax(beta, trainable=True)`` (updated in place).
+        x: calibration inputs (a held-out set is best; the training set works).
+        y: their integer labels.
+        steps: full-batch Adam steps.
+        learning_rate: Adam's step size on ``log beta``.
+
+    Returns:
+        A `BetaCalibration` (beta, NLL and expected calibration error before and after, on ``x``).
+
+    Raises:
+        ConfigError: the last layer is not a trainable SoftArgmax, or ``steps`` is not a positive integer.
+        ShapeError: ``x``/``y`` do not fit the model or each other.
+        TrainingDivergedError: the loss became NaN or infinite (too large a learning rate).
+    """
+    from nn.activations import SoftArgmax
+
+    layer = model.layers[-1] if len(model.layers) else None
+    if not isinstance(layer, SoftArgmax) or not layer.trainable:
+        raise ConfigError("calibrate_beta needs a model ending with nn.SoftArgmax(beta, trainable=True)")
+    _check_positive_int("steps", steps)
+    x, y = _check_data(x, y, "calibrate_beta")
+    logits = Sequential(model.layers[:-1]).predict(x) if len(model.layers) > 1 else x
+    loss = CrossEntropy(from_logits=False)
+    before = layer.beta
+    probs = layer.forward(logits)
+    nll_before, ece_before = loss(probs, y)[0], expected_calibration_error(probs, y)
+    opt = Adam([("beta", layer.params["log_beta"], layer.grads["log_beta"])], lr=learning_rate)
+    for _ in range(steps):
+        value, grad = loss(layer.forward(logits), y)
+        if not np.isfinite(value):
+            raise TrainingDivergedError("calibrate_beta: the loss became infinite; lower learning_rate")
+        layer.backward(grad)
+        opt.step()
+    probs = layer.forward(logits)
+    return BetaCalibration(before, layer.beta, nll_before, loss(probs, y)[0], ece_before,
+                           expected_calibration_error(probs, y))

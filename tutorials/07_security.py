@@ -82,7 +82,7 @@ assert ckks.Parameters(16384, [60, 40, 40, 60], 40, security=192).security == 19
 
 # %%
 client = ckks.Context(poly_degree=8192, moduli_bits=[60, 40, 40, 60], scale_bits=40)
-client.generate_galois_keys(steps=[1, 2, 4], progress=False)
+client.generate_galois_keys(progress=False)  # the default keys: every power-of-two rotation
 public_blob = client.serialize()  # no secret key unless serialize(secret_key=True)
 print(f"public context: {len(public_blob) / 2**20:.1f} MiB")
 
@@ -198,6 +198,47 @@ for scale_bits, bits in ((40, [60, 40, 60]), (50, [60, 50, 60])):
     assert flooded_bits > scale_bits - flooding.lost_bits(c.params) - 6
 
 # %% [markdown]
+# ## When is flooding needed, and who does it
+#
+# Flooding is needed for every decrypted value that **leaves the key owner**: published, sent back
+# to a server, returned by a prediction service. The core `ckks.Context` keeps plain decryption
+# by default (values that stay with you); `flooding="auto"` floods every decryption with noise
+# sized from each ciphertext's tracked error bound, and warns when the scale is too small for it.
+
+# %%
+auto = ckks.Context(poly_degree=8192, moduli_bits=[60, 50, 60], scale_bits=50, flooding="auto")
+result = run_real_attack(flooding="auto", poly_degree=8192, moduli_bits=(60, 40, 40, 60), security=128)
+print("flooding='auto' context:", auto.flooding, "-> attack recovers the key:", result.success)
+assert auto.flooding is not None and not result.success
+
+# %% [markdown]
+# The neural-network layer floods **by default**: `nn.encrypted.compile` budgets the flooding bits
+# in the scale (so that `precision_bits` holds after flooding), the context `em.keygen()` returns
+# floods every decryption with a noise bound measured on the model's own outputs, and
+# `em.summary()` says so. `flooding=False` opts out, and re-opens the attack: here the same
+# two-decryption attack through the model's keygen context, on a toy ring.
+
+# %%
+import warnings  # noqa: E402
+
+import nn  # noqa: E402
+from nn import encrypted  # noqa: E402
+
+net = nn.Sequential([nn.Linear(16, 4, rng=0), nn.Square(), nn.Linear(4, 3, rng=1)])
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # toy parameters (N = 2048) warn that they are insecure
+    for flood in (True, False):
+        em = encrypted.compile(net, (16,), 2, security=None, poly_degree=2048, flooding=flood)
+        client = em.keygen()
+        vs = [client.encrypt(np.random.default_rng(k).uniform(-1, 1, client.slots)) for k in range(2)]
+        guess = recover_secret_from_real([v.ciphertext for v in vs], [client.decrypt(v) for v in vs])
+        found = bool(np.array_equal(guess, client.secret_key.coefficients))
+        print(f"compile(flooding={flood}): scale 2^{em.params.scale_bits}, {em.params.flooding_bits} bits for "
+              f"flooding -> attack recovers the key: {found}")
+        assert found is not flood
+print(em.summary().splitlines()[-1])
+
+# %% [markdown]
 # Summary: pick parameters from the standard (the library refuses others), give servers only a
 # public context, and never publish raw decryptions: decrypt with flooding, at a scale that leaves
-# the precision you need. The neural-network chapters build on all of this.
+# the precision you need. The neural-network chapters build on all of this (and flood by default).

@@ -5,7 +5,9 @@ method and baby-step giant-step (`ckks.circuits.linear_transform`),
 encrypted matrix products and transposes of Jiang et al.
 (`ckks.circuits.matrix_product`), polynomial evaluation in the power
 and Chebyshev bases with the fewest levels (`ckks.circuits.polynomial`),
-and Chebyshev fits of common functions (`ckks.circuits.chebyshev`), and
+Chebyshev fits of common functions (`ckks.circuits.chebyshev`),
+comparisons (sign, compare, maximum, ReLU, the maximum of a block of slots)
+by composite minimax polynomials (`ckks.circuits.comparison`), and
 bootstrapping (`ckks.circuits.bootstrapping`).
 
 Every function takes scheme objects (Evaluator, Encoder, Rotator,

@@ -27,6 +27,24 @@ leading coefficient included (e.g. degree 7: 3 levels, degree 8: 4).  The
 baby-step size g is chosen per polynomial to minimise the number of
 ciphertext-ciphertext products (reported by `plan_polynomial`).
 
+A free leading term (``keep_scale=False``, what ``CKKSVector.polyval`` uses).
+An integer multiple of a ciphertext costs no level (each residue times k), so
+when the degree is a power of two d = 2^K and c_d is an integer (1 and -1
+included), c_d x^d is x^(2^K) times c_d, at depth K, and the rest, of degree
+below 2^K, fits in K levels too.  The depth of the power basis is then
+
+    levels(p) = ceil(log2(d + 1)) - [d = 2^K and c_d is an integer]
+              = floor(log2 d) + [d is not a power of two, or c_d is not an integer]   (d >= 1).
+
+The price: x^(2^K) cannot be brought to another scale without a
+multiplication, so the result has the scale of x^(2^K) (the scale ``v ** d``
+has) instead of the input's.  TenSEAL evaluates each term c_i x^i separately
+(x^i from the squares x^(2^j), c_i by a plaintext multiplication that costs
+a level unless c_i = 1), which takes
+max over c_i != 0 of floor(log2 i) + [i is not a power of two, or c_i != 1]
+levels: never fewer than the formula above (e.g. degree 4 with c_4 = 1: 2
+levels in both; c_4 = 3: 2 here, 3 in TenSEAL; degree 5: 3 in both).
+
 Scale management (as in Lattigo): every node is evaluated to an exact target
 level and scale.  A term c_b B_b is produced by switching B_b down to
 level l + 1 and multiplying by c_b encoded at scale s_t q_{l+1} / s_b, then
@@ -59,7 +77,7 @@ from ckks.errors import InputError, InputTypeError
 from ckks.scheme.ciphertext import Ciphertext
 from ckks.scheme.encoder import Encoder
 from ckks.scheme.evaluator import Evaluator, scales_agree
-from ckks.validation import check_int
+from ckks.validation import check_bool, check_int
 
 POWER = "power"
 CHEBYSHEV = "chebyshev"
@@ -111,7 +129,7 @@ class PolyPlan:
     Attributes:
         basis: "power" or "chebyshev".
         degree: degree after dropping zero leading coefficients.
-        depth: levels consumed (ceil(log2(degree + 1))).
+        depth: levels consumed: ceil(log2(degree + 1)), one less with a free leading term.
         baby_step: g, the degree bound of the baby-step polynomials.
         powers: indices k of the basis elements B_k that are computed.
         products: ciphertext-ciphertext products (relinearizations), powers included.
@@ -126,6 +144,16 @@ class PolyPlan:
     products: int
     scalar_multiplications: int
     root: object = field(repr=False, default=None)
+    #: The leading term c_d x^d (d = 2^K, c_d an integer) is an integer multiple of x^d: no level, and
+    #: the result has the scale of x^d (see the module docstring).
+    free_leading: bool = False
+
+
+@dataclass
+class _Integer:
+    """An integer coefficient, multiplied in for free (no level) at the root of a free-leading plan."""
+
+    value: int
 
 
 def _trim(coefficients: np.ndarray) -> np.ndarray:
@@ -179,7 +207,7 @@ def _walk(node, powers: set[int], counts: list[int]) -> None:
         if isinstance(node.high, (_Leaf, _Split)):
             counts[0] += 1
             _walk(node.high, powers, counts)
-        else:
+        elif not isinstance(node.high, _Integer):
             counts[1] += 1
         _walk(node.low, powers, counts)
 
@@ -211,7 +239,30 @@ def _as_coefficients(coefficients) -> np.ndarray:
     return c.astype(np.complex128 if np.iscomplexobj(c) else np.float64)
 
 
-def plan_polynomial(coefficients, basis: str = POWER) -> PolyPlan:
+def free_leading_coefficient(coefficients) -> int | None:
+    """The integer c_d when the leading term c_d x^d of a power series is free (d = 2^K >= 1), else None.
+
+    Args:
+        coefficients: c_0 .. c_d (zero leading coefficients dropped).
+
+    Returns:
+        int(c_d) when d is a power of two and c_d is a real integer of magnitude below 2^53, else None.
+
+    Raises:
+        InputError: the coefficients are empty, not 1-D, or not finite.
+        InputTypeError: the coefficients are not numbers.
+    """
+    c = _trim(_as_coefficients(coefficients))
+    degree = len(c) - 1
+    if degree < 1 or degree & (degree - 1):
+        return None
+    lead = complex(c[-1])
+    if lead.imag != 0 or not float(lead.real).is_integer() or abs(lead.real) >= 2.0**53:
+        return None
+    return int(lead.real)
+
+
+def plan_polynomial(coefficients, basis: str = POWER, keep_scale: bool = True) -> PolyPlan:
     """The evaluation plan of sum_k c_k B_k (coefficients in increasing degree).
 
     Tries every baby-step size g = 2^j up to 2^depth and keeps the one with the
@@ -220,28 +271,39 @@ def plan_polynomial(coefficients, basis: str = POWER) -> PolyPlan:
     Args:
         coefficients: c_0 .. c_d, real or complex; zero leading coefficients are dropped.
         basis: "power" (B_k = x^k) or "chebyshev" (B_k = T_k).
+        keep_scale: True: the result has the input's scale, ceil(log2(d + 1)) levels.  False (power
+            basis only): a free leading term (d = 2^K, c_d an integer) saves a level, and the result
+            then has the scale of x^d (see the module docstring).
 
     Returns:
-        The plan: degree, depth ceil(log2(d + 1)), baby step, powers, cost counts.
+        The plan: degree, depth, baby step, powers, cost counts, and whether the leading term is free.
 
     Raises:
-        InputError: ``basis`` is unknown, or the coefficients are empty, not 1-D, or not finite.
-        InputTypeError: the coefficients are not numbers.
+        InputError: ``basis`` is unknown, the coefficients are empty, not 1-D, or not finite, or
+            ``keep_scale=False`` is asked of the Chebyshev basis.
+        InputTypeError: the coefficients are not numbers, or ``keep_scale`` is not a bool.
     """
     if basis not in (POWER, CHEBYSHEV):
         raise InputError(f"basis must be 'power' or 'chebyshev', got {basis!r}")
+    keep_scale = check_bool("keep_scale", keep_scale)
+    if not keep_scale and basis != POWER:
+        raise InputError("keep_scale=False (a free leading term) is for the power basis only")
     c = _trim(_as_coefficients(coefficients))
     degree = len(c) - 1
-    depth = levels_for_degree(degree)
+    lead = None if keep_scale else free_leading_coefficient(c)
+    depth = levels_for_degree(degree) - (lead is not None)
     best = None
     for j in range(1, max(depth, 1) + 1):
-        root = _build(c, depth, 1 << j, basis)
+        if lead is None:
+            root = _build(c, depth, 1 << j, basis)
+        else:
+            root = _Split(degree, _Integer(lead), _build(c[:degree], depth, 1 << j, basis))
         powers: set[int] = set()
         counts = [0, 0]
         _walk(root, powers, counts)
         needed = _closure(powers, basis)
         products = counts[0] + sum(1 for k in needed if k >= 2)
-        plan = PolyPlan(basis, degree, depth, 1 << j, needed, products, counts[1], root)
+        plan = PolyPlan(basis, degree, depth, 1 << j, needed, products, counts[1], root, lead is not None)
         if best is None or (plan.products, plan.scalar_multiplications) < (best.products, best.scalar_multiplications):
             best = plan
     return best
@@ -316,7 +378,9 @@ class _Executor:
                     acc = term if acc is None else ev.add(acc, term)
             return self.add_constant(acc, c[0])
         g = self.power(node.n)
-        if isinstance(node.high, (_Leaf, _Split)):
+        if isinstance(node.high, _Integer):  # a free leading term: g is at (level, scale) already
+            acc = ev.multiply_integer(ev.mod_switch_to(g, level), node.high.value)
+        elif isinstance(node.high, (_Leaf, _Split)):
             q = self.params.data_moduli[level + 1]
             high = self.run(node.high, level + 1, scale * q / g.scale)
             acc = self._product(high, ev.mod_switch_to(g, level + 1))
@@ -346,31 +410,39 @@ def _evaluate(ct: Ciphertext, plan: PolyPlan, evaluator: Evaluator, encoder: Enc
         zero = _with_scale(evaluator.multiply_integer(ct, 0), scale)
         return _Executor(evaluator, encoder, ct, plan.basis, scale).add_constant(zero, root)
     executor = _Executor(evaluator, encoder, ct, plan.basis, scale)
+    if plan.free_leading:  # the result is read at the scale of x^d (no multiplication could change it)
+        scale = executor.power(plan.degree).scale
     return executor.run(root, ct.level - plan.depth, scale)
 
 
-def polyval(ct: Ciphertext, coefficients, evaluator: Evaluator, encoder: Encoder) -> Ciphertext:
+def polyval(
+    ct: Ciphertext, coefficients, evaluator: Evaluator, encoder: Encoder, keep_scale: bool = True
+) -> Ciphertext:
     """sum_k c_k x^k (coefficients in increasing degree), slot-wise.
 
-    Level l -> l - ceil(log2(d + 1)) for degree d (leading coefficient included);
-    the scale of the result is the scale of ``ct``.
+    Level l -> l - ceil(log2(d + 1)) for degree d (leading coefficient included)
+    and the scale of ``ct``; with ``keep_scale=False`` one level less when
+    d = 2^K and c_d is an integer, the result then at the scale of x^d (see the
+    module docstring; TenSEAL's depth or better for every degree).
 
     Args:
         ct: x (NTT form, level l, scale s).
         coefficients: c_0 .. c_d, real or complex.
         evaluator: products, relinearizations, rescales.
         encoder: encodes the constants.
+        keep_scale: keep the scale s (True), or allow the free leading term (False).
 
     Returns:
-        p(x) at level l - ceil(log2(d + 1)) and scale s.
+        p(x) at level l - ``plan_polynomial(coefficients, keep_scale=keep_scale).depth``.
 
     Raises:
         InputError: the coefficients are empty, not 1-D, or not finite.
-        InputTypeError: the coefficients are not numbers.
-        LevelError: fewer than ceil(log2(d + 1)) levels are left.
+        InputTypeError: the coefficients are not numbers, or ``keep_scale`` is not a bool.
+        LevelError: too few levels are left.
         KeyMissingError: the evaluator has no relinearization key (degree >= 2).
     """
-    return _evaluate(ct, plan_polynomial(coefficients, POWER), evaluator, encoder, ct.scale)
+    plan = plan_polynomial(coefficients, POWER, keep_scale=keep_scale)
+    return _evaluate(ct, plan, evaluator, encoder, ct.scale)
 
 
 def chebyshev_affine(interval: tuple[float, float]) -> tuple[float, float]:

@@ -30,6 +30,7 @@ scalar products and squares make of it).
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -215,6 +216,27 @@ class Ciphertext:
     def scale(self) -> float:
         """The scale Delta the slot values are multiplied by (set at construction; `with_scale` makes a new one)."""
         return self._scale
+
+    @scale.setter
+    def scale(self, value: float) -> None:
+        """Deprecated since 0.2.0 (removed in 0.3.0): ``ct.scale = s`` reads these residues at scale s, in place.
+
+        The behaviour of 0.1.0, where ``scale`` was a plain attribute: the values become
+        ``values * old_scale / s``; the magnitude bound follows, as in `with_scale`, which is the
+        replacement (``ct = ct.with_scale(s)``: a new ciphertext, this one unchanged).
+
+        Raises:
+            InputTypeError: ``value`` is not a real number.
+            InputError: ``value`` is not a positive finite number.
+        """
+        warnings.warn(
+            "setting Ciphertext.scale is deprecated since 0.2.0 and will be removed in 0.3.0; use "
+            "ct = ct.with_scale(scale) (a new ciphertext with the same residues)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        replaced = self.with_scale(value)
+        self._scale, self.bound = replaced.scale, replaced.bound
 
     @property
     def size(self) -> int:

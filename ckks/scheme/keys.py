@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import sys
 from typing import TextIO
 
 import numpy as np
@@ -62,6 +61,7 @@ from ckks.errors import (
     ParameterError,
     SerializationError,
 )
+from ckks.progress import progress_bar
 from ckks.ring.modarith import poly_add, poly_mul_scalar, shoup_per_limb
 from ckks.ring.sampling import PRNG, TAIL_CUT_SIGMAS
 from ckks.scheme.automorphism import (
@@ -76,7 +76,7 @@ from ckks.scheme.ciphertext import check_same_context
 from ckks.scheme.parameters import KEY_MEMORY_LIMIT, MAX_POLY_DEGREE, Parameters, poly_spec, resolve_context
 from ckks.validation import check_bool, check_real
 
-#: Generating at least this many Galois keys at once prints a progress bar (when asked to).
+#: Generating at least this many Galois keys at once shows a progress bar (when asked to; `ckks.progress`).
 PROGRESS_MIN_KEYS = 4
 #: Most Galois keys a serialized object may hold (one per Galois element).
 MAX_GALOIS_KEYS = MAX_POLY_DEGREE
@@ -661,9 +661,10 @@ class KeyGenerator:
                 dropped); None for the default steps
                 [`default_steps`][ckks.scheme.automorphism.default_steps].
             conjugation: also make the conjugation key (default: only with the default steps).
-            progress: print a progress bar to ``stream`` when making at least
+            progress: show a progress bar (tqdm, `ckks.progress`) when making at least
                 `PROGRESS_MIN_KEYS` keys.
-            stream: where the bar goes (default: stderr).
+            stream: where the bar goes; default: stderr, and only when it is a terminal
+                (no bar in logs or captured output).
             memory_limit: refuse before generating anything if the keys would take more bytes than
                 this (default `KEY_MEMORY_LIMIT`, 8 GiB; None: no limit).
 
@@ -688,21 +689,16 @@ class KeyGenerator:
         if conjugation:
             elements.append(conjugation_element(n))
         self._check_memory(len(elements), memory_limit, f"{len(elements)} Galois keys")
-        stream = sys.stderr if stream is None else stream
         show = progress and len(elements) >= PROGRESS_MIN_KEYS
         secret = self.secret_key.ntt[: params.max_level + 1]
         key_id = self.secret_key.key_id
         keys = {}
-        for count, element in enumerate(elements, 1):
-            target = np.ascontiguousarray(apply_automorphism(secret, element))
-            data, seed = self._seeded_switch_key(target)
-            keys[element] = KeySwitchKey(params, data, key_id, seed=seed)
-            if show:
-                done = 30 * count // len(elements)
-                stream.write(f"\rGalois keys [{'#' * done}{'.' * (30 - done)}] {count}/{len(elements)}")
-                stream.flush()
-        if show:
-            stream.write("\n")
+        with progress_bar(len(elements), "Galois keys", enabled=show, stream=stream, unit="key") as bar:
+            for element in elements:
+                target = np.ascontiguousarray(apply_automorphism(secret, element))
+                data, seed = self._seeded_switch_key(target)
+                keys[element] = KeySwitchKey(params, data, key_id, seed=seed)
+                bar.update()
         return GaloisKeys(params, keys, key_id)
 
 

@@ -237,3 +237,38 @@ def rounded_gaussian(prng: PRNG, count: int, sigma: float) -> np.ndarray:
     radius = np.sqrt(-2.0 * np.log1p(-u[:count]))  # 1 - u in (0, 1]: no log(0)
     angle = 2.0 * np.pi * u[count:]
     return np.rint(sigma * radius * np.cos(angle)).astype(np.int64)
+
+
+#: ``flooding="auto"`` warns when flooding a fresh encryption leaves fewer bits of the scale than this.
+AUTO_MIN_BITS = 10
+
+
+def check_auto(params: Parameters) -> Flooding:
+    """The policy of ``Context(..., flooding="auto")``: `Flooding` sized from each ciphertext's tracked bound.
+
+    sigma_f = sqrt(12) 2^15 B with B the decrypted ciphertext's own tracked noise bound (30 bits of
+    statistical security, one decryption per ciphertext, as OpenFHE's defaults).  Warns
+    (``PrecisionWarning``) when even a fresh encryption would keep fewer than `AUTO_MIN_BITS` bits of
+    the scale after flooding: at N = 8192 flooding a fresh ciphertext costs about 30 bits, so a 2^40
+    scale keeps 10 and a 2^50 scale 20; a computed result costs more (its bound is larger).
+
+    Args:
+        params: the parameters (``poly_degree``, ``scale_bits`` and what `default_noise_bound` reads).
+
+    Returns:
+        ``Flooding()``.
+    """
+    import warnings
+
+    from ckks.errors import PrecisionWarning
+
+    policy = Flooding()
+    lost = policy.lost_bits(params)
+    if params.scale_bits - lost < AUTO_MIN_BITS:
+        warnings.warn(
+            f"flooding='auto': flooding a fresh encryption costs {lost:.1f} of the scale's {params.scale_bits:g} bits, "
+            f"leaving {params.scale_bits - lost:.1f}; use a larger scale (and first prime) when decryptions are shared",
+            PrecisionWarning,
+            stacklevel=3,
+        )
+    return policy

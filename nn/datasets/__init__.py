@@ -65,7 +65,11 @@ class Dataset:
 
 
 def read_raw(name: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """All samples of a shipped dataset, unsplit and unscaled: ``(x, y, class_names)``."""
+    """All samples of a shipped dataset, unsplit and unscaled: ``(x, y, class_names)``.
+
+    Raises:
+        DatasetError: an unknown dataset name, or a data file of the wrong shape.
+    """
     if name not in _FILES:
         raise DatasetError(f"unknown dataset {name!r}; available: {sorted(_FILES)}")
     filename, has_header = _FILES[name]
@@ -86,7 +90,11 @@ def read_raw(name: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
 
 def stratified_split(y: np.ndarray, test_fraction: float = 0.25, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Indices ``(train, test)``: per class, a seeded permutation, the first
-    ``round(test_fraction * n_class)`` to the test set.  Both index arrays are sorted."""
+    ``round(test_fraction * n_class)`` to the test set.  Both index arrays are sorted.
+
+    Raises:
+        DatasetError: ``test_fraction`` is not strictly between 0 and 1.
+    """
     if not 0.0 < test_fraction < 1.0:
         raise DatasetError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}")
     rng = np.random.default_rng(seed)
@@ -135,7 +143,11 @@ DATASETS = {"iris": load_iris, "digits": load_digits, "breast_cancer": load_brea
 
 
 def load(name: str, **kwargs: object) -> Dataset:
-    """Load a shipped dataset by name (``"iris"``, ``"digits"``, ``"breast_cancer"``)."""
+    """Load a shipped dataset by name (``"iris"``, ``"digits"``, ``"breast_cancer"``).
+
+    Raises:
+        DatasetError: an unknown dataset name.
+    """
     if name not in DATASETS:
         raise DatasetError(f"unknown dataset {name!r}; available: {sorted(DATASETS)}")
     return DATASETS[name](**kwargs)  # type: ignore[arg-type]

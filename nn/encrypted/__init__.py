@@ -13,14 +13,17 @@ Modules: `nn.encrypted.plan` (stages, folding, calibration),
 `nn.encrypted.sample_layout` (one sample per ciphertext) and
 `nn.encrypted.batch_layout` (slot = sample), `nn.encrypted.convolution`
 (client-side im2col, server-side convolution), `nn.encrypted.softargmax`,
+`nn.encrypted.argmax` (``nn.Argmax`` by comparisons: an encrypted one-hot output),
 `nn.encrypted.tensor` (encrypted batches and their bytes),
-`nn.encrypted.compiler` (compile, EncryptedModel), `nn.encrypted.kernels` (the
+`nn.encrypted.compiler` (compile, EncryptedModel), `nn.encrypted.distributed` (runs
+on a dask cluster: ``em.run(..., client=)``, `run_batches`), `nn.encrypted.kernels` (the
 batch layout's fused integer-weight kernel), `nn.encrypted.pretrained` (the shipped digits
 models), `nn.encrypted.tenseal_twin` (the same network in TenSEAL) and the demo
 ``python -m nn.encrypted.demo``.
 """
 
 from nn.encrypted.compiler import EncryptedModel, InputRangeWarning, compile
+from nn.encrypted.distributed import run_batches
 from nn.encrypted.params import ParameterChoice, choose_parameters
 from nn.encrypted.tensor import EncryptedBatch
 
@@ -31,6 +34,7 @@ __all__ = [
     "ParameterChoice",
     "choose_parameters",
     "compile",
+    "run_batches",
 ]
 
 try:  # encrypted training lands as nn/encrypted/training.py

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ckks.scheme.ciphertext import Ciphertext
+from nn.encrypted import argmax
 from nn.encrypted.kernels import integer_weights, weighted_sums
 from nn.encrypted.ops import Ops
 from nn.encrypted.plan import AffineStage, PolyStage
@@ -44,6 +45,9 @@ class BatchLayout:
         self.stages = stages
         self.slots = slots
         self._weights: dict = {}
+        #: an Argmax output packs its differences into blocks (`nn.encrypted.argmax`); samples come in chunks
+        self.packing = argmax.batch_packing(stages[-1], slots) if isinstance(stages[-1], argmax.ArgmaxStage) else None
+        self.chunk = self.packing.width if self.packing is not None else slots
         self.nonzero = [
             [np.flatnonzero(st.matrix[:, j]) for j in range(st.matrix.shape[1])] if isinstance(st, AffineStage)
             else None
@@ -52,18 +56,20 @@ class BatchLayout:
 
     def ciphertexts_for(self, count: int) -> int:
         features = self.stages[0].matrix.shape[0]
-        return features * -(-count // self.slots)
+        return features * -(-count // self.chunk)
 
     def rotation_steps(self) -> list[int]:
-        return []
+        return self.packing.steps() if self.packing is not None else []
 
     def costs(self) -> list[dict]:
         """Per stage and per group of up to S samples: rotations (none), products."""
         rows = []
         width = self.stages[0].matrix.shape[0]
-        for st, nz in zip(self.stages, self.nonzero):
+        for index, (st, nz) in enumerate(zip(self.stages, self.nonzero)):
             row = {"rotations": 0, "steps": [], "ct_ct": 0, "ct_pt": 0}
-            if isinstance(st, AffineStage):
+            if self.packing is not None and index >= len(self.stages) - 2:
+                row.update(argmax.costs(st, self.packing))
+            elif isinstance(st, AffineStage):
                 row["ct_pt"] = int(sum(len(x) for x in nz))
                 width = st.matrix.shape[1]
             elif isinstance(st, PolyStage):
@@ -71,7 +77,9 @@ class BatchLayout:
             elif isinstance(st, SoftArgmaxStage):
                 c = st.classes
                 if st.mode == "binary":
-                    row["ct_ct"] = 3 * len(st.sigmoid_coeffs)
+                    from nn.encrypted.sample_layout import _poly_counts
+
+                    row.update(_poly_counts(st.sigmoid_coeffs, "chebyshev"))
                 else:
                     row["ct_ct"] = c * (len(st.exp_coeffs) + st.squarings) + len(st.inv_coeffs) + 2 * st.newton + c + 1
                 width = st.outputs
@@ -80,6 +88,8 @@ class BatchLayout:
 
     def pack(self, features: np.ndarray) -> list[np.ndarray]:
         """(count, n) features -> per group of S samples, one slot vector per feature."""
+        if self.packing is not None:
+            return argmax.tile(features, self.packing)
         out = []
         for start in range(0, features.shape[0], self.slots):
             block = features[start : start + self.slots]
@@ -87,17 +97,25 @@ class BatchLayout:
         return out
 
     def unpack(self, decrypted: list[np.ndarray], count: int, outputs: int) -> np.ndarray:
+        if self.packing is not None:
+            chunks = -(-count // self.chunk)
+            if len(decrypted) == chunks and outputs == self.packing.classes:
+                return argmax.untile(decrypted, count, self.packing)  # the packed one-hot outputs
+            if len(decrypted) == chunks * self.packing.count and outputs == self.stages[-1].columns():
+                return argmax.untile_differences(decrypted, count, self.packing)  # the packed differences (trace)
         groups = len(decrypted) // outputs
         blocks = []
         for g in range(groups):
             cols = decrypted[g * outputs : (g + 1) * outputs]
-            rows = min(self.slots, count - g * self.slots)
+            rows = min(self.chunk, count - g * self.chunk)
             blocks.append(np.stack([c[:rows] for c in cols], axis=1))
         return np.concatenate(blocks, axis=0)
 
     def run_stage(self, ops: Ops, index: int, cts: list) -> list:
         """One stage on every group of feature ciphertexts (new ciphertexts; inputs untouched)."""
         st = self.stages[index]
+        if self.packing is not None and index >= len(self.stages) - 2:
+            return self._run_argmax(ops, index, cts)
         width = _width_in(self.stages, index)
         groups = len(cts) // width
         out = []
@@ -111,6 +129,20 @@ class BatchLayout:
                 out.extend(_softargmax_batch(ops, st, xs))
         return out
 
+
+    def _run_argmax(self, ops: Ops, index: int, cts: list) -> list:
+        """The packed differences (the linear stage before Argmax) or the arg-max itself, per chunk."""
+        st = self.stages[index]
+        last = index == len(self.stages) - 1
+        width = self.packing.count if last else _width_in(self.stages, index)
+        out = []
+        for g in range(len(cts) // width):
+            xs = cts[g * width : (g + 1) * width]
+            if last:
+                out.append(argmax.evaluate(ops, st, self.packing, xs))
+            else:
+                out.extend(argmax.packed_differences(ops, st.matrix, st.bias, self.packing, xs))
+        return out
 
     def _affine(self, ops: Ops, index: int, xs: list) -> list:
         """y_j = sum_i M[i, j] x_i + b_j for every j: one fused kernel, one rescale per output.
@@ -158,8 +190,9 @@ def _width_in(stages: list, index: int) -> int:
 
 
 def _softargmax_batch(ops: Ops, st: SoftArgmaxStage, ys: list) -> list:
-    if st.mode == "binary":
-        return [ops.chebval(y, st.sigmoid_coeffs) for y in ys]
+    if st.mode == "binary":  # ys = (-d, d, d): one series, p_0 = 1 - p_1 (sigmoid(-x) = 1 - sigmoid(x), 0 levels)
+        p1 = ops.chebval(ys[1], st.sigmoid_coeffs)
+        return [ops.add_constant(ops.ev.negate(p1), 1.0), p1, p1]
     es = []
     for y in ys:
         e = ops.chebval(y, st.exp_coeffs)

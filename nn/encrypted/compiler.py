@@ -27,8 +27,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ckks.context import Context
-from ckks.errors import ContextMismatchError, InputError, InputTypeError, KeyMissingError
+from ckks.errors import ContextMismatchError, InputError, InputTypeError, KeyMissingError, SecurityError
+from ckks.security.flooding import DEFAULT_STATISTICAL_SECURITY, Flooding
+from nn.encrypted import argmax, flooding
 from nn.encrypted.batch_layout import BatchLayout
+from nn.encrypted.bootstrap import check_mode
+from nn.encrypted.bootstrap import plan as plan_bootstraps
 from nn.encrypted.ops import Ops, ranges_checked_in_plaintext
 from nn.encrypted.params import ParameterChoice, choose_parameters, noise_bits
 from nn.encrypted.plan import (
@@ -42,8 +46,22 @@ from nn.encrypted.plan import (
 from nn.encrypted.sample_layout import SampleLayout
 from nn.encrypted.softargmax import SoftArgmaxStage, check_precision, design, exact
 from nn.encrypted.tensor import EncryptedBatch
-from nn.errors import ConfigError, ShapeError
+from nn.encrypted.validation import (
+    CALIBRATION_SAMPLES,
+    COMPILE_MEMORY_LIMIT,
+    MAX_BATCH_SIZE,
+    check_memory,
+    check_memory_limit,
+    check_options,
+    check_range,
+    check_shape,
+    check_weights,
+    ciphertext_bytes,
+    estimate_plan_bytes,
+)
+from nn.errors import ConfigError, LayerTypeError, ShapeError, translating, translating_methods
 from nn.model import Sequential
+from nn.shape_hints import input_shape_hint
 
 LAYOUTS = ("auto", "sample", "batch")
 
@@ -52,6 +70,7 @@ class InputRangeWarning(UserWarning):
     """Inputs lie outside the range recorded at compile time: polynomial approximations may be off there."""
 
 
+@translating
 def compile(  # noqa: A001 - the issue's API name
     model: Sequential,
     input_shape: Sequence[int],
@@ -60,18 +79,24 @@ def compile(  # noqa: A001 - the issue's API name
     layout: str = "auto",
     calibration: np.ndarray | None = None,
     input_range: tuple[float, float] = (0.0, 1.0),
-    precision_bits: int = 16,
+    precision_bits: int | None = None,
     security: int | None = 128,
     poly_degree: int | None = None,
     scale_bits: int | None = None,
     first_conv: str = "im2col",
     softargmax_error: float = 1e-3,
+    flooding: bool = True,
+    statistical_security: int = DEFAULT_STATISTICAL_SECURITY,
+    memory_limit: float | None = COMPILE_MEMORY_LIMIT,
+    argmax_margin: float = argmax.DEFAULT_MARGIN,
+    bootstrap: str = "auto",
 ) -> EncryptedModel:
     """Compile a trained HE-friendly model into an encrypted inference plan.
 
     Args:
         model: an ``nn.Sequential`` of Linear, Conv2d, AvgPool2d, Flatten, Square,
-            QuadraticActivation, PolyActivation layers, optionally ending with SoftArgmax.
+            QuadraticActivation, PolyActivation layers, optionally ending with SoftArgmax or Argmax
+            (`nn.encrypted.argmax`: comparisons, a one-hot output).
         input_shape: shape of one sample, e.g. (1, 8, 8) or (64,).
         batch_size: the largest number of samples encrypted and run at once.
         layout: "sample" (one sample per ciphertext), "batch" (slot = sample), or "auto":
@@ -80,47 +105,85 @@ def compile(  # noqa: A001 - the issue's API name
             (and the soft-argmax polynomials) are recorded on them.  Default: 256 samples drawn
             uniformly from ``input_range``.
         input_range: the range of the random calibration samples when ``calibration`` is None.
-        precision_bits: requested bits of precision of the outputs (sets the scale).
+        precision_bits: requested bits of precision of the decrypted outputs, after flooding (sets the scale;
+            `nn.encrypted.params.choose_parameters`).  None: 16, or with flooding the most that fits a
+            60-bit first prime (at least 8; `summary` and ``params.precision_bits`` say how many).
         security: 128, 192, 256 or None (insecure toy parameters, with ``poly_degree``).
         poly_degree: force the ring degree N.
         scale_bits: force log2 of the scale.
         first_conv: "im2col" (a first Conv2d reads client-side im2col patches, TenSEAL-compatible)
             or "server" (every convolution is a linear transform on the server).  The batch layout
             always uses raw features.
-        softargmax_error: error budget of each polynomial approximation in the soft-argmax.
+        softargmax_error: error budget of each polynomial approximation in the soft-argmax (positive).
+        flooding: True (default): every decryption of the model's outputs and of the `EncryptedModel.keygen`
+            context is noise-flooded (IND-CPA-D: decrypted values can be shared without revealing the secret
+            key), and the scale is budgeted so that ``precision_bits`` holds after flooding
+            (`nn.encrypted.params`).  False opts out: smaller parameters, but anyone who sees an output
+            ciphertext and its decryption recovers the secret key (Li and Micciancio, Eurocrypt 2021;
+            ``ckks.attacks``): only for results that never leave the key owner.
+        statistical_security: lambda of the flooding (bits; an adversary's advantage per decryption is
+            at most 2^-lambda), 1 .. 128, default 30 as OpenFHE.
+        memory_limit: refuse (ResourceLimitError) before allocating if compiling, or the ciphertexts of
+            a full batch, would take more bytes than this (default 8 GiB; None: no limit); the estimate is
+            in `nn.encrypted.validation`.
+        argmax_margin: for a model ending with ``nn.Argmax``: the comparison's margin relative to the
+            calibrated logit-difference range R (``nn.encrypted.argmax``): logits closer than
+            ``argmax_margin * R`` are ties; smaller margins cost more levels.
+        bootstrap: "auto" (default): when no parameter set holds the plan's depth and the model ends with
+            ``nn.Argmax``, run it in a bootstrapping context (preset "teaching" with ``security=None``, else
+            "128") with a fixed bootstrap between the network and the comparison and one before every
+            segment of the comparison the level left cannot hold (`nn.encrypted.bootstrap`; `summary`
+            states each); a plan that fits is unchanged.  "never": refuse as without bootstrapping
+            (SecurityError).  "always": place those bootstraps even when the depth fits (teaching, tests).
 
     Returns:
         An EncryptedModel.
 
     Raises:
         NotHEFriendlyError: the model holds ReLU or MaxPool2d layers (convert with ``nn.convert``),
-            or a SoftArgmax that is not last.
+            or a SoftArgmax or Argmax that is not last.
         LayerTypeError: ``model`` is not an ``nn.Sequential`` or holds unsupported layers.
         ShapeError: the model does not accept ``input_shape``, or ``calibration`` has another shape.
-        ConfigError: a bad ``batch_size``, ``layout``, ``first_conv`` or ``precision_bits``; or a
+        ConfigError: a bad ``input_shape``, ``input_range``, ``batch_size``, ``layout``, ``first_conv``,
+            ``precision_bits``, ``security``, ``poly_degree``, ``scale_bits``, ``softargmax_error``,
+            ``flooding``, ``statistical_security`` or ``memory_limit``; NaN or infinite weights; or a
             SoftArgmax whose denominator range (beta times the logit spread on the calibration data)
             the chosen parameters cannot represent: the ciphertext noise 2^-p divided by the smallest
             scaled denominator exceeds ``softargmax_error`` (``nn.encrypted.softargmax.check_precision``).
         SecurityError: no 128-bit-secure parameter set holds the plan's depth (the message names
-            the depth needed and the largest secure depth).
-        ParameterError: a forced ``poly_degree`` has too few slots for the layout.
+            the depth needed and the largest secure depth) and ``bootstrap="never"`` or the model does not end
+            with Argmax; or, bootstrapping, the network before the Argmax is deeper than the levels a
+            bootstrap restores (bootstraps inside networks are not placed yet).
+        ConfigError: a bad ``bootstrap``; with ``bootstrap="always"`` a model without Argmax; bootstrapping,
+            a forced ``scale_bits`` other than the preset's, recorded values too large for the bootstrapping
+            chain, or too few bits of precision after flooding (the "128" preset's 2^42 scale at N = 2^16:
+            compile with ``flooding=False``).
+        ParameterError: a forced ``poly_degree`` has too few slots for the layout, or the scale
+            ``precision_bits`` needs (with flooding) exceeds the 60-bit prime limit.
+        ResourceLimitError: the estimated memory exceeds ``memory_limit``.
     """
     input_shape = _check_shape(input_shape)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
+    check_options(batch_size, precision_bits, security, poly_degree, scale_bits, softargmax_error, flooding,
+                  statistical_security, memory_limit)
+    limit = check_memory_limit(memory_limit)
+    bootstrap = check_mode(bootstrap)
+    if not isinstance(model, Sequential):
+        raise LayerTypeError(f"compile takes an nn.Sequential model, got {type(model).__name__}")
+    check_weights(model)
+    if calibration is None:
+        check_range(input_range)
+    samples = CALIBRATION_SAMPLES if calibration is None else int(np.shape(calibration)[0] or 1)
+    check_memory("compiling this model", estimate_plan_bytes(model, input_shape, samples, 2 if layout == "auto"
+                                                             else 1), limit)
     if layout not in LAYOUTS:
         raise ConfigError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     if first_conv not in ("im2col", "server"):
         raise ConfigError(f"first_conv must be 'im2col' or 'server', got {first_conv!r}")
-    if isinstance(precision_bits, bool) or not isinstance(precision_bits, (int, np.integer)) or not (
-        4 <= precision_bits <= 40
-    ):
-        raise ConfigError(f"precision_bits must be an integer in [4, 40], got {precision_bits!r}")
     x_cal = _calibration(calibration, input_shape, input_range)
     candidates = {}
     for name in ("sample", "batch") if layout == "auto" else (layout,):
         conv_mode = first_conv if name == "sample" else "server"
-        candidates[name] = _plan(model, input_shape, x_cal, conv_mode, softargmax_error)
+        candidates[name] = _plan(model, input_shape, x_cal, conv_mode, softargmax_error, argmax_margin)
     if layout == "auto":
         layout = _cheaper(candidates, batch_size)
     stages, info = candidates[layout]
@@ -130,33 +193,51 @@ def compile(  # noqa: A001 - the issue's API name
         slots_needed = max(max(st.matrix.shape) for st in stages if isinstance(st, AffineStage))
         slots_needed = max(slots_needed, max((st.outputs for st in stages if isinstance(st, SoftArgmaxStage)),
                                              default=1))
-    params = choose_parameters(
-        depth, info["max_abs"], slots_needed, int(precision_bits), security, poly_degree, scale_bits
-    )
+    if isinstance(stages[-1], argmax.ArgmaxStage):
+        stages[-1].batch_size = int(batch_size)  # the batch layout's block width
+        slots_needed = max(slots_needed, argmax.min_slots(stages[-1]) if layout == "sample" else 2 * stages[-1].classes)
+    params, reason = None, "bootstrap='always'"
+    if bootstrap != "always":
+        try:
+            params = choose_parameters(
+                depth, info["max_abs"], slots_needed, precision_bits, security, poly_degree, scale_bits,
+                int(statistical_security) if flooding else None,
+            )
+        except SecurityError:
+            if bootstrap == "never" or not isinstance(stages[-1], argmax.ArgmaxStage):
+                raise
+            reason = f"no {security}-bit-secure parameter set holds depth {depth}"
+    if params is None:  # nn.encrypted.bootstrap
+        params, info["bootstrap"] = plan_bootstraps(
+            stages, layout, reason, precision_bits=precision_bits, security=security, poly_degree=poly_degree,
+            scale_bits=scale_bits, statistical_security=int(statistical_security) if flooding else None,
+            max_abs=info["max_abs"], slots_needed=slots_needed, memory_limit=limit)
     if isinstance(stages[-1], SoftArgmaxStage):  # before any key or ciphertext exists
+        # the soft-argmax runs before decryption: its precision is the scale less the ciphertext noise
         check_precision(stages[-1], params.scale_bits - noise_bits(params.poly_degree), params.moduli_bits[0],
                         softargmax_error)
-    info["precision_bits"] = int(precision_bits)
+    features = int(np.prod(input_shape)) if stages[0].im2col is None else stages[0].matrix.shape[0]
+    check_memory(f"the ciphertexts of a batch of {batch_size}", ciphertext_bytes(
+        layout, int(batch_size), features, _last_width(stages) + 1, params), limit)
+    info["precision_bits"] = params.precision_bits
+    k = 1 if layout == "sample" else min(int(batch_size), params.slots)  # the flooding noise run (keygen)
+    order = np.argsort(-np.max(np.abs(x_cal.reshape(len(x_cal), -1)), axis=1), kind="stable")
+    info["noise_samples"] = x_cal[order[np.arange(k) % len(x_cal)]]
     return EncryptedModel(model, input_shape, int(batch_size), layout, stages, params, info)
 
 
-def _check_shape(shape) -> tuple[int, ...]:
-    try:
-        out = tuple(int(s) for s in shape)
-    except TypeError as exc:
-        raise ConfigError(f"input_shape must be a tuple of positive integers, got {shape!r}") from exc
-    if not out or any(s < 1 for s in out):
-        raise ConfigError(f"input_shape must be a tuple of positive integers, got {shape!r}")
-    return out
+_check_shape = check_shape
 
 
 def _calibration(calibration, input_shape, input_range) -> np.ndarray:
     if calibration is None:
-        lo, hi = (float(v) for v in input_range)
-        return np.random.default_rng(0).uniform(lo, hi, size=(256, *input_shape))
+        lo, hi = check_range(input_range)
+        return np.random.default_rng(0).uniform(lo, hi, size=(CALIBRATION_SAMPLES, *input_shape))
     x = np.asarray(calibration, dtype=np.float64)
     if x.shape[1:] != input_shape or x.shape[0] < 1:
-        raise ShapeError(f"calibration must have shape (n, *{input_shape}), got {x.shape}")
+        raise ShapeError(
+            f"calibration must have shape (n, *{input_shape}), got {x.shape}; {input_shape_hint(x.shape, input_shape)}"
+        )
     if not np.all(np.isfinite(x)):
         raise ShapeError("calibration data contains NaN or infinity")
     return x
@@ -170,7 +251,7 @@ def features_of(stages: list, x: np.ndarray) -> np.ndarray:
     return x.reshape(x.shape[0], -1)
 
 
-def _plan(model, input_shape, x_cal, first_conv, softargmax_error):
+def _plan(model, input_shape, x_cal, first_conv, softargmax_error, argmax_margin=argmax.DEFAULT_MARGIN):
     stages = build_stages(model, input_shape, first_conv)
     feats = features_of(stages, x_cal) if isinstance(stages[0], AffineStage) else x_cal.reshape(len(x_cal), -1)
     if not isinstance(stages[0], AffineStage):  # a model that starts with an activation: identity first
@@ -178,16 +259,21 @@ def _plan(model, input_shape, x_cal, first_conv, softargmax_error):
         stages.insert(0, AffineStage(np.eye(n), np.zeros(n), ["input"], folded=["identity (no linear layer first)"]))
     info: dict = {}
     if isinstance(stages[-1], tuple):
-        _, beta, name = stages.pop()
+        what, beta, name = stages.pop()
         if not isinstance(stages[-1], AffineStage):
             c = forward_stages(stages, feats)[-1].shape[1]
-            stages.append(AffineStage(np.eye(c), np.zeros(c), [name], folded=["identity before soft-argmax"]))
+            stages.append(AffineStage(np.eye(c), np.zeros(c), [name], folded=[f"identity before {what}"]))
         logits = forward_stages(stages, feats)[-1]
-        sa = design(logits, beta, [name], softargmax_error)
+        if what == "argmax":
+            sa = argmax.design(logits, [name], argmax_margin)
+            note = f"arg-max differences z_i - z_(i+m) for m = 1..{sa.shifts}, divided by {sa.scale:.4g}"
+        else:
+            sa = design(logits, beta, [name], softargmax_error)
+            note = f"soft-argmax input map (beta={beta:g}, shift, range -> [-1, 1])"
         f, h = sa.fold_matrix()
         prev = stages[-1]
         prev.matrix, prev.bias = prev.matrix @ f, prev.bias @ f + h
-        prev.folded.append(f"soft-argmax input map (beta={beta:g}, shift, range -> [-1, 1])")
+        prev.folded.append(note)
         stages.append(sa)
         info["logits"] = logits
     values = forward_stages(stages, feats)
@@ -197,6 +283,7 @@ def _plan(model, input_shape, x_cal, first_conv, softargmax_error):
     reference = model.forward(x_cal)
     if isinstance(stages[-1], SoftArgmaxStage):
         reference = exact(info.pop("logits"), stages[-1].beta)
+    info.pop("logits", None)
     info["plan_error"] = float(np.max(np.abs(values[-1] - reference)))
     return stages, info
 
@@ -221,6 +308,7 @@ def _layout(name: str, stages: list, slots: int):
     return SampleLayout(stages, slots) if name == "sample" else BatchLayout(stages, slots)
 
 
+@translating_methods
 class EncryptedModel:
     """A compiled encrypted-inference plan: stages, layout, CKKS parameters.
 
@@ -244,7 +332,9 @@ class EncryptedModel:
         self.layout = layout
         self._layout = _layout(layout, stages, params.slots)
         self.depth = params.depth
-        sa = stages[-1] if isinstance(stages[-1], SoftArgmaxStage) else None
+        #: the bootstraps of the plan (`nn.encrypted.bootstrap.BootstrapPlan`), or None
+        self.bootstrap = info.get("bootstrap")
+        sa = stages[-1] if isinstance(stages[-1], (SoftArgmaxStage, argmax.ArgmaxStage)) else None
         self.unfolded_depth = unfolded_levels(model) + (sa.levels_for(layout) if sa else 0)
         self.outputs = stages[-1].outputs if sa else stages[-1].matrix.shape[1] if isinstance(
             stages[-1], AffineStage) else _last_width(stages)
@@ -256,6 +346,13 @@ class EncryptedModel:
                 if arr is not None:
                     h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
         self.plan_id = h.hexdigest()[:16]
+        #: Statistical security of flooded decryptions (None: compiled with flooding=False).
+        self.statistical_security = params.statistical_security
+        #: The flooding policy of the outputs (measured at the first `keygen`; None before, or without flooding).
+        self.flooding: Flooding | None = None
+        self._outputs_seen: tuple[int, list[float]] | None = None  # level and scales of this plan's outputs
+        #: max |e_1 - e_2| of the noise run (`nn.encrypted.flooding.measure`), once measured.
+        self.measured_noise: float | None = None
 
     # -- introspection ------------------------------------------------------------------------
     @property
@@ -289,7 +386,8 @@ class EncryptedModel:
         lines = [
             f"EncryptedModel: layout '{self.layout}' - {names[self.layout]}",
             f"input {self.input_shape}, batch_size {self.batch_size}, outputs {self.outputs}"
-            + (" (probabilities + soft-argmax index)" if self.has_softargmax else " (logits)"),
+            + (" (probabilities + soft-argmax index)" if self.has_softargmax else
+               " (one-hot arg-max)" if isinstance(self.stages[-1], argmax.ArgmaxStage) else " (logits)"),
             f"parameters: {self.params.describe()}",
             f"{'#':>2}  {'stage':<10} {'layers':<34} {'levels':>6} {'rot':>5} {'ct-ct':>6} {'ct-pt':>6}  steps",
         ]
@@ -305,19 +403,19 @@ class EncryptedModel:
                          f"{c['ct_pt']:>6}  {steps}")
             for note in st.folded:
                 lines.append(f"{'':>14}folded: {note}")
-        unit = "per sample" if self.layout == "sample" else f"per group of up to {self.params.slots} samples"
+        chunk = getattr(self._layout, "chunk", self.params.slots)
+        unit = "per sample" if self.layout == "sample" else f"per group of up to {chunk} samples"
         lines.append(
             f"levels used: {self.depth} (without folding: {self.unfolded_depth}); "
             f"rotations {unit}: {sum(c['rotations'] for c in costs)}; "
             f"Galois keys: {len(self.rotation_steps)} step(s)"
         )
-        if self.has_softargmax:
-            sa = self.stages[-1]
-            errs = ", ".join(f"{k} {v:.1e}" for k, v in sa.errors.items())
-            lines.append(f"soft-argmax ({sa.mode}, beta={sa.beta:g}): approximation errors {errs}; "
-                         f"exp squarings {sa.squarings}, Newton steps {sa.newton}, denominator in "
-                         f"[{sa.s_range[0]:.3g}, {sa.s_range[1]:.3g}]")
+        if isinstance(self.stages[-1], (SoftArgmaxStage, argmax.ArgmaxStage)):
+            lines.append(self.stages[-1].summary_line())
+        if self.bootstrap is not None:
+            lines.extend(self.bootstrap.summary_lines(self.layout))
         lines.append(f"plan vs model on calibration data: max |difference| {self.info['plan_error']:.2e}")
+        lines.append(flooding.describe(self.params, self.flooding, self.statistical_security, self.measured_noise))
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -332,17 +430,57 @@ class EncryptedModel:
             seed: a fixed seed (INSECURE, for reproducible teaching runs; warns).
 
         Returns:
-            The client's context (holds the secret key; send ``ctx.public_copy()`` to the server).
+            The client's context (holds the secret key; send ``ctx.public_copy()`` to the server).  Compiled
+            with flooding (the default), the context floods every decryption (``ctx.decrypt``,
+            ``vector.decrypt()``, `decrypt`) with the model's policy; the first keygen measures the outputs'
+            noise bound for it (two runs of one calibration batch, `nn.encrypted.flooding`).
 
         Raises:
-            ParameterError: the chosen parameters cannot be built (not expected).
+            ParameterError: the chosen parameters cannot be built (not expected), or (a plan that bootstraps)
+                its bootstrapping keys would take more than compile's ``memory_limit``.
         """
         p = self.params
-        ctx = Context(p.poly_degree, list(p.moduli_bits), p.scale_bits, security=p.security, seed=seed)
+        if self.bootstrap is not None:  # a bootstrapping context, with its keys (nn.encrypted.bootstrap)
+            ctx = self.bootstrap.context(seed)
+        else:
+            ctx = Context(p.poly_degree, list(p.moduli_bits), p.scale_bits, security=p.security, seed=seed)
         steps = self.rotation_steps
         if steps:
             ctx.generate_galois_keys(steps=steps, progress=False)
+        if self.statistical_security is not None:
+            ctx.set_flooding(self._flooding_policy(ctx))
         return ctx
+
+    def _flooding_policy(self, context: Context) -> Flooding:
+        """The model's flooding policy, measuring the output noise with ``context`` the first time."""
+        if self.flooding is None:
+            measured, level, scales = flooding.measure(self, context)
+            self._outputs_seen = (level, scales)
+            self.measured_noise = measured
+            self.flooding = flooding.policy(self.params.poly_degree, measured, self.statistical_security)
+        return self.flooding
+
+    def _samples(self, x, most: int) -> np.ndarray:
+        """``x`` as float64 samples (1 .. ``most``, *input_shape), finite (see `features` for the errors)."""
+        if isinstance(x, (str, bytes)):
+            raise InputTypeError(f"inputs must be a numeric array, got {type(x).__name__}")
+        try:
+            x = np.asarray(x, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise InputTypeError(f"inputs must be a numeric array, got {type(x).__name__}: {exc}") from exc
+        if x.shape[1:] != self.input_shape:
+            raise ShapeError(
+                f"inputs must have shape (batch, {', '.join(map(str, self.input_shape))}), got {x.shape}; "
+                f"{input_shape_hint(x.shape, self.input_shape)}"
+            )
+        if not 1 <= x.shape[0] <= most:
+            raise ShapeError(
+                f"this model was compiled for batches of 1 to {most} samples, got {x.shape[0]}; "
+                "compile with a larger batch_size or split the inputs"
+            )
+        if not np.all(np.isfinite(x)):
+            raise InputError("inputs contain NaN or infinity; CKKS encrypts finite real numbers only")
+        return x
 
     def features(self, x) -> np.ndarray:
         """Checked samples (batch, *input_shape) -> the (batch, n) feature rows the first stage reads.
@@ -358,22 +496,7 @@ class EncryptedModel:
             ShapeError: wrong sample shape, or a batch of 0 or more than ``batch_size`` samples.
             InputError: NaN or infinity in ``x``.
         """
-        try:
-            x = np.asarray(x, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise InputTypeError(f"inputs must be a numeric array, got {type(x).__name__}: {exc}") from exc
-        if x.shape[1:] != self.input_shape:
-            raise ShapeError(
-                f"inputs must have shape (batch, {', '.join(map(str, self.input_shape))}), got {x.shape}; "
-                "add the batch axis for a single sample (x[None])"
-            )
-        if not 1 <= x.shape[0] <= self.batch_size:
-            raise ShapeError(
-                f"this model was compiled for batches of 1 to {self.batch_size} samples, got {x.shape[0]}; "
-                "compile with a larger batch_size or split the inputs"
-            )
-        if not np.all(np.isfinite(x)):
-            raise InputError("inputs contain NaN or infinity; CKKS encrypts finite real numbers only")
+        x = self._samples(x, self.batch_size)
         lo, hi = self.info["input_range"]
         margin = 1e-9 + 0.05 * (hi - lo)
         if x.min() < lo - margin or x.max() > hi + margin:
@@ -419,7 +542,8 @@ class EncryptedModel:
 
         Raises:
             KeyMissingError: ``context`` holds no secret key (a public copy).
-            ContextMismatchError: ``out`` belongs to another plan or context.
+            ContextMismatchError: ``out`` belongs to another plan or context, or its count, level or scales
+                are not those of this plan's outputs.
             InputTypeError: ``out`` is not an EncryptedBatch.
         """
         values = self._decrypt_all(context, out)
@@ -456,24 +580,60 @@ class EncryptedModel:
                 "this context has no secret key (a public copy) and cannot decrypt; decrypt with the client's "
                 "context from keygen()"
             )
-        decrypted = [context.decrypt(v) for v in out.vectors]
+        self._check_outputs(out)
+        policy = self._flooding_policy(context) if self.statistical_security is not None else None
+        self._check_outputs(out)  # now against the measured level and scales too
+        decrypted = [context.decrypt(v, flooding=policy) for v in out.vectors]
         return self._layout.unpack(decrypted, out.count, self.outputs)
+
+    def _check_outputs(self, out: EncryptedBatch) -> None:
+        """Count, number, level and scale of the output ciphertexts must be this plan's (before decrypting)."""
+        count = out.count
+        expected = count if self.layout == "sample" else -(-count // self.params.slots) * self.outputs
+        if self.layout == "batch" and isinstance(self.stages[-1], argmax.ArgmaxStage):
+            expected = -(-count // self._layout.packing.width)  # one packed one-hot ciphertext per chunk
+        if not 1 <= count <= self.batch_size or len(out.vectors) != expected:
+            raise ContextMismatchError(
+                f"these outputs claim {count} sample(s) in {len(out.vectors)} ciphertext(s), which is not what this "
+                f"plan's run() returns (1 to {self.batch_size} samples; {expected} ciphertext(s) for {count})"
+            )
+        # fresh ciphertexts are at level depth, and the plan uses all of it (or the bootstraps' stated level)
+        level, want = (0 if self.bootstrap is None else self.bootstrap.output_level), None
+        if self._outputs_seen is not None:
+            level, scales = self._outputs_seen
+            want = scales[0] if len(set(scales)) == 1 else None
+        bad_scale = False
+        for v in out.vectors:
+            sc = float(v.ciphertext.scale)
+            bad_scale |= not math.isfinite(sc) or not sc > 0 or abs(math.log2(sc) - self.params.scale_bits) > 1
+            bad_scale |= want is not None and abs(sc - want) > 1e-9 * want
+        if bad_scale or any(v.level != level or v.ciphertext.size != 2 for v in out.vectors):
+            raise ContextMismatchError(
+                f"these outputs are not at the level ({level}) and scale (2^{self.params.scale_bits}) of this plan's "
+                "outputs: they were not made by run() with this model; decrypt only what run() returned"
+            )
 
     # -- server -------------------------------------------------------------------------------------
     def run(self, context: Context, enc: EncryptedBatch,
-            progress: Callable[[int, int], None] | None = None) -> EncryptedBatch:
+            progress: Callable[[int, int], None] | None = None, client: object | None = None) -> EncryptedBatch:
         """Evaluate the plan on encrypted inputs with public material only.
 
         Args:
             context: the server's context (``ctx.public_copy()`` or ``Context.load`` of public bytes).
             enc: the EncryptedBatch from `encrypt` (or loaded from bytes).
-            progress: optional callback(done, total) called after every stage.
+            progress: optional callback(done, total) called after every stage (with a client: see
+                `nn.encrypted.distributed.run_distributed`).
+            client: a ``dask.distributed.Client`` to spread the batch over its workers (images in
+                chunks, or the batch layout's ciphertexts in chunks stage by stage; the workers get
+                the public context and the plan, never the secret key: `nn.encrypted.distributed`).
 
         Returns:
             An EncryptedBatch (output); ``enc`` is not modified.
 
         Raises:
-            InputTypeError: wrong argument types.
+            InputTypeError: wrong argument types (``client`` not a ``dask.distributed.Client`` included).
+            InputError: ``client``'s cluster has no worker.
+            ConfigError: ``client`` with an ``nn.Argmax`` model in the batch layout (not split; run it locally).
             ContextMismatchError: the context has other parameters, or the ciphertexts were encrypted
                 under another key or for another plan.
             KeyMissingError: the context lacks a Galois key of the plan (names the steps).
@@ -502,7 +662,17 @@ class EncryptedModel:
             )
         from ckks.circuits.linear_transform import require_levels
 
-        require_levels(enc.level, self.depth, "this encrypted model", context.params)
+        require_levels(enc.level, self.depth if self.bootstrap is None else self.depth - self.stages[-1].levels,
+                       "this encrypted model", context.params)
+        if client is not None and self.layout == "batch" and isinstance(self.stages[-1], argmax.ArgmaxStage):
+            raise ConfigError(
+                "an Argmax model in the batch layout packs its comparisons across the slots, which "
+                "nn.encrypted.distributed does not split; run it without client=, or compile with layout='sample'"
+            )
+        if client is not None:
+            from nn.encrypted.distributed import run_distributed
+
+            return run_distributed(self, context, enc, client, progress)
         ops = Ops(context)
         cts = [v.ciphertext for v in enc.vectors]
         with ranges_checked_in_plaintext():
@@ -534,8 +704,13 @@ class EncryptedModel:
 
         Returns:
             (n, outputs), in the format of `decrypt` before splitting off the index.
+
+        Raises:
+            InputTypeError: ``x`` is not numeric.
+            ShapeError: wrong sample shape, or no sample.
+            InputError: NaN or infinity in ``x``.
         """
-        x = np.asarray(x, dtype=np.float64)
+        x = self._samples(x, MAX_BATCH_SIZE)
         return forward_stages(self.stages, features_of(self.stages, x))[-1]
 
     def trace(self, context: Context, x) -> list[dict]:

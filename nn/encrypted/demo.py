@@ -11,7 +11,6 @@ accuracy, agreement, levels, parameters and time per image.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 import warnings
 
@@ -19,39 +18,31 @@ import numpy as np
 
 
 class ProgressBar:
-    """A one-line text progress bar on stderr.
+    """A progress bar (tqdm, `ckks.progress`): on stderr only when it is a terminal, always on a given ``stream``.
 
     Args:
         total: number of steps.
         label: text in front of the bar.
-        stream: where to write (default stderr).
+        stream: where to write (default: stderr, when it is a terminal).
     """
 
     def __init__(self, total: int, label: str, stream=None):
-        self.total, self.label, self.done = max(1, total), label, 0
-        self.stream = stream if stream is not None else sys.stderr
-        self.start = time.perf_counter()
-        self._draw()
+        from ckks.progress import progress_bar
 
-    def _draw(self) -> None:
-        width = 30
-        filled = int(width * self.done / self.total)
-        elapsed = time.perf_counter() - self.start
-        self.stream.write(f"\r{self.label:<28} [{'#' * filled}{'.' * (width - filled)}] "
-                          f"{self.done}/{self.total} {elapsed:6.1f}s")
-        self.stream.flush()
+        self.total, self.done = max(1, total), 0
+        self.bar = progress_bar(self.total, label, stream=stream)
 
     def update(self, steps: int = 1) -> None:
-        """Advance by ``steps`` and redraw.
+        """Advance by ``steps``; the bar closes (one finished line) when all steps are done.
 
         Args:
             steps: how many steps were completed.
         """
-        self.done = min(self.total, self.done + steps)
-        self._draw()
+        steps = min(steps, self.total - self.done)
+        self.done += steps
+        self.bar.update(steps)
         if self.done == self.total:
-            self.stream.write("\n")
-            self.stream.flush()
+            self.bar.close()
 
 
 def main(argv: list[str] | None = None) -> dict:

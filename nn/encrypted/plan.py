@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nn.activations import PolyActivation, ReLU, ReLUToQuadratic, SoftArgmax, Square
+from nn.activations import Argmax, PolyActivation, ReLU, ReLUToQuadratic, SoftArgmax, Square
 from nn.errors import LayerTypeError, NotHEFriendlyError, ShapeError
 from nn.layers import AvgPool2d, Conv2d, Flatten, Layer, Linear, MaxPool2d, im2col
 from nn.model import Sequential
@@ -112,8 +112,8 @@ def check_he_friendly(model: Sequential) -> None:
 
     Raises:
         LayerTypeError: ``model`` is not an ``nn.Sequential`` or holds an unknown layer type.
-        NotHEFriendlyError: a ReLU, MaxPool2d, an unfinished ReLUToQuadratic, or a SoftArgmax
-            that is not the last layer.
+        NotHEFriendlyError: a ReLU, MaxPool2d, an unfinished ReLUToQuadratic, or a SoftArgmax or
+            Argmax that is not the last layer.
     """
     if not isinstance(model, Sequential):
         raise LayerTypeError(f"compile takes an nn.Sequential model, got {type(model).__name__}")
@@ -121,12 +121,14 @@ def check_he_friendly(model: Sequential) -> None:
     for i, layer in enumerate(model.layers):
         if isinstance(layer, (ReLU, MaxPool2d)) or (isinstance(layer, ReLUToQuadratic) and layer.mix != 1.0):
             bad.append(layer_name(i, layer))
-        elif isinstance(layer, SoftArgmax) and i != len(model.layers) - 1:
-            raise NotHEFriendlyError(f"layer {layer_name(i, layer)}: SoftArgmax must be the last layer of the model")
-        elif not isinstance(layer, (*AFFINE_LAYERS, PolyActivation, Square, SoftArgmax)):
+        elif isinstance(layer, (SoftArgmax, Argmax)) and i != len(model.layers) - 1:
+            raise NotHEFriendlyError(
+                f"layer {layer_name(i, layer)}: {type(layer).__name__} must be the last layer of the model"
+            )
+        elif not isinstance(layer, (*AFFINE_LAYERS, PolyActivation, Square, SoftArgmax, Argmax)):
             raise LayerTypeError(
                 f"layer {layer_name(i, layer)} has no encrypted form; supported: Linear, Conv2d, AvgPool2d, "
-                "Flatten, Square, QuadraticActivation, PolyActivation, SoftArgmax"
+                "Flatten, Square, QuadraticActivation, PolyActivation, SoftArgmax, Argmax"
             )
     if bad:
         raise NotHEFriendlyError(
@@ -170,7 +172,8 @@ def build_stages(model: Sequential, input_shape: tuple[int, ...], first_conv: st
             Conv2d) or ``"server"`` (the server computes every convolution as a linear transform).
 
     Returns:
-        A list of AffineStage, PolyStage and, last, a ``("softargmax", beta, layer name)`` marker.
+        A list of AffineStage, PolyStage and, last, a ``("softargmax", beta, layer name)`` or
+        ``("argmax", None, layer name)`` marker.
 
     Raises:
         NotHEFriendlyError, LayerTypeError: see `check_he_friendly`.
@@ -208,6 +211,9 @@ def build_stages(model: Sequential, input_shape: tuple[int, ...], first_conv: st
             flush()
             coeffs = _poly_coeffs(layer)
             raw.append(PolyStage(coeffs, "poly", [layer_name(i, layer)]))
+        elif isinstance(layer, Argmax):  # last
+            flush()
+            raw.append(("argmax", None, layer_name(i, layer)))
         else:  # SoftArgmax, last
             flush()
             raw.append(("softargmax", layer.beta, layer_name(i, layer)))
@@ -293,7 +299,7 @@ def unfolded_levels(model: Sequential) -> int:
     """Levels without folding or composition: the sum of the layers' own depths (soft-argmax excluded)."""
     total = 0
     for layer in model.layers:
-        if isinstance(layer, SoftArgmax):
+        if isinstance(layer, (SoftArgmax, Argmax)):
             continue
         d = layer.multiplicative_depth()
         total += int(d or 0)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from ckks.circuits.linear_transform import LinearTransform, vector_matrix_transform
+from nn.encrypted import argmax
 from nn.encrypted.ops import Ops
 from nn.encrypted.plan import AffineStage, PolyStage
 from nn.encrypted.softargmax import SoftArgmaxStage
@@ -48,6 +49,8 @@ class SampleLayout:
     def __init__(self, stages: list, slots: int):
         self.stages = stages
         self.slots = slots
+        #: an Argmax output: all its differences in one ciphertext, blocks of one slot (`nn.encrypted.argmax`)
+        self.packing = argmax.sample_packing(stages[-1], slots) if isinstance(stages[-1], argmax.ArgmaxStage) else None
         self.transforms: list = []
         for st in stages:
             if isinstance(st, AffineStage):
@@ -72,6 +75,8 @@ class SampleLayout:
             for lt in (t if isinstance(t, tuple) else (t,)):
                 if isinstance(lt, LinearTransform):
                     steps |= set(lt.rotation_steps)
+        if self.packing is not None:
+            steps |= set(self.packing.steps())
         return sorted(steps)
 
     def costs(self) -> list[dict]:
@@ -86,6 +91,8 @@ class SampleLayout:
                     row["ct_ct"] = 1
                 else:
                     row.update(_poly_counts(st.coeffs, "power"))
+            elif isinstance(st, argmax.ArgmaxStage):
+                row.update(argmax.costs(st, self.packing))
             elif isinstance(st, SoftArgmaxStage):
                 if st.mode == "binary":
                     row.update(_poly_counts(st.sigmoid_coeffs, "chebyshev"))
@@ -119,6 +126,9 @@ class SampleLayout:
                 out.append(ops.add_vector(y, st.bias))
             elif isinstance(st, PolyStage):
                 out.append(ops.activation(ct, st))
+            elif isinstance(st, argmax.ArgmaxStage):  # pads step to 1, empty slots to 0 (0 levels)
+                padded = ops.add_vector(ct, argmax.pad_vector(self.packing))
+                out.append(argmax.evaluate(ops, st, self.packing, [padded]))
             else:
                 out.append(_softargmax_sample(ops, st, t, ct))
         return out

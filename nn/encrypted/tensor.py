@@ -14,12 +14,21 @@ from __future__ import annotations
 import numpy as np
 
 from ckks import container
-from ckks.errors import SerializationError
+from ckks.errors import InputError, InputTypeError, SerializationError
 from ckks.vector import CKKSVector
+from nn.errors import translating_methods
 
 TYPE_NAME = "nn.encrypted.batch"
+#: Largest sample count a loaded batch may claim.
+MAX_COUNT = 1 << 25
 
 
+def _is_count(value, high: int) -> bool:
+    """A JSON integer (not a bool, not a float such as 1e400) in [1, high]."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and 1 <= value <= high
+
+
+@translating_methods
 class EncryptedBatch:
     """Ciphertexts of a batch of samples in a plan's layout.
 
@@ -29,9 +38,21 @@ class EncryptedBatch:
         count: number of samples.
         plan_id: fingerprint of the plan they were made for.
         kind: "input" or "output".
+
+    Raises:
+        InputTypeError: ``vectors`` is not a non-empty list of CKKSVectors, or ``plan_id`` is not a string.
+        InputError: an unknown ``layout`` or ``kind``, or ``count`` is not an integer in [1, 2^25].
     """
 
     def __init__(self, vectors: list[CKKSVector], layout: str, count: int, plan_id: str, kind: str = "input"):
+        if not isinstance(vectors, (list, tuple)) or not vectors or not all(
+                isinstance(v, CKKSVector) for v in vectors):
+            raise InputTypeError("vectors must be a non-empty list of ckks.CKKSVector")
+        if not isinstance(plan_id, str):
+            raise InputTypeError(f"plan_id must be a string, got {type(plan_id).__name__}")
+        if layout not in ("sample", "batch") or kind not in ("input", "output") or not _is_count(count, MAX_COUNT):
+            raise InputError(f"an EncryptedBatch needs layout 'sample' or 'batch', kind 'input' or 'output' and a "
+                             f"count in [1, {MAX_COUNT}], got {layout!r}, {kind!r}, {count!r}")
         self.vectors = list(vectors)
         self.layout = layout
         self.count = int(count)
@@ -87,10 +108,14 @@ class EncryptedBatch:
         if header.get("type") != TYPE_NAME:
             raise SerializationError(f"expected an {TYPE_NAME!r} blob, got type {header.get('type')!r}")
         try:
-            lengths = [int(n) for n in header["lengths"]]
-            layout, count, plan, kind = header["layout"], int(header["count"]), str(header["plan"]), header["kind"]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SerializationError(f"malformed {TYPE_NAME} header: {exc}") from exc
+            lengths, count = header["lengths"], header["count"]
+            layout, plan, kind = header["layout"], header["plan"], header["kind"]
+        except (KeyError, TypeError) as exc:
+            raise SerializationError(f"malformed {TYPE_NAME} header: missing {exc}") from exc
+        if not isinstance(lengths, list) or not all(_is_count(n, len(payload)) for n in lengths):
+            raise SerializationError(f"malformed {TYPE_NAME} header: lengths must be a list of byte counts")
+        if not _is_count(count, MAX_COUNT) or not isinstance(plan, str) or len(plan) > 64:
+            raise SerializationError(f"malformed {TYPE_NAME} header: count or plan out of range")
         if layout not in ("sample", "batch") or kind not in ("input", "output") or count < 1:
             raise SerializationError(f"malformed {TYPE_NAME} header: layout {layout!r}, kind {kind!r}, count {count}")
         data = bytes(payload)

@@ -46,7 +46,10 @@ summed over the blocks by log2(S / d^2) rotations.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
+import secrets
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -54,10 +57,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ckks.context import Context
-from ckks.errors import KeyMissingError, LevelError
+from ckks.errors import InputTypeError, KeyMissingError, LevelError
+from ckks.scheme.ciphertext import Ciphertext
+from ckks.security.flooding import DEFAULT_STATISTICAL_SECURITY, Flooding
 from ckks.vector import CKKSVector
 from nn.activations import PolyActivation, QuadraticActivation, ReLUToQuadratic, Square
+from nn.encrypted.flooding import difference_noise
+from nn.encrypted.flooding import policy as flooding_policy
 from nn.encrypted.ops import ranges_checked_in_plaintext
+from nn.encrypted.params import flooding_bits
 from nn.encrypted.training_packing import (
     PermutationEngine,
     block_index,
@@ -70,7 +78,15 @@ from nn.encrypted.training_packing import (
     unpack_weight,
 )
 from nn.encrypted.training_twin import TwinState, augment_batch, loss_and_accuracy, twin_step
-from nn.errors import ConfigError, DatasetError, ShapeError, TrainingDivergedError
+from nn.errors import (
+    ConfigError,
+    DatasetError,
+    RefreshError,
+    ShapeError,
+    TrainingDivergedError,
+    translating,
+    translating_methods,
+)
 from nn.layers import Linear
 from nn.model import Sequential
 
@@ -219,7 +235,8 @@ def training_parameters(
     scale_bits: int | None = None,
     security: int | None = 128,
     headroom_bits: int = 10,
-    steps_per_refresh: int = 2,
+    steps_per_refresh: int | None = 2,
+    flooding: bool = False,
 ) -> dict:
     """CKKS parameters for ``steps_per_refresh`` training steps of ``depth`` levels between refreshes.
 
@@ -235,25 +252,37 @@ def training_parameters(
         scale_bits: log2 of the scale (default: the largest <= 30 that fits the bound).
         security: 128, or None for parameters below the standard (warns when used).
         headroom_bits: bits of q0 above the scale.
-        steps_per_refresh: training steps the chain holds; the weights are refreshed after them.
+        steps_per_refresh: training steps the chain holds; the weights are refreshed after them (None: 2,
+            or with flooding the most up to 2 that fit).
+        flooding: budget the scale for the key owner's flooded refreshes and decryptions: without
+            ``scale_bits``, the scale is 60 - ``headroom_bits`` (q0 at the 60-bit prime limit), which leaves
+            about 12 bits after flooding at N = 16384 (see `nn.encrypted.params.flooding_bits`).
 
     Returns:
         ``{"poly_degree", "moduli_bits", "scale_bits", "security", "steps_per_refresh"}``.
 
     Raises:
-        ConfigError: ``steps_per_refresh`` is not an integer >= 1, or no scale of at least 20 bits fits
-            the security bound of N.
+        ConfigError: ``depth`` or ``steps_per_refresh`` is not an integer >= 1, or no scale of at least 20
+            bits fits the security bound of N.
     """
-    steps = _check_int("steps_per_refresh", steps_per_refresh, 1)
+    depth = _check_int("depth", depth, 1)
+    options = [2, 1] if steps_per_refresh is None else [_check_int("steps_per_refresh", steps_per_refresh, 1)]
+    if steps_per_refresh is None and not flooding:
+        options = [2]
+    steps = options[0]
     n = poly_degree or (16384 if security else 8192)
     bound = _BOUND_128.get(n) if security else None
-    candidates = [scale_bits] if scale_bits else range(30, 19, -1)
-    for s in candidates:
-        q0 = s + headroom_bits
-        bits = [q0] + [s] * (depth * steps) + [q0]
-        if bound is None or sum(bits) <= bound:
-            return {"poly_degree": n, "moduli_bits": bits, "scale_bits": s, "security": security,
-                    "steps_per_refresh": steps}
+    if scale_bits:
+        candidates = [scale_bits]
+    else:
+        candidates = [min(60 - headroom_bits, 60)] if flooding else range(30, 19, -1)
+    for steps in options:
+        for s in candidates:
+            q0 = s + headroom_bits
+            bits = [q0] + [s] * (depth * steps) + [q0]
+            if bound is None or sum(bits) <= bound:
+                return {"poly_degree": n, "moduli_bits": bits, "scale_bits": s, "security": security,
+                        "steps_per_refresh": steps}
     raise ConfigError(
         f"{steps} step(s) of {depth} levels between refreshes do not fit the 128-bit bound of {bound} bits for "
         f"poly_degree={n}; use steps_per_refresh=1, poly_degree=32768, or security=None for experiments"
@@ -320,6 +349,7 @@ def naive_counts(n_in: int, hidden: int, n_out: int, batch: int) -> dict:
 # -- roles -------------------------------------------------------------------------------------------
 
 
+@translating_methods
 class KeyOwner:
     """The client: owns the secret key and the data; encrypts, and refreshes weights on request.
 
@@ -327,21 +357,53 @@ class KeyOwner:
     (decrypt and re-encrypt weight ciphertexts), counted in ``refreshes`` and
     ``refreshed_ciphertexts``.
 
+    Secure by default.  Every decryption whose result can leave the key owner (`decrypt`: the
+    trained weights, progress reports) and every refresh is noise-flooded
+    (`ckks.security.flooding`; without it a server that sees a ciphertext and its decrypted
+    values recovers the secret key: Li and Micciancio, Eurocrypt 2021, ``ckks.attacks``).  The
+    noise bound is the owner's measurement (`measure_noise`) once made, else each ciphertext's
+    tracked bound.  A refresh is accepted only for the weights this owner issued in this
+    training: the server presents the ticket of the last issue (an HMAC-SHA256, under a key
+    drawn from ``secrets``, of the session, the generation, the count, the expected level and
+    scale), the ciphertexts are at the level and scale the plan expects, their decrypted values
+    within the plan's range, and the plan's refresh budget is not spent; any failure raises the
+    same generic `nn.errors.RefreshError`, so that a server crafting ciphertexts learns one bit
+    (refused) and nothing about why.
+
     Args:
         context: a ``ckks.Context`` holding the secret key.
+        flooding: True (default) to flood decryptions and refreshes; False opts out, re-opening the
+            key-recovery attack for anyone who sees a decrypted value and its ciphertext.
+        statistical_security: lambda of the flooding (bits), 1 .. 128.
 
     Raises:
         KeyMissingError: the context has no secret key.
+        ConfigError: ``flooding`` is not a bool or ``statistical_security`` not an integer in [1, 128].
     """
 
-    def __init__(self, context: Context):
+    def __init__(self, context: Context, flooding: bool = True,
+                 statistical_security: int = DEFAULT_STATISTICAL_SECURITY):
         if not getattr(context, "is_private", False):
             raise KeyMissingError("the key owner needs a context with the secret key (not a public copy)")
+        if not isinstance(flooding, bool):
+            raise ConfigError(f"flooding must be True or False, got {flooding!r}")
+        if isinstance(statistical_security, bool) or not isinstance(statistical_security, int) or not (
+                1 <= statistical_security <= 128):
+            raise ConfigError(f"statistical_security must be an integer in [1, 128], got {statistical_security!r}")
         self._context = context
         self.refreshes = 0
         self.refreshed_ciphertexts = 0
         self.encryptions = 0
         self.seconds = 0.0
+        self.statistical_security = statistical_security if flooding else None
+        #: The flooding policy once the noise is measured (`measure_noise`); None before or without flooding.
+        self.flooding: Flooding | None = None
+        self._mac_key = secrets.token_bytes(32)
+        self._session = secrets.token_hex(16)
+        self._generation = 0
+        self._plan: dict | None = None
+        #: The ticket the server presents with the next refresh (see `issue`).
+        self.ticket: bytes | None = None
 
     @property
     def public_context(self) -> Context:
@@ -367,30 +429,140 @@ class KeyOwner:
         self.encryptions += 1
         return self._context.encrypt(np.asarray(values, dtype=np.float64), symmetric=True).ciphertext
 
+    def _policy(self, ciphertext) -> Flooding | None:
+        if self.statistical_security is None:
+            return None
+        if self.flooding is not None:
+            return self.flooding
+        return Flooding(statistical_security=self.statistical_security)  # the ciphertext's tracked bound
+
     def decrypt(self, ciphertext) -> np.ndarray:
-        """Decrypt all S slots (the owner's own use: final weights and progress reports).
+        """Decrypt all S slots, noise-flooded unless this owner was made with ``flooding=False``.
 
         Args:
             ciphertext: a ciphertext of this context.
 
         Returns:
             The S real slot values.
-        """
-        return self._context.decrypt(CKKSVector(self._context, ciphertext, self._context.slots))
 
-    def refresh(self, ciphertexts: list) -> list:
-        """Decrypt and re-encrypt weight ciphertexts: the same values (plus fresh noise) at the top level.
+        Raises:
+            InputTypeError: ``ciphertext`` is not a Ciphertext.
+            ContextMismatchError: it belongs to other parameters or another key.
+            ParameterError: flooding without a noise estimate (a ciphertext with no tracked bound before
+                `measure_noise`), or flooding noise that does not fit the modulus at its level.
+        """
+        return self._decrypt(ciphertext, self._policy(ciphertext))
+
+    def _decrypt(self, ciphertext, policy: Flooding | None) -> np.ndarray:
+        if not isinstance(ciphertext, Ciphertext):
+            raise InputTypeError(f"expected a ckks Ciphertext, got {type(ciphertext).__name__}")
+        return self._context.decrypt(CKKSVector(self._context, ciphertext, self._context.slots), flooding=policy)
+
+    def measure_noise(self, first: list, second: list) -> float:
+        """Set the flooding bound from two runs of the same computation on separate encryptions of the same values.
+
+        The coefficients of the decrypted difference are exactly e_1 - e_2 (the messages cancel);
+        B = 2 max |e_1 - e_2|, never below `nn.encrypted.params.noise_allowance` (as for inference,
+        `nn.encrypted.flooding`).  The owner's own measurement: nothing of it leaves the owner.
 
         Args:
-            ciphertexts: the server's weight ciphertexts.
+            first: ciphertexts of the first run.
+            second: the same ciphertexts of the second run.
 
         Returns:
-            Fresh ciphertexts, in the same order.
+            The measured max |e_1 - e_2|.
+
+        Raises:
+            InputTypeError: not two equally long lists of Ciphertexts.
+        """
+        if len(first) != len(second) or not all(isinstance(c, Ciphertext) for c in [*first, *second]):
+            raise InputTypeError("measure_noise takes two equally long lists of ckks Ciphertexts")
+        worst = difference_noise(self._context, first, second)
+        if self.statistical_security is not None:
+            self.flooding = flooding_policy(self._context.params.poly_degree, worst, self.statistical_security)
+        return worst
+
+    def plan_refreshes(self, count: int, level: int, budget: int, value_limit: float) -> None:
+        """What the training plan expects of every refresh (before the first `issue`).
+
+        Args:
+            count: ciphertexts per refresh.
+            level: their level when refreshed.
+            budget: the number of refreshes the plan needs.
+            value_limit: the largest absolute slot value a refreshed weight may hold.
+
+        Raises:
+            ConfigError: a negative or non-integer count, level or budget, or a non-positive limit.
+        """
+        for name, value in (("count", count), ("level", level), ("budget", budget)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
+        if not float(value_limit) > 0:
+            raise ConfigError(f"value_limit must be positive, got {value_limit!r}")
+        self._plan = {"count": count, "level": level, "budget": budget, "limit": float(value_limit)}
+
+    def issue(self, ciphertexts: list) -> bytes:
+        """Record weight ciphertexts as issued to the server: the ticket of their generation.
+
+        Args:
+            ciphertexts: the freshly encrypted weights.
+
+        Returns:
+            The ticket (also in ``self.ticket``) the server presents with their refresh.
+        """
+        self.ticket = self._ticket(len(ciphertexts))
+        return self.ticket
+
+    def _ticket(self, count: int) -> bytes:
+        p = self._context.params
+        message = f"{self._session}|{self._generation}|{count}|{p.scale_bits}".encode()
+        return hmac.new(self._mac_key, message, hashlib.sha256).digest()
+
+    def refresh(self, ciphertexts: list, ticket: bytes | None = None) -> list:
+        """Decrypt and re-encrypt weight ciphertexts this owner issued: the same values (plus flooding and fresh
+        noise) at the top level.
+
+        Args:
+            ciphertexts: the server's weight ciphertexts, derived from the last ones issued.
+            ticket: the ticket of the last issue (`issue`, ``self.ticket``).
+
+        Returns:
+            Fresh ciphertexts, in the same order (their new ticket is in ``self.ticket``).
+
+        Raises:
+            RefreshError: any check failed (the message never says which): a wrong or replayed ticket, a
+                count, level or scale the plan does not expect, values outside the plan's range, the refresh
+                budget spent, or a decryption that failed.
         """
         start = time.perf_counter()
+        refused = RefreshError(
+            "refresh refused: these are not the weight ciphertexts this key owner issued in this training, in the "
+            "state the training plan expects"
+        )
+        plan = self._plan
+        ciphertexts = list(ciphertexts) if isinstance(ciphertexts, (list, tuple)) else []
+        ok = plan is not None and isinstance(ticket, bytes) and self.refreshes < plan["budget"]
+        ok = ok and len(ciphertexts) == plan["count"] and hmac.compare_digest(ticket, self._ticket(len(ciphertexts)))
+        p = self._context.params
+        ok = ok and all(
+            isinstance(ct, Ciphertext) and ct.size == 2 and ct.level == plan["level"]
+            and ct.key_id == self._context.key_id and ct.params == p
+            and math.isfinite(ct.scale) and ct.scale > 0 and abs(math.log2(ct.scale) - p.scale_bits) < 1
+            for ct in ciphertexts
+        )
+        if not ok:
+            raise refused
+        try:
+            values = [self._decrypt(ct, self._policy(ct)) for ct in ciphertexts]
+        except Exception:  # noqa: BLE001 - the refusal must not tell why
+            raise refused from None
+        if not all(np.all(np.isfinite(v)) and float(np.max(np.abs(v))) <= plan["limit"] for v in values):
+            raise refused
         self.refreshes += 1
         self.refreshed_ciphertexts += len(ciphertexts)
-        fresh = [self.encrypt(self.decrypt(ct)) for ct in ciphertexts]
+        self._generation += 1
+        fresh = [self.encrypt(v) for v in values]
+        self.issue(fresh)
         self.seconds += time.perf_counter() - start
         return fresh
 
@@ -419,11 +591,12 @@ class BootstrapRefresher:
         self.refreshed_ciphertexts = 0
         self.seconds = 0.0
 
-    def refresh(self, ciphertexts: list) -> list:
+    def refresh(self, ciphertexts: list, ticket: bytes | None = None) -> list:
         """Bootstrap each ciphertext (no secret key involved).
 
         Args:
             ciphertexts: weight ciphertexts (size 2, any level, scale with q_0 / scale >= 2^8).
+            ticket: ignored (the interface of `KeyOwner.refresh`: no key owner is involved).
 
         Returns:
             Bootstrapped ciphertexts at level ``config.compute_levels``, same scale.
@@ -759,6 +932,14 @@ def _options(config) -> dict:
     return {"poly_degree": config.poly_degree, "slots": config.slots, "compute_levels": config.compute_levels}
 
 
+def _measured(owner: KeyOwner, weights: list, shadow: list | None) -> None:
+    """Measure the flooding bound from the noise run (the weights and their shadow), once; the shadow is dropped."""
+    if shadow is not None:
+        owner.measure_noise(weights, shadow)
+    return None
+
+
+@translating
 def train(
     model: Sequential,
     x_train,
@@ -776,8 +957,9 @@ def train(
     headroom_bits: int = 10,
     activation_range: float | None = None,
     max_steps: int | None = None,
-    steps_per_refresh: int = 2,
+    steps_per_refresh: int | None = None,
     verbose: bool = True,
+    flooding: bool = True,
 ) -> TrainingReport:
     """Train ``model`` on encrypted data with packed products; the key owner only refreshes the weights.
 
@@ -811,16 +993,23 @@ def train(
         activation_range: if given, the activation's inputs must stay in [-r, r].
         max_steps: stop the encrypted training after this many steps (the twin runs the same steps).
         steps_per_refresh: for the automatic parameters, steps the modulus chain holds between two
-            refreshes (2: N = 16384, 12 levels at scale 2^29, 128-bit; for ``refresh="bootstrap"``
-            the teaching preset's ``compute_levels``).  With a ``context``, its levels decide.
+            refreshes (default 2: N = 16384, 12 levels at scale 2^29, 128-bit; with flooding 1: 6 levels at
+            scale 2^50; for ``refresh="bootstrap"`` the teaching preset's ``compute_levels``).  With a
+            ``context``, its levels decide.
         verbose: print one line per epoch.
+        flooding: True (default): the key owner floods every refresh and every decryption of the weights
+            (`KeyOwner`), its noise bound measured on the first refresh cycle (the server runs it twice on
+            separate encryptions; `KeyOwner.measure_noise`), and the automatic parameters budget the scale
+            for it (`training_parameters`).  False opts out: a server that sees the trained weights and
+            their last ciphertexts can recover the secret key (Li and Micciancio, Eurocrypt 2021).
 
     Returns:
         A [`TrainingReport`][nn.encrypted.training.TrainingReport].
 
     Raises:
         ConfigError: unsupported model, bad hyper-parameter, values that would overflow q0 / scale or leave
-            ``activation_range``, or ``refresh="bootstrap"`` without ckks bootstrapping.
+            ``activation_range``, ``refresh="bootstrap"`` without ckks bootstrapping, or with flooding a scale
+            that leaves fewer than 8 bits after it.
         ShapeError: ``x_train`` or ``y_train`` has the wrong shape.
         DatasetError: labels outside the classes, or non-finite features.
         TrainingDivergedError: the plaintext twin diverges.
@@ -846,16 +1035,20 @@ def train(
     if activation_range is not None and not (float(activation_range) > 0):
         raise ConfigError(f"activation_range must be a positive number or None, got {activation_range!r}")
     depth = step_depth(net.c1, net.c2)
-    steps_per_refresh = _check_int("steps_per_refresh", steps_per_refresh, 1)
+    if steps_per_refresh is not None:
+        steps_per_refresh = _check_int("steps_per_refresh", steps_per_refresh, 1)
+    if not isinstance(flooding, bool):
+        raise ConfigError(f"flooding must be True or False, got {flooding!r}")
     boot_config = None
     if context is None and refresh == "bootstrap":
-        boot_config = _bootstrap_config(depth * steps_per_refresh, poly_degree, security)
+        boot_config = _bootstrap_config(depth * (steps_per_refresh or 2), poly_degree, security)
         data_bits = boot_config.data_bits()
         params = {"poly_degree": boot_config.poly_degree, "moduli_bits": boot_config.moduli_bits(),
                   "scale_bits": boot_config.scale_bits, "security": None}
         headroom_bits = int(data_bits[0] - boot_config.scale_bits)
     elif context is None:
-        params = training_parameters(depth, poly_degree, scale_bits, security, headroom_bits, steps_per_refresh)
+        params = training_parameters(depth, poly_degree, scale_bits, security, headroom_bits, steps_per_refresh,
+                                     flooding=flooding)
     else:
         if not isinstance(context, Context):
             raise ConfigError(f"context must be a ckks.Context, got {type(context).__name__}")
@@ -896,6 +1089,14 @@ def train(
         raise ConfigError(f"batch_size={batch_size} exceeds the {x.shape[0]} training samples")
     if refresh == "bootstrap" and context is not None:
         check_bootstrap_available(context)  # the bootstrapping keys
+    flood = flooding_bits(params["poly_degree"], DEFAULT_STATISTICAL_SECURITY) if flooding else 0
+    if flooding and params["scale_bits"] - flood < 8:
+        raise ConfigError(
+            f"scale 2^{params['scale_bits']} leaves fewer than 8 bits once the key owner floods its decryptions "
+            f"({flood} bits at N={params['poly_degree']}); "
+            "leave scale_bits to the automatic choice, raise it, or pass flooding=False (only if no decrypted weight "
+            "ever leaves the key owner)"
+        )
     limit = 2.0 ** (headroom_bits - 1)
     weight_limit = 2.0 ** (headroom_bits - 3) if refresh == "bootstrap" else None
     if float(np.max(np.abs(x))) + 1.0 >= limit:
@@ -921,7 +1122,7 @@ def train(
         context = Context(
             params["poly_degree"], params["moduli_bits"], scale_bits=params["scale_bits"], security=params["security"]
         )
-    owner = KeyOwner(context)
+    owner = KeyOwner(context, flooding=flooding)
     context.generate_galois_keys(_Server(context, net, lr).galois_steps(), progress=False)
     server = _Server(owner.public_context, net, lr)
     refresher = owner if refresh == "owner" else BootstrapRefresher(server.ctx)
@@ -929,6 +1130,13 @@ def train(
     w1 = owner.encrypt(pack_weight(init.w1, slots))
     w2 = owner.encrypt(pack_weight(init.w2, slots))
     fresh_levels = min(w1.level, boot_config.compute_levels) if boot_config else w1.level
+    shadow = None
+    if flooding:  # the noise run: the first cycle again on separate encryptions (KeyOwner.measure_noise)
+        shadow = [owner.encrypt(pack_weight(init.w1, slots)), owner.encrypt(pack_weight(init.w2, slots))]
+    if refresh == "owner":
+        total, per_cycle = sum(len(b) for b in plan), max(fresh_levels // depth, 1)
+        owner.plan_refreshes(2, fresh_levels - per_cycle * depth, max(-(-total // per_cycle) - 1, 0), limit)
+        owner.issue([w1, w2])
     setup = time.perf_counter() - start
     history: list[dict] = []
     step_counts: list[dict] = []
@@ -942,7 +1150,8 @@ def train(
             batch = _client_batch(owner, server.layout, xa, ya, len(idx))
             uploads = owner.encryptions - uploads
             if min(w1.level, w2.level) < depth:
-                w1, w2 = refresher.refresh([w1, w2])
+                shadow = _measured(owner, [w1, w2], shadow)
+                w1, w2 = refresher.refresh([w1, w2], owner.ticket)
                 if min(w1.level, w2.level) < depth:
                     raise LevelError(f"after a refresh the weights have {w1.level} levels, a step needs {depth}")
             before, level = server.engine.counts.copy(), min(w1.level, w2.level)
@@ -952,6 +1161,9 @@ def train(
             counts["uploaded_ciphertexts"] = uploads
             step_counts.append(counts)
             steps += 1
+            if shadow is not None:
+                shadow = list(server.step(*shadow, _client_batch(owner, server.layout, xa, ya, len(idx))))
+        shadow = _measured(owner, [w1, w2], shadow)
         state = TwinState(unpack_weight(owner.decrypt(w1), net.d), unpack_weight(owner.decrypt(w2), net.d))
         loss, accuracy = loss_and_accuracy(state, x, y, net.coeffs, net.n_out)
         twin = twin_states[epoch]

@@ -183,3 +183,16 @@ def test_the_issue_examples(zctx):
     reloaded = ckks.CKKSVector.load(zctx, (v + 1.0).serialize())
     assert abs(reloaded.sum().decrypt()[0] - 9.0) < 1e-6
     assert np.all(np.abs(all_slots(reloaded)[3:]) < 1e-6) or not reloaded.zero_tail
+
+
+def test_masking_keeps_the_scale(zctx):
+    """A sum that must mask the tail keeps its operand's scale exactly (the 0/1 mask is encoded at q_l, the
+    prime the rescale divides out).  With the mask at the operand's scale, matmul, sum and dot drove the
+    scale to 2^104 and the next mask failed to encode (a hypothesis counterexample)."""
+    w = zctx.encrypt([0.5, 0.25]).rotate(1)  # slot 0 holds 0.25; the tail holds 0.5 (not zero)
+    for _ in range(3):
+        assert not w.zero_tail
+        total = w.sum()
+        assert (total.level, total.scale) == (w.level - 1, w.scale)
+        assert abs(total.decrypt()[0] - 0.25) < 1e-4
+        w = total  # size 1, 0.25 replicated in every slot: the next sum masks again

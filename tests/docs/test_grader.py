@@ -1,4 +1,9 @@
-"""The grader: its command line, its CSV, and the sandbox a submission runs in."""
+"""The grader: its command line, its CSV, and the isolated worker a submission runs in.
+
+The cheats of the assignments' ``cheats/`` folders are graded in tests/docs/test_assignments.py;
+here the sandbox's parts are tested directly: proxies, counts taken in the grader, provenance,
+the JSON protocol, killing what a submission leaves behind, and quoting its output.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import csv
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -16,15 +22,22 @@ sys.path.insert(0, str(REPO))
 
 from tutorials.assignments import ROOT, assignment_names  # noqa: E402
 from tutorials.assignments.sandbox import (  # noqa: E402
+    LIBRARY_ROOT,
+    PREFIX,
     Submission,
     SubmissionError,
     SubmissionTimeout,
+    bubblewrap,
     grading_context,
+    isolation,
+    quote,
 )
 
+SOLUTIONS = REPO / "tutorials" / "solutions"
 
-def grade(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
+
+def grade(*args: str, cwd: Path, **extra: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, **extra)
     env.setdefault("NUMBA_NUM_THREADS", "1")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
     command = [sys.executable, "-m", "tutorials.assignments.grade", *args]
@@ -48,15 +61,18 @@ def test_usage_errors_and_listing(tmp_path):
 def test_a_class_into_a_csv_from_any_directory(tmp_path):
     """Flat files and one folder per student; weights in the (weight) row; feedback files."""
     folder = tmp_path / "submissions"
-    write(folder / "alice.py", (ROOT / "parameters" / "solution.py").read_text(encoding="utf-8"))
+    write(folder / "alice.py", (SOLUTIONS / "parameters.py").read_text(encoding="utf-8"))
     write(folder / "bob" / "whatever_name.py", (ROOT / "parameters" / "stub.py").read_text(encoding="utf-8"))
     result = grade("parameters", str(folder), "--csv", "out.csv", "--feedback", "fb", cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert f"isolation: {isolation()}" in result.stdout
     with open(tmp_path / "out.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert [r["student"] for r in rows] == ["(weight)", "alice", "bob"]
     weights, alice, bob = rows
-    tests = [k for k in weights if k not in ("student", "score", "max_score", "percent", "passed", "total")]
+    columns = ("student", "score", "max_score", "percent", "passed", "total", "flags", "isolation")
+    tests = [k for k in weights if k not in columns]
+    assert alice["flags"] == bob["flags"] == "" and alice["isolation"] == isolation()
     assert tests and all(float(weights[t]) >= 1 for t in tests)
     assert float(alice["percent"]) == 100.0 and all(alice[t] == "pass" for t in tests)
     assert float(bob["score"]) == 0 and all(bob[t] == "fail" for t in tests)
@@ -74,7 +90,7 @@ def test_one_file_prints_hints_and_a_score(tmp_path):
 
 def test_weights_count_in_the_score(tmp_path):
     """ntt's growth test is worth 2 points: the score line shows points when weights differ."""
-    text = (ROOT / "ntt" / "solution.py").read_text(encoding="utf-8")
+    text = (SOLUTIONS / "ntt.py").read_text(encoding="utf-8")
     result = grade("ntt", str(write(tmp_path / "s.py", text)), cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     assert "tests passed (13/13 points)" in result.stdout
@@ -116,38 +132,104 @@ def test_forbidden_imports_and_builtins(tmp_path, source, message):
             student.f()
 
 
-def test_forbidden_parts_cannot_be_reached_by_attribute(tmp_path):
-    source = "import ckks\n\n\ndef f():\n    return ckks.circuits.linear_transform\n\n\ndef g():\n    return 1\n"
-    with Submission(write(tmp_path / "s.py", source), forbidden=["ckks.circuits"], timeout=240) as student:
-        assert student.g() == 1
-        with pytest.raises(SubmissionError, match="ckks.circuits"):
-            student.f()
+def test_the_teachers_self_test(tmp_path):
+    """--check-solutions grades DIR/<name>.py with its autograder: full marks exit 0, anything else 1."""
+    write(tmp_path / "good" / "rotation_sum.py", (SOLUTIONS / "rotation_sum.py").read_text(encoding="utf-8"))
+    write(tmp_path / "bad" / "rotation_sum.py", (ROOT / "rotation_sum" / "stub.py").read_text(encoding="utf-8"))
+    good = grade("--check-solutions", str(tmp_path / "good"), cwd=tmp_path)
+    assert good.returncode == 0 and "rotation_sum: 8/8 points" in good.stdout, good.stdout[-2000:]
+    bad = grade("--check-solutions", str(tmp_path / "bad"), cwd=tmp_path)
+    assert bad.returncode == 1 and "FAILED for rotation_sum" in bad.stdout
 
 
-def test_results_are_data_only(tmp_path):
-    source = "class Evil:\n    def __reduce__(self):\n        return (print, ('owned',))\n\n\n"
-    source += "def f():\n    return Evil()\n"
-    with Submission(write(tmp_path / "s.py", source), timeout=240) as student:
-        with pytest.raises(SubmissionError):
-            student.f()
+def test_a_fake_score_line_cannot_pass_for_the_graders(tmp_path):
+    cheat = ROOT / "rotation_sum" / "cheats" / "fake_score.py"
+    result = grade("rotation_sum", str(cheat), cwd=tmp_path)
+    assert result.returncode == 1
+    scores = [line for line in result.stdout.splitlines() if line.startswith("Score for")]
+    assert scores == ["Score for rotation_sum: 0/8 tests passed"], scores
+    assert "\x1b" not in result.stdout and f"{PREFIX.rstrip()}" in result.stdout
 
 
-def test_the_submission_gets_no_secret_key_and_its_rotations_are_counted(tmp_path):
+def test_quote_prefixes_every_line_and_strips_control_characters():
+    text = quote("a\r\x1b[2KScore: 8/8\nb" + "x" * 5000, limit=100)
+    assert all(line.startswith(PREFIX) for line in text.splitlines())
+    assert "\x1b" not in text and "\r" not in text and "more characters cut" in text
+
+
+def test_operations_run_and_are_counted_in_the_grader(tmp_path):
     ctx = grading_context(64, [40, 30, 40], 30, galois_steps=[1])
     source = (
         "def total(v):\n    return v + v.rotate(1)\n\n\n"
         "def peek(v):\n    return v.decrypt()\n\n\n"
-        "def internal(v):\n    return v.context.rotator.rotate(v.ciphertext, 1)\n\n\n"
-        "def has_key(v):\n    return v.context.is_private\n"
+        "def internal(v):\n    return v.context.rotator\n\n\n"
+        "def summed(v):\n    return v.sum()\n\n\n"
+        "def fresh(v):\n    return v.context.encrypt([1.0, 2.0])\n\n\n"
+        "def where(v):\n    return type(v).__name__, v.level, len(v)\n"
     )
     x = np.arange(1.0, 5.0)
-    with Submission(write(tmp_path / "s.py", source), timeout=240) as student:
+    with Submission(write(tmp_path / "s.py", source), disabled=["CKKSVector.sum"], timeout=240) as student:
         v = ctx.encrypt(x)
-        assert student.has_key(v) is False
+        assert student.where(v) == ("EncryptedVector", v.level, len(v))  # a proxy: the ciphertext stays here
         result = student.total(v)
         assert np.allclose(result.decrypt()[:3], x[:3] + x[1:], atol=1e-3)  # decrypted here, by the grader
-        assert student.counts["rotations"] == 1
-        student.internal(v)
-        assert student.counts["rotations"] == 1, "a rotation through the internal rotator is counted too"
+        assert student.counts["rotations"] == 1 and student.counts["multiplications"] == 0
+        with pytest.raises(SubmissionError, match="not available"):
+            student.internal(v)
+        with pytest.raises(SubmissionError, match="switched off"):
+            student.summed(v)
         with pytest.raises(SubmissionError, match="tried to decrypt"):
             student.peek(v)
+        with pytest.raises(SubmissionError, match="not computed from its encrypted input"):
+            student.fresh(v)
+        assert student.report.anomalies == {}
+
+
+def test_a_malformed_message_is_flagged_and_stops_the_worker(tmp_path):
+    source = (
+        "g = next(c for c in ().__class__.__base__.__subclasses__() if c.__name__ == '_wrap_close')"
+        ".__init__.__globals__\n"
+        "def f():\n    for fd in range(3, 20):\n        try:\n"
+        "            g['write'](fd, b'\\x00\\x00\\x00\\x05hello')\n        except OSError:\n            pass\n"
+        "    return 1\n"
+    )
+    with Submission(write(tmp_path / "s.py", source), timeout=240) as student:
+        with pytest.raises(SubmissionError, match="malformed"):
+            student.f()
+        assert "malformed" in student.report.anomalies
+
+
+def test_without_bubblewrap_the_grader_still_isolates_and_says_so(tmp_path):
+    """CKKS_GRADE_NO_BWRAP=1: no OS sandbox; still another user (as root), limits, killed orphans, flags."""
+    folder = tmp_path / "class"
+    write(folder / "a.py", (ROOT / "rotation_sum" / "cheats" / "orphan_fork.py").read_text(encoding="utf-8"))
+    write(folder / "b.py", (SOLUTIONS / "rotation_sum.py").read_text(encoding="utf-8"))
+    result = grade("rotation_sum", str(folder), "--csv", "out.csv", cwd=tmp_path, CKKS_GRADE_NO_BWRAP="1")
+    assert result.returncode == 3, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "isolation: no OS sandbox (install bubblewrap)" in result.stdout
+    with open(tmp_path / "out.csv", newline="", encoding="utf-8") as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    assert rows["a"]["flags"] == "killed_processes" and rows["b"]["flags"] == ""
+    assert float(rows["b"]["percent"]) == 100.0 and rows["b"]["isolation"].startswith("no OS sandbox")
+
+
+def test_processes_left_behind_are_killed_and_flagged(tmp_path):
+    source = (
+        "g = next(c for c in ().__class__.__base__.__subclasses__() if c.__name__ == '_wrap_close')"
+        ".__init__.__globals__\n"
+        f"def sees():\n    return [g['path'].exists(p) for p in {[str(LIBRARY_ROOT / 'ckks'), str(SOLUTIONS)]!r}]\n"
+        "def f():\n    if g['fork']() == 0:\n        g['setsid']()\n        if g['fork']() == 0:\n"
+        "            import time\n            time.sleep(300)\n        g['_exit'](0)\n"
+        "    return g['getuid']()\n"
+    )
+    with Submission(write(tmp_path / "s.py", source), timeout=240) as student:
+        uid = student.f()
+        assert (uid == 65534) == (os.geteuid() == 0)  # the grader as root runs submissions as nobody
+        if bubblewrap():  # its view of the file system: no library (this assignment's rules), no solutions
+            assert student.sees() == [False, False]
+        else:
+            assert isolation().startswith("no OS sandbox")
+        time.sleep(1.0)  # the double fork completes
+        assert student.end_test() == ""
+        assert "killed_processes" in student.report.anomalies
+        assert student._tree() == student._allowed  # only the worker is left

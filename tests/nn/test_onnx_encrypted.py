@@ -16,6 +16,7 @@ encrypted layer's stated error (``docs/nn/encrypted_inference.md``; measured: be
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -218,7 +219,7 @@ def test_softmax_graph_encrypted_soft_argmax(digits):
     assert types(net) == ["Flatten", "Linear", "Square", "Linear", "SoftArgmax"] and net[-1].beta == 2.0
     x = digits.x_test[:4]
     em = encrypted.compile(net, input_shape=SHAPE, batch_size=len(x), layout="batch", calibration=digits.x_train,
-                           precision_bits=20, **TOY)  # fmt: skip
+                           **TOY)  # fmt: skip  (flooding's scale gives the soft-argmax ~40 bits inside)
     assert em.has_softargmax
     probs, index = run_encrypted(em, x)
     want = run_ort(data, x)
@@ -235,7 +236,9 @@ def test_sklearn_mlp_classifier_identity_encrypted(digits):
     ONNX Runtime's ``probabilities``.
 
     The softmax is left to the client: this classifier's logits spread widely, so the encrypted soft-argmax
-    would need a denominator range of about 1e-7 .. 0.06 (depth 34).
+    would need a deep soft-argmax. A sharp softmax head (beta = 3) is refused, and the message names the remedies
+    that work: the logits-only model (run below), or a softer nn.SoftArgmax (the same argmax), which compiles
+    after the halvings of beta the message suggests. Inputs of the wrong shape name the fix that applies.
     """
     skl2onnx = pytest.importorskip("skl2onnx")
     from sklearn.neural_network import MLPClassifier
@@ -248,11 +251,63 @@ def test_sklearn_mlp_classifier_identity_encrypted(digits):
     data = skl2onnx.to_onnx(clf, x_train[:1].astype(np.float32), options={"zipmap": False}).SerializeToString()
     net = nno.load(data, output="probabilities")
     assert types(net) == ["Linear", "Linear", "SoftArgmax"]
+    sharp = nn.Sequential([*net.layers[:-1], nn.SoftArgmax(beta=3.0)])  # logits spread ~16: ratio ~1e9
+    with pytest.raises(nn.errors.ConfigError) as refused:
+        encrypted.compile(sharp, input_shape=(64,), batch_size=8, calibration=x_train, security=None)
+    text = str(refused.value)
+    assert "compile nn.Sequential(model.layers[:-1])" in text and "softmax to the decrypted logits" in text
+    assert "Lower beta" in text and "nn.Sequential([*model.layers[:-1], nn.SoftArgmax(beta=" in text
+    beta = float(re.search(r"nn\.SoftArgmax\(beta=([0-9.e-]+)\)", text).group(1))
+    softer = None
+    for _ in range(4):  # the advice works: a softer SoftArgmax (same argmax) compiles after a few halvings
+        try:
+            softer = encrypted.compile(nn.Sequential([*net.layers[:-1], nn.SoftArgmax(beta=beta)]),
+                                       input_shape=(64,), batch_size=8, calibration=x_train, security=None)
+            break
+        except nn.errors.ConfigError as exc:
+            assert "Lower beta" in str(exc)
+            beta /= 2
+    assert softer is not None and softer.has_softargmax and beta < 3.0
     logits = nn.Sequential(net.layers[:-1])
     x = digits.x_test[:8].reshape(8, 64)
     em = encrypted.compile(logits, input_shape=(64,), batch_size=len(x), calibration=x_train, **TOY)
+    for bad, fix in [(digits.x_test[:8], r"x\.reshape\(len\(x\), -1\)"), (x[0], r"batch axis is missing.*x\[None\]")]:
+        with pytest.raises(nn.errors.ShapeError, match=fix):
+            em.features(bad)
     got, _ = run_encrypted(em, x)
     check_logits(em, got, logits.forward(x))
     assert np.array_equal(got.argmax(1), run_ort(data, x, output="label"))
     e = np.exp(net[-1].beta * (got - got.max(1, keepdims=True)))
     np.testing.assert_allclose(e / e.sum(1, keepdims=True), run_ort(data, x, output="probabilities"), atol=1e-3)
+
+
+def channels_last_cnn() -> bytes:
+    """A Keras-style channels-last CNN: NHWC input, Transpose to NCHW, Conv, x * x, AveragePool, Transpose back to
+    NHWC, Keras' Flatten (Reshape to (N, -1)), Dense as MatMul + Add with an (in, out) weight."""
+    nodes = [
+        node("Transpose", ["x"], ["xt"], perm=[0, 3, 1, 2]),
+        node("Conv", ["xt", "cw", "cb"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        node("Mul", ["c", "c"], ["s"]),
+        node("AveragePool", ["s"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+        node("Transpose", ["p"], ["pt"], perm=[0, 2, 3, 1]),
+        node("Reshape", ["pt", "flat"], ["f"]),
+        node("MatMul", ["f", "w_t"], ["m"]),
+        node("Add", ["m", "b"], ["y"]),
+    ]
+    inits = weights(2, cw=(4, 1, 3, 3), cb=(4,), w_t=(10, 64), b=(10,))
+    inits.append(numpy_helper.from_array(np.array([-1, 64], np.int64), "flat"))
+    return graph(nodes, inits, shape=(8, 8, 1))
+
+
+def test_channels_last_cnn_encrypted_matches_onnx_runtime(digits):
+    """The layout transposes fold (the input one into the model's NCHW input, the one before the Flatten into the
+    rows of the Dense weight): encrypted logits on x in NCHW agree with ONNX Runtime on the NHWC x."""
+    data = channels_last_cnn()
+    with pytest.warns(UserWarning, match=r"x\.transpose\(0, 3, 1, 2\)"):
+        net = nno.load(data)
+    assert types(net) == ["Conv2d", "Square", "AvgPool2d", "Flatten", "Linear"]
+    x = digits.x_test[:2]  # NCHW
+    em = encrypted.compile(net, input_shape=SHAPE, batch_size=len(x), layout="sample", calibration=digits.x_train,
+                           **TOY)  # fmt: skip
+    got, _ = run_encrypted(em, x)
+    check_logits(em, got, run_ort(data, x.transpose(0, 2, 3, 1)))

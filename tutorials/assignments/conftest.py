@@ -1,16 +1,22 @@
-"""Shared fixture of the autograders: ``student`` is the submission under test, in a sandbox.
+"""Shared fixtures of the autograders: ``student`` is the submission under test, in an isolated worker.
 
 The submission runs in a worker process (`tutorials.assignments.sandbox`); the tests, the secret
-keys and the checks stay in this process.  An autograder sets its rules with module constants:
+keys, the encrypted values and every graded operation stay in this process.  An autograder sets
+its rules with module constants:
 
-* ``FORBIDDEN``: module prefixes the submission may not import or reach (``["ckks.ring.ntt"]``);
-* ``DISABLED``: library attributes below ``ckks`` replaced by refusals (``["CKKSVector.sum"]``);
+* ``FORBIDDEN``: module prefixes the submission may not import (``["ckks.ring.ntt"]``);
+* ``DISABLED``: operations on encrypted values the grader refuses to run (``["CKKSVector.sum"]``);
 * ``REASON``: one line shown with every refusal;
-* ``COUNT_LINES``: count the lines the submission executes per call (``student.counts["lines"]``);
+* ``LIBRARY``: whether the submission's process may import ckks at all (default False: numpy only,
+  and the encrypted values it is given, which are proxies of the grader's);
 * ``TIME_LIMIT``: seconds per call (the grader's ``--timeout`` overrides it).
 
-Which files are graded: the JSON plan named by ``CKKS_GRADE_PLAN`` (written by
-``ckks-grade`` for a class: every submission becomes a parameter of ``student``), else the file in
+Inputs come from ``sandbox.fresh_rng()`` (seeded from the OS): they differ on every grading run.
+After each test the grader kills any process the submission started and keeps its output
+(quoted) for the feedback.
+
+Which files are graded: the JSON plan named by ``CKKS_GRADE_PLAN`` (written by ``ckks-grade`` for
+a class: every submission becomes a parameter of ``student``), else the file in
 ``CKKS_STUDENT_FILE``, else the assignment's own ``stub.py``, so that
 ``pytest tutorials/assignments/<name>`` checks the stub a student edits in place.
 """
@@ -65,12 +71,22 @@ def student(request):
         forbidden=getattr(module, "FORBIDDEN", ()),
         disabled=getattr(module, "DISABLED", ()),
         reason=getattr(module, "REASON", "see the assignment's README"),
-        count_lines=getattr(module, "COUNT_LINES", False),
+        library=getattr(module, "LIBRARY", False),
         timeout=timeout,
         budget=plan.get("budget"),
     )
     with submission:
         yield submission
+
+
+@pytest.fixture(autouse=True)
+def _after_each_test(request):
+    """Kill what the submission started during the test; keep its output (quoted) for the feedback."""
+    yield
+    if "student" in request.fixturenames:
+        output = request.getfixturevalue("student").end_test()
+        if output:
+            request.node.user_properties.append(("student_output", output))
 
 
 @pytest.fixture(autouse=True)

@@ -30,7 +30,6 @@ the trace steps (sparse packing) and conjugation
 from __future__ import annotations
 
 import math
-import sys
 import time
 import weakref
 from typing import TextIO
@@ -119,8 +118,8 @@ class Bootstrapper:
 
         Args:
             keygen: a key generator holding the secret key.
-            progress: print a progress bar.
-            stream: where the bar goes (stderr).
+            progress: show a progress bar over the keys (tqdm, `ckks.progress`).
+            stream: where the bar goes; default: stderr, and only when it is a terminal.
             memory_limit: refuse before generating anything if the keys would take more bytes than this
                 (default `KEY_MEMORY_LIMIT`, 8 GiB; None: no limit).
 
@@ -136,9 +135,6 @@ class Bootstrapper:
         if keygen.params != self.params:
             raise ContextMismatchError("the key generator was made for other parameters than the bootstrapper's")
         start = time.perf_counter()
-        stream = sys.stderr if stream is None else stream
-        if progress:
-            stream.write(f"bootstrapping keys: {len(self.rotation_steps())} rotations + conjugation\n")
         self.galois_keys = keygen.create_galois_keys(self.rotation_steps(), conjugation=True, progress=progress,
                                                      stream=stream, memory_limit=memory_limit)
         self.keygen_seconds = time.perf_counter() - start

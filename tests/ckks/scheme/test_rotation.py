@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 
 import numpy as np
 import pytest
@@ -131,10 +132,22 @@ def test_rotation_keys_for_chosen_steps_and_progress(ctx, values):
     assert len(rotator.composition(21)) == 2
 
 
-def test_context_progress_bar_goes_to_stderr(toy, capsys):
+def test_context_progress_bar_goes_to_stderr_only_when_it_is_a_terminal(toy, capsys, monkeypatch):
+    """The bar (tqdm) is for people: captured or logged stderr (not a terminal) gets nothing, a terminal gets it."""
     context = toy(64)
     context.generate_galois_keys(progress=True)
-    err = capsys.readouterr().err
+    assert capsys.readouterr().err == ""  # captured: not a terminal
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    context = toy(64)
+    context.generate_galois_keys(progress=True)
+    monkeypatch.undo()
+    err = terminal.getvalue()
     assert "Galois keys" in err and f"{len(context.galois_keys)}/{len(context.galois_keys)}" in err
     # asking again makes nothing new
     before = len(context.galois_keys)

@@ -195,7 +195,7 @@ def test_flooding_options_are_validated(kwargs, error, match):
 
 def test_flooding_argument_is_validated(ctx):
     v = ctx.encrypt([1.0])
-    with pytest.raises(InputTypeError, match="flooding must be True, False, None or a ckks.security.flooding.Flooding"):
+    with pytest.raises(InputTypeError, match="flooding must be True, False, None, 'auto' or a ckks.security"):
         ctx.decrypt(v, flooding="yes")
     with pytest.raises(InputTypeError, match="flooding must be a ckks.security.flooding.Flooding or None"):
         ckks.Decryptor(ctx.params, ctx.secret_key, flooding=3)

@@ -76,13 +76,16 @@ def test_auto_layout_follows_batch_size(shipped_mlp, digits):
 
 
 def test_secure_parameters_and_tenseal_twin(shipped_mlp, digits):
-    """At 128-bit security the shipped MLP gets N = 8192; ours and the TenSEAL twin (same ring and primes)
-    both agree with the plaintext model on a few images."""
+    """At 128-bit security the shipped MLP gets N = 16384 with flooding (the default: 38 scale bits pay for it)
+    and N = 8192 without; ours and the TenSEAL twin (same ring and primes) both agree with the plaintext model
+    on a few images."""
     from nn.encrypted.tenseal_twin import TenSEALTwin
 
     x = digits.x_test[:3]
-    em = encrypted.compile(shipped_mlp, (1, 8, 8), 3, layout="batch", calibration=digits.x_train)
-    assert em.params.poly_degree == 8192 and em.params.security == 128
+    flooded = encrypted.compile(shipped_mlp, (1, 8, 8), 3, layout="batch", calibration=digits.x_train).params
+    assert flooded.poly_degree == 16384 and flooded.security == 128 and flooded.flooding_bits == 39
+    em = encrypted.compile(shipped_mlp, (1, 8, 8), 3, layout="batch", calibration=digits.x_train, flooding=False)
+    assert em.params.poly_degree == 8192 and em.params.security == 128 and em.params.flooding_bits == 0
     got, _ = _run(em, x)
     plain = shipped_mlp.predict(x).argmax(1)
     assert np.array_equal(got.argmax(1), plain)

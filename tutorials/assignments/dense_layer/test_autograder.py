@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from tutorials.assignments.sandbox import grading_context
+from tutorials.assignments.sandbox import fresh_rng, grading_context
 
 # The submission runs in the grader's sandbox (tutorials/assignments/conftest.py): no secret key,
 # the library's matrix products switched off and out of reach, every rotation counted (as a key
@@ -34,7 +34,7 @@ def ctx():
 
 
 def problem(ctx, n: int, seed: int):
-    rng = np.random.default_rng(seed)
+    rng = fresh_rng()
     w = rng.uniform(-1, 1, (n, n))
     x = rng.uniform(-1, 1, n)
     return w, x, ctx.encrypt(np.tile(x, ctx.slots // n))
@@ -91,7 +91,7 @@ def test_baby_step_giant_step(student, ctx, n):
 @pytest.mark.parametrize("n", [16, 64])
 def test_dense_layer(student, ctx, n):
     w, x, v = problem(ctx, n, 200 + n)
-    b = np.random.default_rng(n).uniform(-1, 1, n)
+    b = fresh_rng().uniform(-1, 1, n)
     result = student.dense(v, w, b)
     rotations = student.counts["rotations"]
     got = first(result, n)

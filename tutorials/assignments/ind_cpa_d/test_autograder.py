@@ -7,12 +7,13 @@ import pytest
 
 import ckks
 from ckks.security.flooding import Flooding
-from tutorials.assignments.sandbox import grading_context
+from tutorials.assignments.sandbox import fresh_rng, grading_context
 
 # The submission runs in the grader's sandbox (tutorials/assignments/conftest.py): it sees the
 # ciphertext, the public key and the shared values, never the secret key; ckks.attacks is out of reach.
 FORBIDDEN = ["ckks.attacks", "ckks.demo", "nn"]
 REASON = "write the attack yourself"
+LIBRARY = True  # the submission may import ckks in its own process (FORBIDDEN parts are hidden)
 TIME_LIMIT = 120.0
 
 
@@ -45,7 +46,7 @@ def test_is_secret_key_accepts_the_key(student, toy):
 
 
 def test_is_secret_key_rejects_others(student, toy):
-    rng = np.random.default_rng(0)
+    rng = fresh_rng()
     wrong = rng.integers(-1, 2, toy.params.poly_degree)
     assert not student.is_secret_key(toy.public_key, wrong), "a random ternary key was accepted"
     almost = secret_of(toy).copy()
@@ -55,7 +56,7 @@ def test_is_secret_key_rejects_others(student, toy):
 
 
 def test_recover_from_a_fresh_ciphertext(student, toy):
-    v = toy.encrypt(np.random.default_rng(1).uniform(-1, 1, toy.slots))
+    v = toy.encrypt(fresh_rng().uniform(-1, 1, toy.slots))
     recovered = np.asarray(student.recover_secret(v.ciphertext, oracle(toy, v.ciphertext)))
     assert recovered.shape == (toy.params.poly_degree,), f"return N = 1024 coefficients, got shape {recovered.shape}"
     wrong = int(np.count_nonzero(recovered.astype(np.int64) != secret_of(toy)))
@@ -66,7 +67,7 @@ def test_recover_from_a_fresh_ciphertext(student, toy):
 
 
 def test_recover_after_a_computation(student, toy):
-    x = np.random.default_rng(2).uniform(-1, 1, toy.slots)
+    x = fresh_rng().uniform(-1, 1, toy.slots)
     v = toy.encrypt(x)
     w = v * v + v  # a server's computation: relinearized and rescaled, one level lower
     recovered = np.asarray(student.recover_secret(w.ciphertext, oracle(toy, w.ciphertext)))
@@ -77,7 +78,7 @@ def test_recover_after_a_computation(student, toy):
 
 
 def test_recover_at_secure_parameters(student, real):
-    v = real.encrypt(np.random.default_rng(3).uniform(-1, 1, 100))
+    v = real.encrypt(fresh_rng().uniform(-1, 1, 100))
     recovered = np.asarray(student.recover_secret(v.ciphertext, oracle(real, v.ciphertext)))
     assert np.array_equal(recovered.astype(np.int64), secret_of(real)), (
         "at N = 8192 (128-bit IND-CPA secure parameters) one decryption must still give the key away"
@@ -86,7 +87,7 @@ def test_recover_at_secure_parameters(student, real):
 
 
 def test_flooding_defeats_the_attack(student, toy):
-    v = toy.encrypt(np.random.default_rng(4).uniform(-1, 1, toy.slots))
+    v = toy.encrypt(fresh_rng().uniform(-1, 1, toy.slots))
     recovered = np.asarray(student.recover_secret(v.ciphertext, oracle(toy, v.ciphertext, Flooding())))
     assert not np.array_equal(recovered.astype(np.int64), secret_of(toy)), "flooding should stop the attack"
     assert not student.is_secret_key(toy.public_key, recovered), (

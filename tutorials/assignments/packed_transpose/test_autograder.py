@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from tutorials.assignments.sandbox import grading_context
+from tutorials.assignments.sandbox import fresh_rng, grading_context
 
 # The submission runs in the grader's sandbox (tutorials/assignments/conftest.py): no secret key,
 # the library's matrix code (ckks.circuits.matrix_product, CKKSMatrix, nn's training packing)
@@ -41,7 +41,7 @@ def packed(matrix: np.ndarray, slots: int = SLOTS) -> np.ndarray:
 
 
 def problem(ctx, d: int, seed: int):
-    a = np.random.default_rng(seed).uniform(-1, 1, (d, d))
+    a = fresh_rng().uniform(-1, 1, (d, d))
     return a, ctx.encrypt(packed(a))
 
 
@@ -72,7 +72,7 @@ def check(student, v, result, want: np.ndarray, d: int, bound: int, what: str) -
 
 @pytest.mark.parametrize("d", [4, 8])
 def test_transpose_masks(student, d):
-    a = np.random.default_rng(d).uniform(-1, 1, (d, d))
+    a = fresh_rng().uniform(-1, 1, (d, d))
     masks = student.transpose_masks(d, SLOTS)
     assert isinstance(masks, dict), "transpose_masks should return a dict {rotation step: mask}"
     x = packed(a)

@@ -9,10 +9,12 @@ import pytest
 
 import ckks
 from ckks.errors import SecurityError
+from tutorials.assignments.sandbox import fresh_rng
 
 # The submission runs in the grader's sandbox (tutorials/assignments/conftest.py).
 FORBIDDEN = ["ckks.attacks", "nn"]
 REASON = "derive the parameters from the table of bounds yourself"
+LIBRARY = True  # the submission may import ckks in its own process (FORBIDDEN parts are hidden)
 TIME_LIMIT = 60.0
 CASES = [(0, 40, 20), (1, 40, 20), (2, 40, 20), (3, 40, 20), (2, 20, 10), (5, 30, 10), (10, 40, 20), (7, 50, 10)]
 
@@ -77,7 +79,7 @@ def test_max_depth(student, n, scale_bits, integer_bits, want):
 def test_the_chosen_parameters_compute(student):
     choice = student.choose_parameters(2, 40, 20)
     ctx = ckks.Context(choice["poly_degree"], choice["moduli_bits"], choice["scale_bits"])
-    x = np.random.default_rng(0).uniform(-2, 2, 64)
+    x = fresh_rng().uniform(-2, 2, 64)
     v = ctx.encrypt(x)
     v2 = v * v
     result = v2 * v2

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from tutorials.assignments.sandbox import grading_context
+from tutorials.assignments.sandbox import fresh_rng, grading_context
 
 # The submission runs in a sandbox (see tutorials/assignments/conftest.py): it gets the context
 # WITHOUT the secret key (no decrypting), may not import the scheme's or the circuits' internals,
@@ -45,7 +45,7 @@ def rotations(student):
 
 @pytest.mark.parametrize("n", [1, 2, 16, 256])
 def test_total(student, ctx, rotations, n):
-    x = np.random.default_rng(n).uniform(-1, 1, n)
+    x = fresh_rng().uniform(-1, 1, n)
     result = student.total(ctx.encrypt(x))
     got = result.decrypt()[0] if len(result) else float("nan")
     assert abs(got - x.sum()) < 1e-4, (
@@ -65,7 +65,7 @@ def test_total_uses_no_level(student, ctx, rotations):
 
 
 def test_total_everywhere(student, ctx, rotations):
-    x = np.random.default_rng(7).uniform(-1, 1, ctx.slots)
+    x = fresh_rng().uniform(-1, 1, ctx.slots)
     result = student.total_everywhere(ctx.encrypt(x)).decrypt()
     assert np.allclose(result, x.sum(), atol=1e-3), (
         "every slot should hold the total of all N/2 slots: rotate by 1, 2, ..., N/4 (the rotations wrap around)"
@@ -76,7 +76,7 @@ def test_total_everywhere(student, ctx, rotations):
 
 @pytest.mark.parametrize("n", [4, 64])
 def test_dot(student, ctx, rotations, n):
-    rng = np.random.default_rng(10 + n)
+    rng = fresh_rng()
     x, y = rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
     u, w = ctx.encrypt(x), ctx.encrypt(y)
     result = student.dot(u, w)

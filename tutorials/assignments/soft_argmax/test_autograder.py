@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import ckks
-from tutorials.assignments.sandbox import grading_context
+from tutorials.assignments.sandbox import fresh_rng, grading_context
 
 # The submission runs in the grader's sandbox (tutorials/assignments/conftest.py): no secret key,
 # the library's polynomial evaluation switched off, nn (nn.encrypted.softargmax) and
@@ -70,7 +70,7 @@ def test_denominator_range(student, low, high, classes):
     ("low", "high", "depth", "bound"), [(-1.0, 1.0, 3, 2e-2), (-2.0, 2.0, 4, 2e-3)], ids=["width2", "width4"]
 )
 def test_exp(student, ctx, low, high, depth, bound):
-    x = np.random.default_rng(int(high)).uniform(low, high, ctx.slots)
+    x = fresh_rng().uniform(low, high, ctx.slots)
     x[:2] = low, high
     v = ctx.encrypt(x)
     result = run(student.exp_shifted, v, low, high, depth)
@@ -93,7 +93,7 @@ def test_exp(student, ctx, low, high, depth, bound):
     ("low", "high", "depth", "bound"), [(0.5, 2.0, 5, 1e-3), (4 * math.exp(-4), 4.0, 8, 1e-2)], ids=["narrow", "wide"]
 )
 def test_inverse(student, ctx, low, high, depth, bound):
-    x = np.random.default_rng(depth).uniform(low, high, ctx.slots)
+    x = fresh_rng().uniform(low, high, ctx.slots)
     x[:2] = low, high
     v = ctx.encrypt(x)
     result = run(student.inverse, v, low, high, depth)
@@ -117,7 +117,7 @@ def test_inverse(student, ctx, low, high, depth, bound):
     ("classes", "low", "high", "depth"), [(3, -1.0, 1.0, 10), (4, -2.0, 2.0, 13)], ids=["classes3", "classes4"]
 )
 def test_soft_argmax(student, ctx, classes, low, high, depth):
-    rng = np.random.default_rng(classes)
+    rng = fresh_rng()
     z = rng.uniform(low, high, (ctx.slots, classes))
     z[0], z[1], z[2], z[3] = low, high, low, high  # the extremes of the denominator
     z[2, 0], z[3, 0] = high, low

@@ -1,6 +1,7 @@
 """Cheat: the O(N^2) definition copied into the file (correct, and fast enough for a 5 s clock).
 
-Blocked: the grader counts lines executed; from N = 512 to 1024 they grow 4-fold, not 2.2-fold.
+Blocked: the grader measures the CPU time of the process from outside; from N = 512 to 2048
+it grows 16-fold, not 5-fold.
 must fail: test_work_grows_like_n_log_n
 """
 

@@ -1,7 +1,7 @@
 """Cheat: hide the rotations by replacing CKKSVector.rotate with a wrapper before the grader counts.
 
-Blocked: the worker checks, after loading and after every call, that no function or class of
-ckks was replaced.
+Blocked: the library is not in the student's process (``ckks`` there is a stand-in holding only
+the error classes): the vectors are proxies, and rotations run, and are counted, in the grader.
 must fail: all
 """
 

@@ -1,6 +1,7 @@
 """Cheat: rotate with the context's internal rotator, one step at a time, hoping it is not counted.
 
-Blocked: the grader counts key switches inside the library, wherever they are called from.
+Blocked: the vector is a proxy: its context offers only slots, scale and encrypt (no rotator),
+and the grader counts every key switch inside the library, wherever it is called from.
 must fail: test_total[16], test_total[256], test_dot[64]
 """
 

@@ -1,6 +1,7 @@
 """Cheat: replace CKKSVector.rotate with an uncounted copy before the grader measures anything.
 
-Blocked: the worker checks that no function or class of ckks was replaced.
+Blocked: the library is not in the student's process (``ckks`` there is a stand-in holding only
+the error classes): the vectors are proxies, and rotations run, and are counted, in the grader.
 must fail: all
 """
 

@@ -1,7 +1,8 @@
 """Cheat: overwrite the autograder's file so that the next run passes.
 
-Blocked: open() is not available to a submission (nor os, pathlib, io); the worker also runs in
-an empty temporary folder, and ckks-grade reports any grader file that changes during grading.
+Blocked: open() is not available to a submission (nor os, pathlib, io), and, around that guard,
+the process runs as nobody in an empty private folder of a read-only view without the grader's files
+(bubblewrap); ckks-grade flags ``integrity`` if a library or grader file changes while grading.
 must fail: all
 """
 
