@@ -125,10 +125,15 @@ def main(argv: list[str] | None = None) -> dict:
 
     import contextlib
 
+    import dask
     import distributed
     import numba
 
     numba.set_num_threads(1)
+    # dask's nanny exports MALLOC_TRIM_THRESHOLD_=65536 to its workers; setting it switches off glibc's
+    # dynamic mmap threshold, so every ciphertext-sized array is a fresh mmap and page-faults in:
+    # tasks ran 2-2.5x slower than the same work here, mostly in system time (docs/nn/scale_out.md).
+    dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None})
     print(f"preparing {', '.join(args.only)} (compile, keys, encryption) ...", flush=True)
     cases = _models(args)
     samples: dict = {name: {key: [] for key in ["local", *workers]} for name in cases}

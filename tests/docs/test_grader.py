@@ -233,3 +233,13 @@ def test_processes_left_behind_are_killed_and_flagged(tmp_path):
         assert student.end_test() == ""
         assert "killed_processes" in student.report.anomalies
         assert student._tree() == student._allowed  # only the worker is left
+
+
+def test_the_static_scan_names_interpreter_internals():
+    """`introspection` finds escape hatches as attributes, names and strings; plain code and bad syntax give nothing."""
+    from tutorials.assignments.sandbox import introspection
+
+    source = 'x = ().__class__.__base__.__subclasses__()\ng = getattr(f, "__globals__")\ny = __import__("os")\n'
+    assert introspection(source) == ["__base__", "__globals__", "__import__", "__subclasses__"]
+    assert introspection("def total(v):\n    return v + v.rotate(1)\n") == []
+    assert introspection("def broken(:\n") == []

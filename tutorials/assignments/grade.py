@@ -19,7 +19,8 @@ The CSV has the columns ``student, score, max_score, percent, passed, total, fla
 and one column per test (``pass``/``fail``); its first data row, student ``(weight)``, holds each
 test's weight (points, from the autograder's ``@pytest.mark.weight``: the only place points are
 set).  ``flags`` lists the anomalies seen while grading that student (``timeout``,
-``killed_processes``, ``integrity``, ``malformed``), ``isolation`` what kept the submission in.
+``killed_processes``, ``integrity``, ``malformed``, ``introspection``), ``isolation`` what kept the
+submission in.
 ``--feedback DIR`` writes each student's failing tests with their hints and output to
 ``DIR/<student>.txt``, to hand back.  The student's output and messages are quoted (every line
 starts with ``  |``): a line that starts in the first column is the grader's.

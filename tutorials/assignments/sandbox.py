@@ -23,13 +23,16 @@ result.  What makes the grade trustworthy:
   worker is killed (the grader is a child subreaper, so ``setsid`` double forks stay its
   descendants; bubblewrap adds a PID namespace), and flagged ``killed_processes``.
 * **Tamper evidence**: the library's and the grader's files are hashed before and after each
-  submission (``integrity``); time-outs (``timeout``) and malformed messages are flagged too.  Each
+  submission (``integrity``); time-outs (``timeout``) and malformed messages are flagged too, and so is
+  source that names interpreter internals (``introspection``: frames, globals, ``__subclasses__``;
+  a static scan of the text, `introspection`) even when the sandbox makes the attempt harmless.  Each
   submission's flags are in ``REPORTS`` (``ckks-grade`` writes them to the CSV and exits with 3).
 * The student's output is captured, truncated and quoted (``quote``): it cannot pass for the grader's.
 """
 
 from __future__ import annotations
 
+import ast
 import base64
 import ctypes
 import dataclasses
@@ -381,6 +384,48 @@ class Report:
             self.anomalies[kind] = detail[:300]
 
 
+#: Names that reach past the objects a submission is given: the interpreter's internals (frames, code,
+#: globals, the class graph).  No assignment needs them; a submission that names one, as an attribute or
+#: as a string (``getattr(x, "__globals__")``), is flagged ``introspection`` whatever it scores, so that a
+#: sandbox-escape attempt is seen by the teacher even when the sandbox makes it harmless.
+INTROSPECTION = frozenset({
+    "__subclasses__", "__globals__", "__builtins__", "__code__", "__closure__", "__base__", "__bases__",
+    "__mro__", "__import__", "__loader__", "__spec__", "tb_frame", "tb_next", "f_back", "f_globals",
+    "f_locals", "f_builtins", "f_code", "gi_frame", "cr_frame", "ag_frame", "_getframe",
+})
+
+
+def introspection(source: str) -> list[str]:
+    """The `INTROSPECTION` names a submission's source uses (attributes, names or string constants), sorted.
+
+    A static scan of the text the grader sends: the worker cannot hide from it.  Source that does not
+    parse yields nothing here (the worker reports the syntax error).
+
+    Args:
+        source: the submission's text.
+
+    Returns:
+        The names found, sorted, each once.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            name = node.attr
+        elif isinstance(node, ast.Name):
+            name = node.id
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            name = node.value
+        else:
+            continue
+        if name in INTROSPECTION:
+            found.add(name)
+    return sorted(found)
+
+
 #: The report of every submission graded in this process, by the submission's path.
 REPORTS: dict[str, Report] = {}
 
@@ -468,6 +513,9 @@ class Submission:
         except (OSError, UnicodeDecodeError) as error:
             self.load_error = SubmissionError(f"could not read {Path(self.path).name}: {error}")
             return self
+        names = introspection(source)
+        if names:
+            self.report.flag("introspection", "the submission reaches into interpreter internals: " + ", ".join(names))
         self._home = tempfile.mkdtemp(prefix="ckks-grade-")
         root = os.geteuid() == 0
         uid = SANDBOX_USER if root else os.geteuid()

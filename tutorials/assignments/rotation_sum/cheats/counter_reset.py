@@ -3,6 +3,7 @@
 The old worker counted rotations in the student's process (a dict this file could reach).
 Blocked: rotations run, and are counted, in the grader's process; there is nothing to reset here.
 must fail: test_total[16], test_total[256], test_total_everywhere, test_dot[4], test_dot[64]
+flag: introspection (the static scan sees `__subclasses__` and `__globals__`)
 """
 
 _classes = ().__class__.__base__.__subclasses__()

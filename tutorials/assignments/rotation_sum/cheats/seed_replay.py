@@ -3,7 +3,7 @@
 The old autograders drew inputs from np.random.default_rng(n): the answer could be computed
 without touching the ciphertext.  Blocked: inputs come from the OS on every run, so the replayed
 answer is wrong (``v * 0`` is an integer product: the level check alone passes).
-must fail: test_total[1], test_total[2], test_total[16], test_total[256], test_total_everywhere, test_dot[4]
+must fail: test_total[1], test_total[2], test_total[16], test_total[256], test_total_uses_no_level, test_total_everywhere, test_dot[4]
 """
 
 import numpy as np
