@@ -2,8 +2,8 @@
 
 The old autograders drew inputs from np.random.default_rng(n): the answer could be computed
 without touching the ciphertext.  Blocked: inputs come from the OS on every run, so the replayed
-answer is wrong (``v * 0`` is an integer product: the level check alone passes).
-must fail: test_total[1], test_total[2], test_total[16], test_total[256], test_total_uses_no_level, test_total_everywhere, test_dot[4]
+answer is wrong in every test (``v * 0`` keeps the level, but every test now checks the value).
+must fail: all
 """
 
 import numpy as np
