@@ -209,7 +209,8 @@ def test_without_bubblewrap_the_grader_still_isolates_and_says_so(tmp_path):
     assert "isolation: no OS sandbox (install bubblewrap)" in result.stdout
     with open(tmp_path / "out.csv", newline="", encoding="utf-8") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
-    assert rows["a"]["flags"] == "killed_processes" and rows["b"]["flags"] == ""
+    # orphan_fork reaches os through __subclasses__ (the static scan flags it) and leaves a process behind
+    assert set(rows["a"]["flags"].split(";")) == {"introspection", "killed_processes"} and rows["b"]["flags"] == ""
     assert float(rows["b"]["percent"]) == 100.0 and rows["b"]["isolation"].startswith("no OS sandbox")
 
 
