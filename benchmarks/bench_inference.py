@@ -1,8 +1,9 @@
-"""Encrypted inference on the digits test set: nn.encrypted against its TenSEAL twin, in one run.
+"""Encrypted inference on digits or MNIST: nn.encrypted against its TenSEAL twin, in one run.
 
     python benchmarks/bench_inference.py                  # shipped MLP, all 450 test images
     python benchmarks/bench_inference.py --single 20      # images timed one by one (both libraries)
     python benchmarks/bench_inference.py --conv           # also a one-convolution CNN (TenSEAL im2col)
+    python benchmarks/bench_inference.py --dataset mnist  # MNIST and CIFAR-shaped networks (bench_mnist.py)
 
 For each model: plaintext accuracy; for ours and TenSEAL the encrypted accuracy,
 agreement with the plaintext predictions and the single-image latency
@@ -15,14 +16,20 @@ convolutions runs only here (TenSEAL cannot: its issue #403).
 
 Targets of issue 10: latency ours/TenSEAL <= 1.0 on the TenSEAL-expressible
 model; amortised batch time <= 1/100 of TenSEAL's single-image time.
+
+``--dataset mnist`` runs `bench_mnist.main` instead (issue 22: TenSEAL's MNIST tutorial network
+against its TenSEAL twin, each library in its own process; the LeNet-shaped network; the
+CIFAR-shaped network); its options are listed by ``--dataset mnist --help``.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -31,6 +38,8 @@ from nn import encrypted
 from nn.datasets import load_digits
 from nn.encrypted import pretrained
 from nn.encrypted.tenseal_twin import TenSEALTwin
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_mnist, next to this file
 
 
 def one_conv_model(data, seed: int = 0) -> nn.Sequential:
@@ -89,7 +98,18 @@ def bench_model(name: str, model, data, single: int, tenseal: bool = True, ts_im
 
 
 def main(argv=None) -> list[dict]:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--dataset", choices=["digits", "mnist"], default="digits")
+    known, rest = pre.parse_known_args(argv)
+    if known.dataset == "mnist":
+        import bench_mnist
+
+        return bench_mnist.main(rest)
+    argv = rest
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", choices=["digits", "mnist"], default="digits",
+                        help="digits (8x8, this page's options) or mnist (see --dataset mnist --help)")
     parser.add_argument("--single", type=int, default=10, help="images timed one by one with our sample layout")
     parser.add_argument("--ts-images", type=int, default=450, help="test images classified one by one by TenSEAL")
     parser.add_argument("--conv", action="store_true", help="also the one-convolution CNN (TenSEAL im2col twin)")

@@ -11,12 +11,12 @@ import statistics
 import time
 from collections.abc import Callable
 
-import ckks
-from ckks.interop import tenseal_context
-
 
 def context_pair(poly_degree: int, moduli_bits: list[int], galois: bool = False):
     """This library's context and its TenSEAL twin (:mod:`ckks.interop`), scale 2^40."""
+    import ckks  # here, not at the top: compare.py imports this module and must not load any library
+    from ckks.interop import tenseal_context
+
     ours = ckks.Context(poly_degree, moduli_bits, 40)
     if galois:
         ours.generate_galois_keys(progress=False)

@@ -1,64 +1,66 @@
-"""The whole comparison table in one command: this library vs TenSEAL (SEAL) and OpenFHE, side by side.
+"""This library against TenSEAL (SEAL) and OpenFHE, each in processes of its own, at two labelled settings.
 
-    python benchmarks/compare.py                          # everything (tens of minutes on 2 busy cores)
-    python benchmarks/compare.py --quick                  # N = 2^13 and 2^14, fewer repeats, no N sweep
-    python benchmarks/compare.py --rings 16384 --threads 1 --skip scaling extras sizes
-    python benchmarks/compare.py --json docs/benchmarks/compare.json   # data for tools/benchmark_page.py
+    python benchmarks/compare.py --json /tmp/compare.json        # everything (about 25 minutes on 2 cores)
+    python benchmarks/compare.py --quick --json /tmp/quick.json  # small rows only: N = 2^13, 2^14, small bootstrap
+    python benchmarks/compare.py --check /tmp/compare.json       # flag tables whose spread hides the difference
+    python benchmarks/compare.py --sections core --rings 16384 --threads 1 --rounds 5 --check
 
-Every operation is timed for the three libraries alternately (ours, TenSEAL,
-OpenFHE, ours, ...) in one run, so all three see the same machine load; the
-tables give medians and the ratios ours / TenSEAL and ours / OpenFHE.
-Sections:
+**Settings.** Every peer runs at two settings, and every table says which:
 
-* **core and rotation** for N = 2^13, 2^14, 2^15 (``--rings``) and numba on 1
-  and 2 threads (``--threads``): encrypt, decrypt, add, plaintext multiply,
-  multiply + relinearize + rescale, rotate(1).  TenSEAL runs each operation
-  on one core (SEAL does not parallelize one ciphertext operation); OpenFHE
-  runs with OMP_NUM_THREADS equal to the thread count.
-* **rotations, linear algebra, polynomials** (``extras``, N = 2^13 and 2^14):
-  hoisted rotations, sum of all slots, polyval, plaintext matrix product.
-* **time against N** (``scaling``): multiply and rotate for N = 2^12 .. 2^16
-  with three data primes and one special prime, per library, one thread.
-* **serialized sizes** (``sizes``, N = 2^13): ours / TenSEAL (and OpenFHE's
-  binary format where its wheel can serialize the object).
-* **NTT per transform** (``ntt``): one limb, N = 2^14, forward and inverse.
+* **(a) like for like**: our parameters in every library: the same N, prime sizes (SEAL and this
+  library make the same primes; OpenFHE makes its own of the same sizes), one prime per key-switching
+  digit and one special prime, uniform ternary secret.
+* **(b) each library's own recommended setting for the same security and depth**: ours and TenSEAL
+  at their defaults (which are (a): SEAL has one key-switching setting, one prime per digit);
+  OpenFHE with its default number of digits for hybrid key switching (``SetNumLargeDigits`` not
+  called) and ``HEStd_128_classic`` where OpenFHE accepts our ring with them. Where its 128-bit check
+  refuses our N (at depths 1 and 7 its default digits need a larger special modulus), (b) keeps our N
+  without OpenFHE's check and a third column, **(b128)**, lets OpenFHE pick the ring at 128 bits.
+  Bootstrapping at (b): OpenFHE's own 128-bit setup (``HEStd_128_classic``, its sparse-encapsulated
+  secret, level budget [3, 3], default digits), against (a): OpenFHE at our level budget, digits and
+  sparse secret, without its security check.
 
-Parameters (scale 2^40, full slot vectors, uniform inputs in [-1, 1]):
-N = 2^13 ``[60, 40, 40, 60]``, 2^14 ``[60, 40 x 7, 60]`` (8 data primes),
-2^15 ``[60, 40 x 11, 60]`` (12 data primes); one prime per key-switching
-digit and one special prime in all three libraries.  OpenFHE runs in a
-worker process (`openfhe_worker.py`) under the interpreter that
-`ckks.interop.openfhe_python` finds: the one named by ``CKKS_OPENFHE_PYTHON``,
-else this interpreter if it can ``import openfhe``, else ``.venv-openfhe`` at
-the repository root (which ``.ci/run`` creates; the ``openfhe`` wheel is
-CPython 3.10 only); without one the OpenFHE columns are "-".  Timings are never asserted anywhere: this is a report.
+**Method.** One library per process per configuration: ``library_worker.py ours``,
+``library_worker.py tenseal`` and ``openfhe_worker.py`` (under the Python 3.10 that can import the
+``openfhe`` wheel, `ckks.interop.openfhe_python`) for each setting and thread count; this process
+only starts them and collects numbers. Threads: ours ``NUMBA_NUM_THREADS`` and ``set_threads`` in its
+own process, OpenFHE ``OMP_NUM_THREADS`` (passive waiting, so an idle worker does not spin on a core);
+SEAL computes one ciphertext operation in one thread either way. The workers are timed alternately:
+each operation gets ``--rounds`` rounds, and in each round every worker (in an order that rotates from
+round to round) runs ``--repeat`` timed calls (after one warm-up call in the first round); a round's value is
+the median of those.
+Tables give the median over rounds and the spread (min-max over rounds); ratios are medians of the
+per-round ratios with their min-max. Clock: CPU time of the worker process for one thread (on a shared
+machine wall time mostly measures waiting for a core), wall time for two. The load average
+(``os.getloadavg``) is recorded at the start and end of every table and of the run.
+
+``--check`` flags every table row whose spread is larger than the difference it reports: a ratio
+whose min-max interval contains 1, or two libraries whose min-max ranges overlap; the exit status is
+then 1 and the message names the rows. Rows flagged in a table are marked "(n.s.)".
+
+Bootstrapping (``--sections bootstrap``, N = 2^16, 128-bit preset) needs about 14 GiB per process: every
+bootstrapping process runs under ``flock /tmp/bigmem.lock`` (the machine's shared memory lock), one at
+a time, ours and OpenFHE (a) and (b) alternating. ``--quick`` bootstraps the teaching preset at N = 2^12.
+Timings are never asserted anywhere: this is a report.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
+import datetime
 import json
 import os
-import re
+import platform
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import tenseal as ts
-import tenseal.sealapi as sealapi
-
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
 from common import markdown_table  # noqa: E402
-
-import ckks  # noqa: E402
-from ckks.interop import openfhe_python, tenseal_context  # noqa: E402
-from ckks.ring.modarith import set_threads  # noqa: E402
 
 RINGS = {
     4096: ([30, 25, 25, 28], 25),
@@ -69,6 +71,7 @@ RINGS = {
 }
 SCALING = {n: (([30, 25, 25, 28], 25) if n == 4096 else ([60, 40, 40, 60], 40)) for n in RINGS}
 CORE = ["encrypt", "decrypt", "add", "plain multiply", "multiply", "rotate"]
+EXTRAS = ["hoisted", "sum", "polyval", "matmul"]
 LABELS = {
     "encrypt": "encrypt (encode + public-key encrypt)",
     "decrypt": "decrypt (decrypt + decode)",
@@ -83,374 +86,617 @@ LABELS = {
 }
 HOISTED = [2, 4, 8, 16, -1, -2, -4, -8]
 POLY = [0.1, -0.3, 0.2, 0.05, -0.02, 0.01, 0.003, -0.001]
+#: Column keys and their names. "a"/"b"/"b128": the settings (see the module docstring).
+NAMES = {"ours": "ours", "tenseal": "TenSEAL", "openfhe_a": "OpenFHE (a)", "openfhe_b": "OpenFHE (b)",
+         "openfhe_b128": "OpenFHE (b128)"}
+#: Which columns each setting's table shows (TenSEAL's default is (a), so it appears in both).
+SETTING_COLUMNS = {"b": ["tenseal", "openfhe_b", "openfhe_b128"], "a": ["tenseal", "openfhe_a"]}
+LOCK = "/tmp/bigmem.lock"
+NOT_SIGNIFICANT = "(n.s.)"
 
 
-@functools.cache
+# -- one library per process ------------------------------------------------------------------------------------
 def openfhe_interpreter() -> str | None:
-    """The Python that can import openfhe (`ckks.interop.openfhe_python`, looked up once), or None."""
+    """The Python that can import openfhe (`ckks.interop.openfhe_python`), or None."""
+    sys.path.insert(0, str(ROOT))
+    from ckks.interop import openfhe_python
+
     return openfhe_python()
 
 
-# -- OpenFHE worker ----------------------------------------------------------------------------------------------
-class OpenFHE:
-    """A worker process running openfhe_worker.py with a fixed OMP thread count."""
+def worker_command(library: str, threads: int, openfhe_python: str | None = None, lock: bool = False,
+                   script: str | None = None) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of one library's worker process.
 
-    def __init__(self, threads: int):
-        self.proc = None
-        python = openfhe_interpreter()
-        if python is None:
-            return
-        # passive waiting: spinning OpenMP threads would steal the cores the other libraries are timed on
-        env = dict(os.environ, OMP_NUM_THREADS=str(threads), OMP_WAIT_POLICY="PASSIVE")
-        self.proc = subprocess.Popen(
-            [python, str(HERE / "openfhe_worker.py")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            text=True, env=env,
-        )
+    ``library`` is a column key (``ours``, ``tenseal``, ``openfhe_a``, ...): ours and TenSEAL run
+    ``library_worker.py`` under this interpreter, OpenFHE ``openfhe_worker.py`` (or ``script``) under
+    ``openfhe_python``. ``threads`` goes to numba (``NUMBA_NUM_THREADS``) and OpenMP (``OMP_NUM_THREADS``);
+    ``lock`` prefixes ``flock /tmp/bigmem.lock`` (runs that need more than 4 GiB).
+    """
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), NUMBA_NUM_THREADS=str(threads), OMP_WAIT_POLICY="PASSIVE",
+               OPENBLAS_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    if library in ("ours", "tenseal"):
+        argv = [sys.executable, str(HERE / "library_worker.py"), library]
+    elif library.startswith("openfhe"):
+        if openfhe_python is None:
+            raise ValueError("OpenFHE needs a Python that can import openfhe (ckks.interop.openfhe_python)")
+        argv = [openfhe_python, script or str(HERE / "openfhe_worker.py")]
+    else:
+        raise ValueError(f"unknown library {library!r}")
+    return (["flock", LOCK] + argv if lock else argv), env
+
+
+class Worker:
+    """One library at one setting and thread count, in a process of its own (JSON lines on stdin/stdout)."""
+
+    def __init__(self, library: str, threads: int, openfhe_python: str | None = None):
+        self.library, self.threads = library, threads
+        argv, env = worker_command(library, threads, openfhe_python)
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
 
     def ask(self, request: dict) -> dict:
-        if self.proc is None:
-            return {"error": "no openfhe interpreter"}
-        self.proc.stdin.write(json.dumps(request) + "\n")
-        self.proc.stdin.flush()
-        return json.loads(self.proc.stdout.readline())
-
-    def setup(self, n: int, bits: list[int], scale_bits: int, values, steps, with_sum=False) -> dict:
-        return self.ask({"cmd": "setup", "poly_degree": n, "moduli_bits": bits, "scale_bits": scale_bits,
-                         "steps": steps, "hoisted": HOISTED, "sum": with_sum, "values": list(map(float, values)),
-                         "poly": POLY})
-
-    def timer(self, op: str):
-        def run():
-            reply = self.ask({"cmd": "time", "op": op, "clock": "cpu" if clock is CLOCK["cpu"] else "wall"})
-            if "error" in reply:
-                raise RuntimeError(reply["error"])
-            return reply["seconds"]
-        return run
+        try:
+            self.proc.stdin.write(json.dumps(request) + "\n")
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+        except (BrokenPipeError, OSError) as exc:
+            return {"error": f"{self.library} worker: {exc}"}
+        return json.loads(line) if line else {"error": f"{self.library} worker exited ({self.proc.poll()})"}
 
     def close(self) -> None:
-        if self.proc is not None:
-            self.ask_quit()
-
-    def ask_quit(self) -> None:
         try:
-            self.proc.stdin.write(json.dumps({"cmd": "quit"}) + "\n")
-            self.proc.stdin.flush()
-            self.proc.wait(timeout=30)
-        except (BrokenPipeError, subprocess.TimeoutExpired):
+            self.ask({"cmd": "quit"})
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
             self.proc.kill()
+            self.proc.wait()
 
 
-# -- timing ------------------------------------------------------------------------------------------------------
-#: "cpu": CPU seconds of the timing process (robust on a loaded machine, where wall time counts the other
-#: processes' turns; right for one thread, where every library computes in one thread); "wall": elapsed seconds.
-CLOCK = {"cpu": time.process_time, "wall": time.perf_counter}
-clock = CLOCK["wall"]
+def setup_request(library: str, n: int, bits: list[int], scale_bits: int, steps: list[int], extras: bool) -> dict:
+    import numpy as np
+
+    rng = np.random.default_rng(n)
+    values, other = rng.uniform(-1, 1, n // 2), rng.uniform(-1, 1, n // 2)
+    request = {"cmd": "setup", "poly_degree": n, "moduli_bits": bits, "scale_bits": scale_bits, "steps": steps,
+               "hoisted": HOISTED, "sum": extras, "values": values.tolist(), "other": other.tolist(), "poly": POLY}
+    if library.startswith("openfhe_"):
+        request["setting"] = library.removeprefix("openfhe_")
+    return request
 
 
-def local(fn):
-    """A timer of an in-process callable: seconds of one call on the current clock."""
-    def run():
-        start = clock()
-        fn()
-        return clock() - start
-    return run
+def start_workers(libraries: list[str], threads: int, n: int, bits: list[int], scale_bits: int, steps: list[int],
+                  extras: bool = False) -> tuple[dict[str, Worker], dict[str, dict]]:
+    """Start and set up one worker per library; returns the live workers and every setup reply."""
+    python = openfhe_interpreter() if any(lib.startswith("openfhe") for lib in libraries) else None
+    workers, info = {}, {}
+    for library in libraries:
+        if library.startswith("openfhe") and python is None:
+            info[library] = {"error": "no Python that can import openfhe"}
+            continue
+        worker = Worker(library, threads, python)
+        reply = worker.ask(setup_request(library, n, bits, scale_bits, steps, extras))
+        info[library] = {k: v for k, v in reply.items() if k != "ok"}
+        if "error" in reply:
+            print(f"  ({NAMES[library]} setup: {reply['error'][:200]})", file=sys.stderr)
+            worker.close()
+        else:
+            workers[library] = worker
+    # (b128) only where OpenFHE's own ring differs from ours (else it repeats (b)).
+    if "openfhe_b128" in workers and info["openfhe_b128"].get("ring_dim") == n:
+        workers.pop("openfhe_b128").close()
+        info["openfhe_b128"]["skipped"] = "same ring as (b)"
+    return workers, info
 
 
-def alternate(timers: list, repeat: int) -> list[float | None]:
-    """Median milliseconds of each timer, run alternately (one warm-up each); None where a timer fails."""
-    alive = []
-    for timer in timers:
-        try:
-            timer() if timer is not None else None
-            alive.append(timer)
-        except Exception as exc:  # noqa: BLE001 - a library without this operation shows "-"
-            print(f"  (skipped: {str(exc)[:100]})", file=sys.stderr)
-            alive.append(None)
-    samples: list[list[float]] = [[] for _ in timers]
-    for _ in range(repeat):
-        for i, timer in enumerate(alive):
-            if timer is not None:
-                samples[i].append(timer() * 1e3)
-    return [statistics.median(s) if s else None for s in samples]
+def rotate(items: list, k: int) -> list:
+    k %= max(1, len(items))
+    return items[k:] + items[:k]
 
 
-def use_clock(threads: int) -> None:
-    """Numba threads and the clock for a measurement: CPU time on one thread (unless --clock wall), else wall time."""
-    global clock
-    set_threads(threads)
-    clock = CLOCK["cpu"] if threads == 1 and CLOCK_MODE == "auto" else CLOCK["wall" if CLOCK_MODE != "cpu" else "cpu"]
+def measure(workers: dict[str, Worker], op: str, rounds: int, repeat: int, clock: str) -> dict[str, list[float]]:
+    """Per-round medians (ms) of ``op`` for every worker, the workers alternating in a rotating order."""
+    per_round: dict[str, list[float]] = {key: [] for key in workers}
+    failed: set[str] = set()
+    for r in range(rounds):
+        for key in rotate(list(workers), r):
+            if key in failed:
+                continue
+            # a warm-up call before the first round only (compilation, caches, lazily built tables)
+            reply = workers[key].ask({"cmd": "time", "op": op, "repeat": repeat, "clock": clock, "warmup": r == 0})
+            if "error" in reply:
+                print(f"  ({NAMES[key]} {op}: {reply['error'][:120]})", file=sys.stderr)
+                failed.add(key)
+                continue
+            per_round[key].append(statistics.median(reply["samples"]) * 1e3)
+    return {key: values for key, values in per_round.items() if key not in failed and values}
 
 
-CLOCK_MODE = "auto"
+# -- statistics and the check -----------------------------------------------------------------------------------
+def spread(values: list[float]) -> dict:
+    """Median, min, max and quartiles of a list of measurements."""
+    q = statistics.quantiles(values, n=4, method="inclusive") if len(values) > 1 else [values[0]] * 3
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "q1": q[0], "q3": q[2],
+            "n": len(values), "values": list(values)}
 
 
+def ratio_spread(ours: list[float], theirs: list[float]) -> dict:
+    """The ratio ours / theirs per round (paired: the same round saw the same load), and its spread."""
+    pairs = [a / b for a, b in zip(ours, theirs) if b]
+    return spread(pairs)
+
+
+def unresolved(row: dict, peer: str) -> str | None:
+    """Why the row does not resolve ours against ``peer`` (its spread exceeds the difference), or None."""
+    r = row.get("ratios", {}).get(peer)
+    mine, theirs = row["libraries"].get("ours"), row["libraries"].get(peer)
+    if r is None or mine is None or theirs is None:
+        return None
+    if min(mine["n"], theirs["n"]) < 2:
+        return "one measurement: no spread to judge the difference by"
+    if r["min"] <= 1.0 <= r["max"]:
+        return f"ratio {r['median']:.2f} with per-round range [{r['min']:.2f}, {r['max']:.2f}] contains 1"
+    if mine["min"] <= theirs["max"] and theirs["min"] <= mine["max"]:
+        return (f"min-max ranges overlap: ours [{mine['min']:.3g}, {mine['max']:.3g}], "
+                f"{NAMES.get(peer, peer)} [{theirs['min']:.3g}, {theirs['max']:.3g}]")
+    return None
+
+
+def make_row(keys: dict, per_round: dict[str, list[float]]) -> dict:
+    """A table row: identifying ``keys``, every library's spread, the ratios and what they do not resolve."""
+    row = dict(keys)
+    row["libraries"] = {key: spread(values) for key, values in per_round.items()}
+    ours = per_round.get("ours")
+    row["ratios"] = {key: ratio_spread(ours, values) for key, values in per_round.items() if key != "ours" and ours}
+    row["unresolved"] = {peer: why for peer in row["ratios"] if (why := unresolved(row, peer))}
+    return row
+
+
+def check(results: dict) -> list[str]:
+    """One message per (table, row, peer) whose spread is larger than the difference it reports."""
+    messages = []
+    for section in ("core", "extras", "scaling", "bootstrap"):
+        for row in results.get(section, {}).get("rows", []):
+            where = ", ".join(f"{k}={row[k]}" for k in ("N", "threads", "operation", "setting") if k in row)
+            for peer in row.get("ratios", {}):
+                if why := unresolved(row, peer):  # judged from the stored spreads, not a stored verdict
+                    messages.append(f"{section}: {where}: ours / {NAMES.get(peer, peer)}: {why}")
+    return messages
+
+
+# -- tables ------------------------------------------------------------------------------------------------------
 def fmt(x: float | None) -> str:
     if x is None:
         return "-"
     return f"{x:.3f}" if x < 1 else f"{x:.2f}" if x < 100 else f"{x:.0f}"
 
 
-def ratio(a: float | None, b: float | None) -> str:
-    return f"{a / b:.2f}" if a is not None and b else "-"
+def cell(stats: dict | None) -> str:
+    """``median (min-max)``."""
+    return "-" if stats is None else f"{fmt(stats['median'])} ({fmt(stats['min'])}-{fmt(stats['max'])})"
 
 
-def seal_galois_element(step: int, n: int) -> int:
-    """SEAL's Galois element of a rotation step (GaloisTool::get_elt_from_step: generator 3)."""
-    slots = n // 2
-    return pow(3, step % slots, 2 * n)
+def ratio_cell(row: dict, peer: str) -> str:
+    r = row.get("ratios", {}).get(peer)
+    if r is None:
+        return "-"
+    text = f"{r['median']:.2f} ({r['min']:.2f}-{r['max']:.2f})"
+    return f"{text} {NOT_SIGNIFICANT}" if unresolved(row, peer) else text
 
 
-# -- the three libraries on one parameter set --------------------------------------------------------------------
-class Setup:
-    """Our context, TenSEAL's twin and an OpenFHE worker's context on the same parameters."""
-
-    def __init__(self, n: int, bits: list[int], scale_bits: int, steps: list[int], openfhe: OpenFHE | None,
-                 extras: bool = False):
-        rng = np.random.default_rng(n)
-        self.n = n
-        self.values = rng.uniform(-1, 1, n // 2)
-        self.other = rng.uniform(-1, 1, n // 2)
-        self.ours = ckks.Context(n, bits, scale_bits)
-        self.ours.generate_galois_keys(steps=steps, progress=False)
-        self.ox, self.oy = self.ours.encrypt(self.values), self.ours.encrypt(self.other)
-        try:
-            self.theirs = tenseal_context(self.ours.params, galois=False)
-        except ValueError as exc:  # SEAL's default build stops at N = 2^15
-            print(f"  (TenSEAL: {exc})", file=sys.stderr)
-            self.theirs = None
-        if self.theirs is not None:
-            seal_context = self.theirs.seal_context().data
-            keygen = sealapi.KeyGenerator(seal_context, self.theirs.secret_key().data)
-            self.seal_galois = sealapi.GaloisKeys()
-            keygen.create_galois_keys([seal_galois_element(k, n) for k in steps], self.seal_galois)
-            self.seal_evaluator = sealapi.Evaluator(seal_context)
-            self.tx, self.ty = ts.ckks_vector(self.theirs, self.values), ts.ckks_vector(self.theirs, self.other)
-        self.openfhe = openfhe
-        self.openfhe_info = (
-            openfhe.setup(n, bits, scale_bits, self.values, steps, with_sum=extras) if openfhe is not None else {}
-        )
-        if extras:
-            self.theirs_full = tenseal_context(self.ours.params, galois=True)
-            self.tfx = ts.ckks_vector(self.theirs_full, self.values)
-            self.matrix = rng.uniform(-1, 1, (64, 64))
-            self.ox64 = self.ours.encrypt(self.values[:64])
-            self.tx64 = ts.ckks_vector(self.theirs_full, self.values[:64])
-
-    def seal_rotate(self, step: int):
-        out = sealapi.Ciphertext()
-        self.seal_evaluator.rotate_vector(self.tx.ciphertext()[0], step, self.seal_galois, out)
-        return out
-
-    def timers(self, op: str) -> list:
-        ox, oy = self.ox, self.oy
-        tx, ty = (self.tx, self.ty) if self.theirs is not None else (None, None)
-        y = self.other
-        ours = {
-            "encrypt": lambda: self.ours.encrypt(self.values),
-            "decrypt": lambda: ox.decrypt(),
-            "add": lambda: ox + oy,
-            "plain multiply": lambda: ox * y,
-            "multiply": lambda: ox * oy,
-            "rotate": lambda: ox.rotate(1),
-            "hoisted": lambda: ox.rotate_many(HOISTED),
-            "sum": lambda: ox.sum(),
-            "polyval": lambda: ox.polyval(POLY),
-            "matmul": lambda: self.ox64.matmul(self.matrix),
-        }[op]
-        theirs = {
-            "encrypt": lambda: ts.ckks_vector(self.theirs, self.values),
-            "decrypt": lambda: tx.decrypt(),
-            "add": lambda: tx + ty,
-            "plain multiply": lambda: tx * y,
-            "multiply": lambda: tx * ty,
-            "rotate": lambda: self.seal_rotate(1),
-            "hoisted": lambda: [self.seal_rotate(k) for k in HOISTED],
-            "sum": lambda: self.tfx.sum() if hasattr(self, "tfx") else None,
-            "polyval": lambda: tx.polyval(POLY),
-            "matmul": lambda: self.tx64.matmul(self.matrix.tolist()) if hasattr(self, "tx64") else None,
-        }[op]
-        openfhe = None
-        if self.openfhe is not None and self.openfhe_info.get("ok") and op != "matmul":
-            openfhe = self.openfhe.timer(op)
-        return [local(ours), local(theirs) if self.theirs is not None else None, openfhe]
+def power(n: int) -> str:
+    return f"2^{n.bit_length() - 1}"
 
 
-def per_rotation(op: str, values: list[float | None]) -> list[float | None]:
-    return [v / len(HOISTED) if v is not None and op == "hoisted" else v for v in values]
+def load_text(table: dict) -> str:
+    start, end = table.get("load_start"), table.get("load_end")
+    if not start or not end:
+        return ""
+    run = f" (run {table['run'] + 1})" if "run" in table else ""
+    return (f"Load average (1 min) at the start / end of this table{run}: {start[0]:.2f} / {end[0]:.2f} "
+            f"on {table.get('cores', os.cpu_count())} cores.")
 
 
-# -- sections ----------------------------------------------------------------------------------------------------
-def core_section(rings, threads_list, repeat, results) -> str:
+def render_timing(table: dict, columns: list[str], with_threads: bool = True) -> str:
+    """A markdown table of one section at one setting: ours and ``columns``, medians (min-max), ratios."""
+    present = [c for c in columns if any(c in row["libraries"] for row in table["rows"])]
+    header = ["N"] + (["threads"] if with_threads else []) + ["operation", "ours ms"]
+    header += [f"{NAMES[c]} ms" for c in present] + [f"ours/{NAMES[c]}" for c in present]
+    lines = []
+    for row in table["rows"]:
+        cells = [power(row["N"])] + ([str(row["threads"])] if with_threads else []) + [LABELS[row["operation"]]]
+        cells += [cell(row["libraries"].get("ours"))] + [cell(row["libraries"].get(c)) for c in present]
+        cells += [ratio_cell(row, c) for c in present]
+        lines.append(cells)
+    return markdown_table(header, lines)
+
+
+def render_setups(table: dict) -> str:
+    """What each worker ran: ring degree OpenFHE used, its security check, relinearization key size."""
     rows = []
-    for n in rings:
-        bits, scale_bits = RINGS[n]
-        workers = {t: OpenFHE(t) for t in threads_list}
-        setups = {t: Setup(n, bits, scale_bits, [1], workers[t]) for t in threads_list}
-        for op in CORE:
-            for t in threads_list:
-                use_clock(t)
-                mine, seal, ofhe = alternate(setups[t].timers(op), repeat)
-                results["core"].append({"N": n, "threads": t, "operation": LABELS[op], "ours_ms": mine,
-                                        "tenseal_ms": seal, "openfhe_ms": ofhe})
-                rows.append([f"2^{n.bit_length() - 1}", str(t), LABELS[op], fmt(mine), fmt(seal), fmt(ofhe),
-                             ratio(mine, seal), ratio(mine, ofhe)])
-                print(" | ".join(rows[-1]), file=sys.stderr, flush=True)
-        for w in workers.values():
-            w.close()
-    header = ["N", "threads", "operation", "ours ms", "TenSEAL ms", "OpenFHE ms", "ours/TenSEAL", "ours/OpenFHE"]
+    for setup in table.get("setups", []):
+        for key, info in setup["libraries"].items():
+            if "error" in info or "skipped" in info:
+                continue
+            key_bytes = info.get("relin_key_bytes")
+            rows.append([power(setup["N"]), NAMES[key], power(info["ring_dim"]) if info.get("ring_dim") else "-",
+                         info.get("security", "-"), f"{key_bytes / 2**20:.1f}" if key_bytes else "-"])
+    unique = list(dict.fromkeys(tuple(r) for r in rows))
+    header = ["N", "library", "ring it ran", "security check", "relin key MiB (serialized)"]
+    return markdown_table(header, [list(r) for r in unique])
+
+
+def render_bootstrap(table: dict) -> str:
+    header = ["threads", "setting", "library", "bootstrap s", "ours/peer", "keygen+setup s", "key GiB",
+              "precision bits", "levels after", "ring, secret, security"]
+    rows = []
+    for row in table["rows"]:
+        if len(row["libraries"]) < 2:  # no peer measured at this setting: see the errors under the table
+            continue
+        for key in ["ours"] + [k for k in row["libraries"] if k != "ours"]:
+            stats, extra = row["libraries"].get(key), row.get("details", {}).get(key, {})
+            if stats is None:
+                continue
+            rows.append([str(row["threads"]), row["setting"], NAMES.get(key, key), cell(stats),
+                         "" if key == "ours" else ratio_cell(row, key), fmt(extra.get("keygen_seconds")),
+                         fmt(extra["key_memory_mb"] / 1024) if extra.get("key_memory_mb") else "-",
+                         f"{extra['precision_bits']:.1f}" if extra.get("precision_bits") else "-",
+                         str(extra.get("levels_after", "-")), extra.get("describe", "")])
     return markdown_table(header, rows)
 
 
-def extras_section(rings, threads_list, repeat, results) -> str:
+def render_sizes(table: dict) -> str:
     rows = []
-    steps = sorted(set(HOISTED + [1]) | {2**i for i in range(12)} | {-(2**i) for i in range(4)})
-    for n in rings:
-        bits, scale_bits = RINGS[n]
-        for t in threads_list:
-            use_clock(t)
-            worker = OpenFHE(t)
-            setup = Setup(n, bits, scale_bits, [k for k in steps if abs(k) < n // 2], worker, extras=True)
-            for op in ("hoisted", "sum", "polyval", "matmul"):
-                mine, seal, ofhe = per_rotation(op, alternate(setup.timers(op), max(3, repeat // 2)))
-                results["extras"].append({"N": n, "threads": t, "operation": LABELS[op], "ours_ms": mine,
-                                          "tenseal_ms": seal, "openfhe_ms": ofhe})
-                rows.append([f"2^{n.bit_length() - 1}", str(t), LABELS[op], fmt(mine), fmt(seal), fmt(ofhe),
-                             ratio(mine, seal), ratio(mine, ofhe)])
-                print(" | ".join(rows[-1]), file=sys.stderr, flush=True)
-            worker.close()
-            del setup
-    header = ["N", "threads", "operation", "ours ms", "TenSEAL ms", "OpenFHE ms", "ours/TenSEAL", "ours/OpenFHE"]
-    note = ("TenSEAL: `sum` and `matmul` of CKKSVector with its default Galois keys, hoisted = 8 single SEAL "
-            "rotate_vector calls (SEAL has no hoisting); OpenFHE: EvalFastRotation, EvalSum, EvalPoly.")
-    return markdown_table(header, rows) + "\n\n" + note
+    for row in table["rows"]:
+        o, t, f = row.get("ours"), row.get("tenseal"), row.get("openfhe")
+        rows.append([row["object"], f"{o:,}", f"{t:,}" if t else "-", f"{f:,}" if f else "-",
+                     f"{o / t:.2f}" if t else "-", f"{o / f:.2f}" if f else "-"])
+    return markdown_table(["object", "ours bytes", "TenSEAL bytes", "OpenFHE (a) bytes", "ours/TenSEAL",
+                           "ours/OpenFHE (a)"], rows)
 
 
-def scaling_section(rings, repeat, results) -> str:
-    rows = []
-    use_clock(1)
-    for n in rings:
-        bits, scale_bits = SCALING[n]
-        worker = OpenFHE(1)
-        setup = Setup(n, bits, scale_bits, [1], worker)
-        for op in ("multiply", "rotate"):
-            mine, seal, ofhe = alternate(setup.timers(op), repeat)
-            results["scaling"].append({"N": n, "operation": LABELS[op], "ours_ms": mine, "tenseal_ms": seal,
-                                       "openfhe_ms": ofhe})
-            rows.append([f"2^{n.bit_length() - 1}", LABELS[op], fmt(mine), fmt(seal), fmt(ofhe), ratio(mine, seal),
-                         ratio(mine, ofhe)])
-            print(" | ".join(rows[-1]), file=sys.stderr, flush=True)
-        worker.close()
-        del setup
-    header = ["N", "operation", "ours ms", "TenSEAL ms", "OpenFHE ms", "ours/TenSEAL", "ours/OpenFHE"]
-    return markdown_table(header, rows) + "\n\n3 data primes + 1 special prime at every N (`[60, 40, 40, 60]`; " \
-        "`[30, 25, 25, 28]` at 2^12), one thread."
+def render_ntt(table: dict) -> str:
+    rows = [[power(r["N"]), f"{r['forward_us']:.0f}", f"{r['inverse_us']:.0f}"] for r in table["rows"]]
+    return markdown_table(["N", "forward us", "inverse us"], rows)
 
 
-def sizes_section(results) -> str:
-    import bench_sizes
-
-    values = np.random.default_rng(0).uniform(-1, 1, bench_sizes.N // 2)
-    theirs = bench_sizes.tenseal_sizes(values)
-    ours, _ = bench_sizes.our_sizes(values)
-    worker = OpenFHE(1)
-    info = worker.setup(bench_sizes.N, bench_sizes.BITS, bench_sizes.SCALE_BITS, values, [])
-    worker.close()
-    openfhe = info.get("sizes", {})
-    rows = []
-    for name in ours:
-        o = openfhe.get(name)
-        results["sizes"].append({"object": name, "ours": ours[name], "tenseal": theirs[name], "openfhe": o})
-        rows.append([name, f"{ours[name]:,}", f"{theirs[name]:,}", f"{o:,}" if o else "-",
-                     f"{ours[name] / theirs[name]:.2f}", f"{ours[name] / o:.2f}" if o else "-"])
-    header = ["object", "ours bytes", "TenSEAL bytes", "OpenFHE bytes", "ours/TenSEAL", "ours/OpenFHE"]
-    return markdown_table(header, rows) + (
-        "\n\nN = 8192, `[60, 40, 40, 60]`, 24 Galois keys on our and TenSEAL's side. Ours: residues bit-packed "
-        "to their prime's width, the uniform half of keys and fresh symmetric ciphertexts stored as a seed. "
-        "TenSEAL: SEAL's format with zstd (its keys are seeded too). OpenFHE: its binary format.")
-
-
-def ntt_section(results) -> str:
-    from ckks.ring.ntt import forward_one, inverse_one
-
-    set_threads(1)
-    rows = []
-    for n in (8192, 16384, 32768):
-        params = ckks.Context(n, RINGS[n][0], 40).params
-        tables = params.tables
-        q = tables.moduli[1]
-        a = np.random.default_rng(1).integers(0, int(q), n, dtype=np.uint64)
-        b = a.copy()
-
-        def fwd(b=b, tables=tables, q=q):
-            forward_one(b, tables.psi_rev[1], tables.psi_rev_shoup[1], q)
-
-        def inv(b=b, tables=tables, q=q):
-            inverse_one(b, tables.psi_inv_rev[1], tables.psi_inv_rev_shoup[1], tables.n_inv[1], q)
-
-        f_ms, i_ms = alternate([local(fwd), local(inv)], 200)
-        results["ntt"].append({"N": n, "forward_ms": f_ms, "inverse_ms": i_ms})
-        rows.append([f"2^{n.bit_length() - 1}", f"{f_ms * 1e3:.0f}", f"{i_ms * 1e3:.0f}"])
-    from numba import njit
-
-    probe = njit(forward_one.py_func)  # a fresh compilation: cached code cannot be inspected
-    probe(b, tables.psi_rev[1], tables.psi_rev_shoup[1], q)
-    asm = probe.inspect_asm(probe.signatures[0])
-    vector = "zmm" if "zmm" in asm else "ymm" if "ymm" in asm else "xmm"
-    note = (f"\n\nOne limb, one thread, median of 200. The butterflies compile to `vpmuludq` on `{vector}` registers "
-            f"({len(re.findall('vpmuludq', asm))} in `forward_one`). The issue's reference for SEAL (TenSEAL 0.3.x, "
-            "this machine): 16 limbs at 2^14 in 3.60 ms forward and 2.42 ms inverse, i.e. 225 and 151 us per limb.")
-    return markdown_table(["N", "forward us", "inverse us"], rows) + note
+def render(results: dict) -> str:
+    """Every measured table of ``results`` as markdown, each labelled with its setting and load."""
+    parts = []
+    core = results.get("core")
+    if core and core.get("rows"):
+        parts.append("### Core operations, setting (b): each library at its own recommended setting\n\n"
+                     + render_timing(core, SETTING_COLUMNS["b"]) + "\n\n" + load_text(core)
+                     + " OpenFHE (b) runs at our ring degree; (b128) is OpenFHE at 128 bits on the ring it picks "
+                     "itself, shown where that ring differs from ours. TenSEAL's default is setting (a).")
+        parts.append("### Core operations, setting (a): like for like (our parameters everywhere)\n\n"
+                     + render_timing(core, SETTING_COLUMNS["a"]))
+        parts.append("### What each library ran\n\n" + render_setups(core) + "\n\nRelinearization key: "
+                     "serialized, in each library's own format (ours bit-packed and seeded, SEAL's seeded and "
+                     "compressed, OpenFHE's in full); its size grows with the number of digits.")
+    extras = results.get("extras")
+    if extras and extras.get("rows"):
+        parts.append("### Rotations, linear algebra, polynomials (settings (b) and (a))\n\n"
+                     + render_timing(extras, ["tenseal", "openfhe_b", "openfhe_a"]) + "\n\n" + load_text(extras)
+                     + " TenSEAL: `sum` and `matmul` of CKKSVector with its default Galois keys, hoisted = 8 "
+                     "single SEAL rotate_vector calls (SEAL has no hoisting); OpenFHE: EvalFastRotation, EvalSum, "
+                     "EvalPoly (no plaintext matmul in its API). polyval needs depth 3, more than N = 2^13 has.")
+    scaling = results.get("scaling")
+    if scaling and scaling.get("rows"):
+        parts.append("### Time against N (3 data primes + 1 special prime, one thread)\n\n"
+                     + render_timing(scaling, ["tenseal", "openfhe_b", "openfhe_a"], with_threads=False)
+                     + "\n\n" + load_text(scaling))
+    boot = results.get("bootstrap")
+    if boot and boot.get("rows"):
+        parts.append("### Bootstrapping\n\n" + render_bootstrap(boot) + "\n\n" + load_text(boot)
+                     + " One process per library and setting, one at a time (under the memory lock at N = 2^16). "
+                     "Bootstrap s: median (min-max) of the timed bootstraps of that process (CPU seconds on one "
+                     "thread, "
+                     "wall seconds on more). Keygen+setup (wall seconds, so inflated by the machine's load): ours "
+                     "the rotation keys and a first bootstrap that encodes the DFT diagonals, OpenFHE "
+                     "EvalBootstrapSetup and its key generation. Key GiB: ours the rotation keys in memory; "
+                     "OpenFHE the growth of its resident memory over key generation from N = 2^16 on (serializing "
+                     "its keys would double its memory), the serialized size of its rotation keys on smaller "
+                     "rings. Levels after: ours the "
+                     "ciphertext's level, OpenFHE depth - level - (noise scale degree - 1) as its examples "
+                     "count them. Precision: -log2 of the largest error over all slots, inputs uniform in "
+                     "[-1, 1]." + "".join(f" Not measured: {NAMES.get(k.split(',')[0], k)}{k[k.find(','):]}: "
+                                          f"{why}." for k, why in boot.get("errors", {}).items()))
+    sizes = results.get("sizes")
+    if sizes and sizes.get("rows"):
+        parts.append("### Serialized sizes (N = 2^13, setting (a))\n\n" + render_sizes(sizes))
+    ntt = results.get("ntt")
+    if ntt and ntt.get("rows"):
+        parts.append("### NTT per transform (ours, one limb, one thread, median of 200)\n\n" + render_ntt(ntt)
+                     + (f"\n\nThe butterflies compile to `vpmuludq` on `{ntt['register']}` registers "
+                        f"({ntt['vpmuludq']} in `forward_one`)." if ntt.get("register") else ""))
+    return "\n\n".join(parts)
 
 
-def load_note() -> str:
+# -- sections ----------------------------------------------------------------------------------------------------
+def load() -> list[float]:
     try:
-        load = os.getloadavg()
+        return [round(x, 2) for x in os.getloadavg()]
     except OSError:
-        return "load unknown"
-    return f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} cores"
+        return []
 
 
-def main() -> None:
+def cpu_model() -> str:
+    """The CPU's model name and its widest vector extension (Linux ``/proc/cpuinfo``), or the platform's name."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine()
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    vector = "AVX-512" if "avx512f" in flags else "AVX2, no AVX-512" if "avx2" in flags else "no AVX2"
+    return f"{model} ({vector})"
+
+
+def clock_for(threads: int, mode: str) -> str:
+    """CPU time on one thread (unless --clock wall), wall time otherwise."""
+    if mode == "auto":
+        return "cpu" if threads == 1 else "wall"
+    return mode
+
+
+def timing_section(configs: list[tuple[int, list[int], int, int]], ops: list[str], libraries: list[str],
+                   rounds: int, repeat: int, clock_mode: str, steps_for, extras: bool = False) -> dict:
+    """Rows for every (N, moduli_bits, scale_bits, threads) config and operation, each library in its worker."""
+    table = {"rows": [], "setups": [], "load_start": load(), "cores": os.cpu_count()}
+    for n, bits, scale_bits, threads in configs:
+        workers, info = start_workers(libraries, threads, n, bits, scale_bits, steps_for(n), extras)
+        table["setups"].append({"N": n, "threads": threads, "moduli_bits": bits, "libraries": info})
+        try:
+            for op in ops:
+                per_round = measure(workers, op, rounds, repeat, clock_for(threads, clock_mode))
+                if op == "hoisted":
+                    per_round = {k: [v / len(HOISTED) for v in vs] for k, vs in per_round.items()}
+                row = make_row({"N": n, "threads": threads, "operation": op, "clock": clock_for(threads, clock_mode)},
+                               per_round)
+                table["rows"].append(row)
+                print(f"  {power(n)} t={threads} {op}: " + ", ".join(
+                    f"{NAMES[k]} {cell(v)}" for k, v in row["libraries"].items()), file=sys.stderr, flush=True)
+        finally:
+            for worker in workers.values():
+                worker.close()
+    table["load_end"] = load()
+    return table
+
+
+def core_steps(n: int) -> list[int]:
+    return [1]
+
+
+def extras_steps(n: int) -> list[int]:
+    steps = sorted(set(HOISTED + [1]) | {2**i for i in range(12)} | {-(2**i) for i in range(4)})
+    return [k for k in steps if abs(k) < n // 2]
+
+
+def run_json(argv: list[str], env: dict, request: dict, timeout: float) -> dict:
+    """Run a one-shot JSON worker (request on stdin, reply on stdout)."""
+    try:
+        done = subprocess.run(argv, input=json.dumps(request), capture_output=True, text=True, env=env,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    if done.returncode:
+        return {"error": f"exit {done.returncode}: {done.stderr[-500:]}"}
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    return json.loads(lines[0]) if lines else {"error": "no reply"}
+
+
+def bootstrap_requests(preset: str, poly_degree: int | None, ours: dict, values: list[float],
+                       repeat: int) -> dict[str, dict]:
+    """OpenFHE's bootstrapping requests (openfhe_reference.py) at (a) our level budget and (b) its own setup."""
+    big = (poly_degree or 1 << 16) >= 1 << 16
+    common = {"slots": ours["slots"], "levels_after": ours["compute_levels"], "values": values, "repeat": repeat,
+              "key_memory": "rss" if big else "serialized"}
+    a = dict(common, poly_degree=ours["poly_degree"], level_budget=[ours["cts"], ours["stc"]],
+             secret="SPARSE_TERNARY", dnum=ours.get("dnum", 4))
+    b = dict(common, poly_degree=None, level_budget=[3, 3], secret="SPARSE_ENCAPSULATED", dnum=None,
+             security="128" if preset == "128" else None)
+    if preset != "128":  # the teaching preset is insecure: OpenFHE's check would pick a far larger ring
+        b["poly_degree"] = ours["poly_degree"]
+    return {"openfhe_a": a, "openfhe_b": b}
+
+
+def bootstrap_rows(threads: int, details: dict[str, dict]) -> list[dict]:
+    """The (b) and (a) rows of one thread count from the processes' reports so far."""
+    rows = []
+    for setting, key in (("b", "openfhe_b"), ("a", "openfhe_a")):
+        per_round = {k: details[k]["seconds"] for k in ("ours", key) if k in details}
+        row = make_row({"threads": threads, "setting": setting, "operation": "bootstrap"}, per_round)
+        row["details"] = {k: {f: v for f, v in details[k].items() if f != "seconds"} for k in ("ours", key)
+                          if k in details}
+        rows.append(row)
+    return rows
+
+
+def bootstrap_section(preset: str, poly_degree: int | None, threads_list: list[int], repeat: int,
+                      clock_mode: str = "auto", progress=None) -> dict:
+    """Ours and OpenFHE (a), (b): one process each, under the memory lock, alternating.
+
+    ``progress(table)`` is called after every process (each takes minutes), so that a run cut short keeps
+    what it measured.
+    """
+    import numpy as np
+
+    table = {"rows": [], "load_start": load(), "cores": os.cpu_count(), "preset": preset}
+    python = openfhe_interpreter()
+    big = preset == "128"
+    n = poly_degree or (1 << 16 if big else 4096)
+    values = np.random.default_rng(n).uniform(-1, 1, n // 2).tolist()
+    script = str(ROOT / "tests" / "ckks" / "circuits" / "bootstrapping" / "openfhe_reference.py")
+    for index, threads in enumerate(threads_list):
+        argv, env = worker_command("ours", threads, lock=big)
+        ours = run_json(argv, env, {"cmd": "bootstrap", "preset": preset, "poly_degree": None if big else n,
+                                    "repeat": repeat, "values": values, "threads": threads,
+                                    "clock": clock_for(threads, clock_mode)}, 1800)
+        if "error" in ours:
+            print(f"  (ours bootstrap: {ours['error']})", file=sys.stderr)
+            continue
+        ours["describe"] = (f"N = {power(ours['poly_degree'])}, sparse h = {ours.get('hamming_weight', '?')}, "
+                            f"budget [{ours['cts']}, {ours['stc']}], dnum {ours.get('dnum', '?')}, "
+                            + ("128-bit (our check)" if big else "insecure teaching preset"))
+        requests = bootstrap_requests(preset, None if big else n, ours, values, repeat)
+        for request in requests.values():
+            request["clock"] = clock_for(threads, clock_mode)
+        details = {"ours": ours}
+        done = len(table["rows"])
+        table["rows"][done:] = bootstrap_rows(threads, details)
+        if progress:
+            progress(table)
+        for key in rotate(list(requests), index):
+            if python is None:
+                break
+            argv, env = worker_command(key, threads, python, lock=big, script=script)
+            reply = run_json(argv, env, requests[key], 1800)
+            if "error" in reply:
+                print(f"  ({NAMES[key]} bootstrap: {reply['error']})", file=sys.stderr)
+                table.setdefault("errors", {})[f"{key}, {threads} thread(s)"] = reply["error"][-300:]
+                continue
+            reply.pop("values", None)
+            request = requests[key]
+            reply["levels_after"] = reply.get("levels_remaining")
+            reply["seconds"] = reply.get("bootstrap_samples") or [reply["bootstrap_seconds"]]
+            reply["describe"] = (f"N = {power(reply['ring_dim'])}, {request['secret'].lower()}, budget "
+                                 f"{request['level_budget']}, dnum {request['dnum'] or 'default'}, "
+                                 f"{reply.get('security', '-')}")
+            details[key] = reply
+            table["rows"][done:] = bootstrap_rows(threads, details)
+            if progress:
+                progress(table)
+        print(render_bootstrap({"rows": table["rows"][done:]}), file=sys.stderr, flush=True)
+    table["load_end"] = load()
+    return table
+
+
+def sizes_section(python: str | None) -> dict:
+    from bench_sizes import BITS, SCALE_BITS, N
+
+    sizes = {}
+    for library in ("ours", "tenseal", "openfhe_a"):
+        if library == "openfhe_a" and python is None:
+            continue
+        worker = Worker(library, 1, python)
+        if library == "openfhe_a":
+            worker.ask(setup_request(library, N, BITS, SCALE_BITS, [], False))
+        sizes[library] = worker.ask({"cmd": "sizes"}).get("sizes", {})
+        worker.close()
+    rows = [{"object": name, "ours": size, "tenseal": sizes.get("tenseal", {}).get(name),
+             "openfhe": sizes.get("openfhe_a", {}).get(name)} for name, size in sizes["ours"].items()]
+    return {"rows": rows}
+
+
+def ntt_section() -> dict:
+    worker = Worker("ours", 1)
+    reply = worker.ask({"cmd": "ntt"})
+    worker.close()
+    return {"rows": reply.get("rows", []), "register": reply.get("register"), "vpmuludq": reply.get("vpmuludq")}
+
+
+SECTIONS = ["core", "extras", "scaling", "bootstrap", "sizes", "ntt"]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rings", type=int, nargs="+", default=[8192, 16384, 32768])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--rounds", type=int, default=5, help="alternation rounds per operation (spread over these)")
+    parser.add_argument("--repeat", type=int, default=3, help="timed calls per worker per round (median kept)")
     parser.add_argument("--scaling", type=int, nargs="+", default=[4096, 8192, 16384, 32768, 65536])
-    parser.add_argument("--skip", nargs="*", default=[], choices=["core", "extras", "scaling", "sizes", "ntt"])
-    parser.add_argument("--quick", action="store_true", help="N = 2^13, 2^14; 5 repeats; no N sweep")
-    parser.add_argument("--json", type=Path, help="also write the measurements here (for tools/benchmark_page.py)")
+    parser.add_argument("--sections", nargs="+", default=SECTIONS, choices=SECTIONS)
+    parser.add_argument("--bootstrap-repeat", type=int, default=2, help="timed bootstraps per process")
+    parser.add_argument("--bootstrap-threads", type=int, nargs="+", default=[1],
+                        help="thread counts of the bootstrapping rows (default 1: each 128-bit process takes minutes)")
+    parser.add_argument("--extras-threads", type=int, nargs="+", default=[1],
+                        help="thread counts of the rotations / linear algebra / polynomials rows")
+    parser.add_argument("--quick", action="store_true",
+                        help="small rows only: N = 2^13 and 2^14 core rows, 3 rounds, bootstrapping at the teaching "
+                             "preset (N = 2^12); no extras, no N sweep")
+    parser.add_argument("--json", type=Path, help="write the measurements here (for tools/benchmark_page.py)")
+    parser.add_argument("--check", nargs="?", const="", metavar="JSON",
+                        help="flag rows whose spread is larger than their difference (exit 1); with a file, "
+                             "check that file without measuring")
     parser.add_argument("--clock", choices=["auto", "cpu", "wall"], default="auto",
-                        help="auto (default): CPU time of the process on 1 thread, wall time on more; "
-                             "wall: elapsed time everywhere (use on an idle machine)")
-    args = parser.parse_args()
-    global CLOCK_MODE
-    CLOCK_MODE = args.clock
+                        help="auto (default): CPU time of the worker process on 1 thread, wall time on more")
+    args = parser.parse_args(argv)
     if args.quick:
-        args.rings, args.repeat, args.skip = [8192, 16384], 5, list(args.skip) + ["scaling"]
-    results: dict = {"core": [], "extras": [], "scaling": [], "sizes": [], "ntt": []}
-    started = load_note()
+        args.rings, args.rounds = [8192, 16384], 3
+        args.sections = [s for s in args.sections if s not in ("extras", "scaling")]
+    return args
 
-    def emit(text: str) -> None:  # print each section as soon as it is measured, and keep the data so far
-        print(text, flush=True)
+
+def run_check(results: dict) -> int:
+    messages = check(results)
+    if not messages:
+        print("--check: every ratio is resolved (its spread is smaller than the difference it reports)")
+        return 0
+    print(f"--check: {len(messages)} ratio(s) whose spread is larger than the difference they report "
+          "(marked (n.s.) in the tables):", file=sys.stderr)
+    for message in messages:
+        print("  " + message, file=sys.stderr)
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.check:
+        stored = json.loads(Path(args.check).read_text(encoding="utf-8"))
+        return run_check(stored.get("compare", stored))  # docs/benchmarks/data.json holds the run under "compare"
+    python = openfhe_interpreter()
+    libraries = ["ours", "tenseal"] + (["openfhe_a", "openfhe_b", "openfhe_b128"] if python else [])
+    results: dict = {"meta": {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "command": "python benchmarks/compare.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "cores": os.cpu_count(), "machine": cpu_model(), "rounds": args.rounds,
+        "repeat": args.repeat, "clock": args.clock, "openfhe": python is not None, "load_start": load()}}
+
+    def save() -> None:
+        results["meta"]["load_end"] = load()
         if args.json:
-            results["note"] = f"at start: {started}; now: {load_note()}"
             args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
 
-    emit(f"# ckks vs TenSEAL {ts.__version__} vs OpenFHE (median of {args.repeat}, alternating)\n\n"
-         f"Clock: {args.clock} (auto = CPU seconds of the process for 1 thread, wall seconds for 2).\n")
-    if "core" not in args.skip:
-        emit("## Core operations and rotation\n\n" + core_section(args.rings, args.threads, args.repeat, results))
-    if "extras" not in args.skip:
-        emit("\n## Rotations, linear algebra, polynomials\n\n"
-             + extras_section([n for n in args.rings if n <= 16384], args.threads, args.repeat, results))
-    if "scaling" not in args.skip:
-        emit("\n## Time against N\n\n" + scaling_section(args.scaling, max(3, args.repeat // 2), results))
-    if "sizes" not in args.skip:
-        emit("\n## Serialized sizes\n\n" + sizes_section(results))
-    if "ntt" not in args.skip:
-        emit("\n## NTT per transform\n\n" + ntt_section(results))
-    emit(f"\nMachine: at start: {started}; at end: {load_note()}.")
+    started = time.perf_counter()
+    if "core" in args.sections:
+        configs = [(n, *RINGS[n], t) for n in args.rings for t in args.threads]
+        results["core"] = timing_section(configs, CORE, libraries, args.rounds, args.repeat, args.clock, core_steps)
+        save()
+    if "extras" in args.sections:
+        configs = [(n, *RINGS[n], t) for n in args.rings if n <= 16384 for t in args.extras_threads]
+        extras_libraries = [lib for lib in libraries if lib != "openfhe_b128"]
+        results["extras"] = timing_section(configs, EXTRAS, extras_libraries, max(3, args.rounds - 2), 1,
+                                           args.clock, extras_steps, extras=True)
+        save()
+    if "scaling" in args.sections:
+        configs = [(n, *SCALING[n], 1) for n in args.scaling]
+        scaling_libraries = [lib for lib in libraries if lib != "openfhe_b128"]
+        results["scaling"] = timing_section(configs, ["multiply", "rotate"], scaling_libraries,
+                                            max(3, args.rounds - 2), args.repeat, args.clock, core_steps)
+        save()
+    if "bootstrap" in args.sections:
+        preset = "teaching" if args.quick else "128"
+        def progress(table: dict) -> None:
+            results["bootstrap"] = dict(table, load_end=load())
+            save()
+
+        results["bootstrap"] = bootstrap_section(preset, 4096 if args.quick else None, args.bootstrap_threads,
+                                                 args.bootstrap_repeat, args.clock, progress)
+        save()
+    if "sizes" in args.sections:
+        results["sizes"] = sizes_section(python)
+        save()
+    if "ntt" in args.sections:
+        results["ntt"] = ntt_section()
+        save()
+    results["meta"]["minutes"] = round((time.perf_counter() - started) / 60, 1)
+    save()
+    print(render(results))
+    meta = results["meta"]
+    print(f"\nLoad average at start / end of the run: {meta['load_start']} / {meta['load_end']} "
+          f"on {meta['cores']} cores; {meta['minutes']} minutes.")
+    return run_check(results) if args.check == "" else 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

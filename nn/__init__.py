@@ -9,14 +9,19 @@ depth.  Training is ``fit`` plus Keras-style callbacks (``EarlyStopping``,
 ``docs/nn/he_friendly_training.md`` and ``tutorials/he_friendly_training.py``.
 """
 
+from nn import datasets  # nn.datasets.load_mnist(), load_digits(), ...: the shipped data
 from nn.activations import (
+    GELU,
     Argmax,
     PolyActivation,
     QuadraticActivation,
     ReLU,
     ReLUToQuadratic,
+    Sigmoid,
+    SiLU,
     SoftArgmax,
     Square,
+    Tanh,
 )
 from nn.convert import (
     TransitionSchedule,
@@ -67,6 +72,7 @@ __all__ = [
     "DistillationLoss",
     "EarlyStopping",
     "Flatten",
+    "GELU",
     "GradientClipping",
     "History",
     "IDXFormatError",
@@ -84,12 +90,16 @@ __all__ = [
     "ReLU",
     "ReLUToQuadratic",
     "Sequential",
+    "SiLU",
+    "Sigmoid",
     "ShapeError",
     "SoftArgmax",
     "Square",
+    "Tanh",
     "TransitionSchedule",
     "accuracy",
     "convert_and_distill",
+    "datasets",
     "evaluate",
     "f1_score",
     "finalize",

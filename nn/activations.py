@@ -4,6 +4,9 @@ CKKS evaluates only additions and multiplications, so an encrypted network's
 activations must be polynomials.  This module provides
 
 * `ReLU`: for teacher models only (depth ``None``);
+* `Sigmoid`, `Tanh`, `GELU`, `SiLU`: smooth activations (depth ``None``), evaluated under
+  encryption only by ``nn.encrypted.compile(..., approximate=True)`` (Chebyshev series on the
+  calibrated range, `nn.encrypted.approximation`);
 * `Square`: ``x^2``, the activation of CryptoNets (Gilad-Bachrach et al.,
   "CryptoNets: Applying Neural Networks to Encrypted Data with High Throughput
   and Accuracy", ICML 2016);
@@ -30,6 +33,7 @@ is the CKKS polynomial evaluator's own, ``ckks.circuits.polynomial.levels_for_de
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,14 +43,20 @@ from nn.errors import ConfigError, ShapeError
 from nn.layers import Layer
 
 __all__ = [
+    "GELU",
     "Argmax",
     "PolyActivation",
     "QuadraticActivation",
     "ReLU",
     "ReLUToQuadratic",
+    "SiLU",
+    "Sigmoid",
     "SoftArgmax",
     "Square",
+    "Tanh",
+    "gelu",
     "log_softmax",
+    "sigmoid",
     "softmax",
 ]
 
@@ -76,6 +86,89 @@ class ReLU(Layer):
 
     def multiplicative_depth(self) -> None:
         return None
+
+
+_ERF = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """The logistic function 1 / (1 + e^-x), as (1 + tanh(x / 2)) / 2 (no overflow)."""
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=np.float64)))
+
+
+def gelu(x: np.ndarray) -> np.ndarray:
+    """GELU(x) = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2 (Hendrycks and Gimpel, arXiv:1606.08415), exact erf."""
+    x = np.asarray(x, dtype=np.float64)
+    return 0.5 * x * (1.0 + _ERF(x / math.sqrt(2.0)))
+
+
+class _Smooth(Layer):
+    """An element-wise smooth activation (not a polynomial: depth ``None``).
+
+    ``nn.encrypted.compile(..., approximate=True)`` evaluates it by a Chebyshev series on the
+    calibrated range (`nn.encrypted.approximation`); without it the compiler refuses it.
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        self._cache = x
+        return self.function(x)
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        return grad * self.derivative(self._cached())
+
+    def multiplicative_depth(self) -> None:
+        return None
+
+
+class Sigmoid(_Smooth):
+    """``1 / (1 + e^-x)``; derivative ``s (1 - s)``."""
+
+    @staticmethod
+    def function(x: np.ndarray) -> np.ndarray:
+        return sigmoid(x)
+
+    @staticmethod
+    def derivative(x: np.ndarray) -> np.ndarray:
+        s = sigmoid(x)
+        return s * (1.0 - s)
+
+
+class Tanh(_Smooth):
+    """``tanh(x)``; derivative ``1 - tanh(x)^2``."""
+
+    @staticmethod
+    def function(x: np.ndarray) -> np.ndarray:
+        return np.tanh(x)
+
+    @staticmethod
+    def derivative(x: np.ndarray) -> np.ndarray:
+        return 1.0 - np.tanh(x) ** 2
+
+
+class GELU(_Smooth):
+    """``x Phi(x)`` with the exact normal CDF Phi (Hendrycks and Gimpel 2016); derivative ``Phi(x) + x phi(x)``."""
+
+    @staticmethod
+    def function(x: np.ndarray) -> np.ndarray:
+        return gelu(x)
+
+    @staticmethod
+    def derivative(x: np.ndarray) -> np.ndarray:
+        return 0.5 * (1.0 + _ERF(x / math.sqrt(2.0))) + x * np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+
+
+class SiLU(_Smooth):
+    """``x sigmoid(x)`` (swish; Elfwing et al. 2018); derivative ``s (1 + x (1 - s))``."""
+
+    @staticmethod
+    def function(x: np.ndarray) -> np.ndarray:
+        return x * sigmoid(x)
+
+    @staticmethod
+    def derivative(x: np.ndarray) -> np.ndarray:
+        s = sigmoid(x)
+        return s * (1.0 + x * (1.0 - s))
 
 
 class Square(Layer):

@@ -31,7 +31,7 @@ from nn.layers import (
 )
 from nn.model import Sequential
 
-__all__ = ["ACTIVATIONS", "activation", "digits_cnn", "mlp"]
+__all__ = ["ACTIVATIONS", "activation", "digits_cnn", "lenet5", "mlp", "tenseal_mnist_cnn"]
 
 ACTIVATIONS = ("relu", "square", "quadratic")
 
@@ -98,5 +98,62 @@ def digits_cnn(
             Linear(channels * 16, hidden, init=init, rng=gen),
             activation(act),
             Linear(hidden, num_classes, init=init, rng=gen),
+        ]
+    )
+
+
+def lenet5(
+    act: str = "relu", *, channels: Sequence[int] = (6, 16), num_classes: int = 10, rng: RngLike = None
+) -> Sequential:
+    """A LeNet-5-shaped CNN for 1x28x28 images (LeCun, Bottou, Bengio, Haffner 1998), made HE-friendly:
+
+    ``Conv2d(1, c1, 5) -> act -> pool 2 -> Conv2d(c1, c2, 5) -> act -> pool 2 -> Conv2d(c2, num_classes, 4)
+    -> Flatten``, with ``channels = (c1, c2)`` (LeNet-5's C1 and C3 have 6 and 16 maps).
+
+    Feature maps: 28x28 -> 24x24 (C1) -> 12x12 (S2) -> 8x8 (C3) -> 4x4 (S4) -> 1x1 (C5).  As in LeNet-5,
+    the third convolution C5 covers its whole input map; here it gives the class scores directly
+    (LeNet's F6 layer and the activation after C5 are left out: each would cost a level, and
+    depth 7 needs N = 2^15 instead of 2^14 at 128-bit security).  Max-pool for ``"relu"``, average
+    pool otherwise.  With ``"square"`` the depth is 7 levels unfolded, 5 once each average pool is
+    folded into the convolution after it (as `nn.encrypted.compile` does).
+
+    Raises:
+        ConfigError: an unknown activation name, or not two channel counts.
+    """
+    activation(act)
+    if len(channels) != 2:
+        raise ConfigError(f"lenet5 needs two channel counts (c1, c2), got {list(channels)}")
+    c1, c2 = (int(c) for c in channels)
+    gen: np.random.Generator = as_rng(rng)
+    init = "he" if act == "relu" else "xavier"
+    return Sequential(
+        [
+            Conv2d(1, c1, 5, init=init, rng=gen),
+            activation(act),
+            _pool(act, 2),
+            Conv2d(c1, c2, 5, init=init, rng=gen),
+            activation(act),
+            _pool(act, 2),
+            Conv2d(c2, num_classes, 4, init=init, rng=gen),
+            Flatten(),
+        ]
+    )
+
+
+def tenseal_mnist_cnn(*, hidden: int = 64, num_classes: int = 10, rng: RngLike = None) -> Sequential:
+    """The network of TenSEAL's tutorial "Encrypted Convolution on MNIST" (tutorial 4) for 1x28x28 images:
+
+    ``Conv2d(1, 4, 7, stride=3) -> Square -> Flatten -> Linear(256, hidden) -> Square -> Linear(hidden,
+    num_classes)``.  The convolution maps 28x28 to 4 maps of 8x8 = 256 values; depth 5 levels.
+    """
+    gen: np.random.Generator = as_rng(rng)
+    return Sequential(
+        [
+            Conv2d(1, 4, 7, stride=3, init="xavier", rng=gen),
+            Square(),
+            Flatten(),
+            Linear(256, hidden, init="xavier", rng=gen),
+            Square(),
+            Linear(hidden, num_classes, init="xavier", rng=gen),
         ]
     )

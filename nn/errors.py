@@ -97,6 +97,12 @@ class ResourceLimitError(NNError, MemoryError):
     machine has it."""
 
 
+class RangeWarning(UserWarning):
+    """Values at a layer's input leave the range recorded on the calibration data at compile time: a
+    polynomial approximation (``compile(..., approximate=True)``, `nn.encrypted.approximation`) is
+    only valid there, and the encrypted result may be garbage.  The message names the layer."""
+
+
 _TRANSLATED: dict[type, type] = {}
 
 

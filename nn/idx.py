@@ -4,8 +4,8 @@ An IDX file is big-endian: two zero bytes, a type code, the number of
 dimensions ``d``, then ``d`` 32-bit sizes, then the data in C order.  Type
 codes: ``0x08`` uint8, ``0x09`` int8, ``0x0B`` int16, ``0x0C`` int32,
 ``0x0D`` float32, ``0x0E`` float64.  Files ending in ``.gz`` are decompressed.
-MNIST itself is not shipped; `load_mnist` reads the four files a user
-already has on disk.
+The full MNIST is not shipped (10,000 of its digits are: ``nn.datasets.load_mnist()``);
+`load_mnist` reads the four files a user already has on disk.
 """
 
 from __future__ import annotations

@@ -30,13 +30,17 @@ from typing import Any
 import numpy as np
 
 from nn.activations import (
+    GELU,
     Argmax,
     PolyActivation,
     QuadraticActivation,
     ReLU,
     ReLUToQuadratic,
+    Sigmoid,
+    SiLU,
     SoftArgmax,
     Square,
+    Tanh,
 )
 from nn.errors import LayerTypeError, ModelFormatError, NotHEFriendlyError, ShapeError
 from nn.layers import AvgPool2d, Conv2d, Flatten, Layer, Linear, MaxPool2d
@@ -74,6 +78,10 @@ for _cls in (
     ReLUToQuadratic,
     SoftArgmax,
     Argmax,
+    Sigmoid,
+    Tanh,
+    GELU,
+    SiLU,
 ):
     register_layer(_cls)
 

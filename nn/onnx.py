@@ -32,8 +32,9 @@ Nodes whose inputs are all constants (the ``Shape -> Gather -> Concat`` chains
 that compute a ``Reshape`` target, transposed weights...) are evaluated once at
 import time.  Any other operator on the data (``Relu``, ``MaxPool``,
 ``Sigmoid``...) raises `nn.errors.NotHEFriendlyError` naming the node;
-``load(..., he_friendly=False)`` imports ``Relu`` and ``MaxPool`` as
-`nn.ReLU` and `nn.MaxPool2d`, a teacher for `nn.convert`.
+``load(..., he_friendly=False)`` imports ``Relu``, ``MaxPool``, ``Sigmoid``, ``Tanh`` and ``Gelu`` as
+`nn.ReLU`, `nn.MaxPool2d`, `nn.Sigmoid`, `nn.Tanh` and `nn.GELU`: a teacher for `nn.convert`, or a
+model that ``nn.encrypted.compile(..., approximate=True)`` evaluates by polynomial approximations.
 
 How the graph becomes a chain of layers
 ---------------------------------------
@@ -80,7 +81,17 @@ from typing import Any
 import numpy as np
 from numpy.polynomial import polynomial as npoly
 
-from nn.activations import PolyActivation, QuadraticActivation, ReLU, ReLUToQuadratic, SoftArgmax, Square
+from nn.activations import (
+    GELU,
+    PolyActivation,
+    QuadraticActivation,
+    ReLU,
+    ReLUToQuadratic,
+    Sigmoid,
+    SoftArgmax,
+    Square,
+    Tanh,
+)
 from nn.errors import (
     ConfigError,
     LayerTypeError,
@@ -144,7 +155,8 @@ _CONVERT_HINT = (
     "(nn.ReLU, nn.MaxPool2d) and convert it with nn.convert.convert_and_distill, or replace the operator "
     "by a polynomial (x*x, a*x^2+b*x+c) before exporting"
 )
-_TEACHER_OPS = {"Relu": "nn.ReLU", "MaxPool": "nn.MaxPool2d", "GlobalMaxPool": "nn.MaxPool2d"}
+_TEACHER_OPS = {"Relu": "nn.ReLU", "MaxPool": "nn.MaxPool2d", "GlobalMaxPool": "nn.MaxPool2d", "Sigmoid": "nn.Sigmoid",
+                "Tanh": "nn.Tanh", "Gelu": "nn.GELU"}
 _NON_POLYNOMIAL = {
     "Abs", "Ceil", "Clip", "Celu", "Elu", "Erf", "Exp", "Floor", "Gelu", "GlobalLpPool", "GlobalMaxPool",
     "HardSigmoid", "HardSwish", "LeakyRelu", "Log", "LogSoftmax", "LpPool", "Max", "MaxPool", "Min", "Mish",
@@ -428,7 +440,8 @@ class _Importer:
             why = (
                 f"is not a polynomial and cannot be evaluated under CKKS; load with he_friendly=False to import it "
                 f"as {_TEACHER_OPS[node.op_type]} (a teacher model) and convert that with "
-                "nn.convert.convert_and_distill"
+                "nn.convert.convert_and_distill, or compile it with nn.encrypted.compile(..., approximate=True), "
+                "which evaluates it by a polynomial approximation"
             )
         elif node.op_type == "LogSoftmax":
             why = (
@@ -1131,11 +1144,25 @@ class _Importer:
         k = self._global_kernel(x)
         return self._pool(node, x, MaxPool2d, k, k)
 
-    def teacher_Relu(self, node: Any, inputs: list[Any], attrs: dict[str, Any]) -> _Sym:
+    def teacher_Relu(self, node: Any, inputs: list[Any], attrs: dict[str, Any], layer: Layer | None = None) -> _Sym:
         x = self.data(node.input[0])
         chain, s, t = self.settle(x)
         chain = self.resolve(chain, s, t)
-        return _Sym(chain.append_elementwise(ReLU()).identity, _IDENTITY)
+        return _Sym(chain.append_elementwise(ReLU() if layer is None else layer).identity, _IDENTITY)
+
+    def teacher_Sigmoid(self, node: Any, inputs: list[Any], attrs: dict[str, Any]) -> _Sym:
+        return self.teacher_Relu(node, inputs, attrs, Sigmoid())
+
+    def teacher_Tanh(self, node: Any, inputs: list[Any], attrs: dict[str, Any]) -> _Sym:
+        return self.teacher_Relu(node, inputs, attrs, Tanh())
+
+    def teacher_Gelu(self, node: Any, inputs: list[Any], attrs: dict[str, Any]) -> _Sym:
+        approximate = attrs.get("approximate", "none")
+        if isinstance(approximate, bytes):
+            approximate = approximate.decode()
+        if approximate != "none":
+            raise self.fail(f"Gelu with approximate={approximate!r} is not supported (nn.GELU is the exact erf form)")
+        return self.teacher_Relu(node, inputs, attrs, GELU())
 
     def reshape_to(self, x: _Sym, rest: tuple[int, ...]) -> _Sym:
         old = tuple(int(d) for d in x.shape[1:])
@@ -1456,9 +1483,10 @@ def load(
         output: the name of the graph output to import, required when the graph
             has several (skl2onnx classifiers have ``label`` and
             ``probabilities``); only the nodes it depends on are read.
-        he_friendly: if ``False``, ``Relu``, ``MaxPool`` and ``GlobalMaxPool``
-            import as `nn.ReLU` / `nn.MaxPool2d`, giving a teacher
-            model for `nn.convert.convert_and_distill`.
+        he_friendly: if ``False``, ``Relu``, ``MaxPool``, ``GlobalMaxPool``, ``Sigmoid``, ``Tanh`` and
+            ``Gelu`` (exact form) import as `nn.ReLU`, `nn.MaxPool2d`, `nn.Sigmoid`, `nn.Tanh`, `nn.GELU`:
+            a teacher model for `nn.convert.convert_and_distill`, or a model for
+            ``nn.encrypted.compile(..., approximate=True)``.
         memory_limit: the most bytes one constant-folded node may produce (default 1 GiB; None: no
             limit): shape arithmetic on constants (``ConstantOfShape``, ``Expand``, ``Tile``, ``Range``...)
             is evaluated with numpy, and its output size is estimated from the inputs first.
@@ -1608,6 +1636,8 @@ class _Exporter:
             return self.node("Flatten", [x], p, axis=1)
         if isinstance(layer, ReLU):
             return self.node("Relu", [x], p)
+        if isinstance(layer, (Sigmoid, Tanh)):
+            return self.node(type(layer).__name__, [x], p)
         if isinstance(layer, Square):
             return self.node("Mul", [x, x], p)
         if isinstance(layer, ReLUToQuadratic):

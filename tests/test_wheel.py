@@ -50,7 +50,8 @@ def test_wheel_builds_installs_in_a_fresh_venv_and_runs_the_demo(tmp_path):
     # package data: the shipped models, the datasets, every assignment without its solution
     for required in ("nn/pretrained/digits_mlp.npz", "nn/pretrained/digits_cnn.json", "nn/datasets/data/digits.csv.gz",
                      "nn/datasets/data/iris.csv", "ckks/demo.py", "nn/encrypted/demo.py",
-                     "tutorials/assignments/grade.py"):
+                     "tutorials/assignments/grade.py", "nn/datasets/data/mnist10k.npz",
+                     "nn/pretrained/mnist_lenet.npz", "nn/pretrained/mnist_tenseal_cnn.json"):
         assert required in names, f"{required} is missing from the wheel"
     assert ASSIGNMENTS, "no assignment stubs found in the checkout"
     for name in ASSIGNMENTS:

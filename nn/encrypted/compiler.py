@@ -27,14 +27,14 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ckks.context import Context
-from ckks.errors import ContextMismatchError, InputError, InputTypeError, KeyMissingError, SecurityError
+from ckks.errors import ContextMismatchError, InputError, InputTypeError, KeyMissingError
 from ckks.security.flooding import DEFAULT_STATISTICAL_SECURITY, Flooding
-from nn.encrypted import argmax, flooding
+from nn.encrypted import approximation, argmax, flooding, multiplexed
 from nn.encrypted.batch_layout import BatchLayout
-from nn.encrypted.bootstrap import check_mode
-from nn.encrypted.bootstrap import plan as plan_bootstraps
+from nn.encrypted.bootstrap import Executor, check_mode, level_lines, warn_ranges
+from nn.encrypted.bootstrap import choose as choose_bootstraps
 from nn.encrypted.ops import Ops, ranges_checked_in_plaintext
-from nn.encrypted.params import ParameterChoice, choose_parameters, noise_bits
+from nn.encrypted.params import ParameterChoice, noise_bits
 from nn.encrypted.plan import (
     AffineStage,
     PolyStage,
@@ -59,7 +59,7 @@ from nn.encrypted.validation import (
     ciphertext_bytes,
     estimate_plan_bytes,
 )
-from nn.errors import ConfigError, LayerTypeError, ShapeError, translating, translating_methods
+from nn.errors import ConfigError, LayerTypeError, RangeWarning, ShapeError, translating, translating_methods
 from nn.model import Sequential
 from nn.shape_hints import input_shape_hint
 
@@ -90,6 +90,9 @@ def compile(  # noqa: A001 - the issue's API name
     memory_limit: float | None = COMPILE_MEMORY_LIMIT,
     argmax_margin: float = argmax.DEFAULT_MARGIN,
     bootstrap: str = "auto",
+    approximate: bool = False,
+    approx_bits: int = 12,
+    conv_packing: str = "auto",
 ) -> EncryptedModel:
     """Compile a trained HE-friendly model into an encrypted inference plan.
 
@@ -129,19 +132,38 @@ def compile(  # noqa: A001 - the issue's API name
         argmax_margin: for a model ending with ``nn.Argmax``: the comparison's margin relative to the
             calibrated logit-difference range R (``nn.encrypted.argmax``): logits closer than
             ``argmax_margin * R`` are ties; smaller margins cost more levels.
-        bootstrap: "auto" (default): when no parameter set holds the plan's depth and the model ends with
-            ``nn.Argmax``, run it in a bootstrapping context (preset "teaching" with ``security=None``, else
-            "128") with a fixed bootstrap between the network and the comparison and one before every
-            segment of the comparison the level left cannot hold (`nn.encrypted.bootstrap`; `summary`
-            states each); a plan that fits is unchanged.  "never": refuse as without bootstrapping
-            (SecurityError).  "always": place those bootstraps even when the depth fits (teaching, tests).
+        bootstrap: "auto" (default): run the plan in a bootstrapping context (preset "teaching" with
+            ``security=None``, else "128") when no parameter set holds its depth, or when the cost model says
+            the bootstraps are faster than the longer modulus chain; bootstraps go between any stages and
+            inside stages that can be cut, placed with the level of every segment by a dynamic programme
+            over modelled latency (`nn.encrypted.placement`, `nn.encrypted.bootstrap`; `summary` states each
+            bootstrap, the modelled costs and the naive policy's count).  Needs ``calibration`` when it
+            bootstraps.  "never": refuse as without bootstrapping (SecurityError).  "always": bootstrap even
+            when the depth fits (teaching, tests).
+        approximate: False (default): ReLU, MaxPool2d, Sigmoid, Tanh, GELU and SiLU are refused
+            (NotHEFriendlyError).  True: they are evaluated by polynomials on the range recorded on
+            ``calibration`` (required; `nn.encrypted.approximation`): ReLU as x (1 + sign(x)) / 2 and MaxPool2d
+            by pairwise maxima with the composite minimax sign (Lee et al., IEEE TDSC 2021), the smooth ones by
+            Chebyshev series; the normalisation onto [-1, 1] is folded into the neighbouring linear layers;
+            `summary` states each approximation's degrees, levels and error, and `encrypt` warns
+            (`nn.errors.RangeWarning`) naming the first layer whose inputs leave the range it is valid on.
+        approx_bits: precision of those approximations relative to the calibrated range, 4 .. 20 (12: a ReLU
+            costs 17 levels, 8: 12).
+        conv_packing: how the sample layout evaluates convolutions and pooling (`nn.encrypted.multiplexed`):
+            "dense" (every run of affine layers one matrix on the flat image, its diagonals by BSGS),
+            "multiplexed" (channels interleaved in the slots; a convolution costs one level and about
+            2 sqrt(k^2 B) rotations for B channel-base differences, a pooling only rotations, the first
+            Linear reads the packed layout through permuted weights), or "auto" (default): multiplexed when
+            its cost model (rotations + 0.02 x plaintext products) is lower or the dense plan's memory estimate
+            is over ``memory_limit``; `summary` states both costs.  The batch layout is always dense.
 
     Returns:
         An EncryptedModel.
 
     Raises:
-        NotHEFriendlyError: the model holds ReLU or MaxPool2d layers (convert with ``nn.convert``),
-            or a SoftArgmax or Argmax that is not last.
+        NotHEFriendlyError: the model holds ReLU, MaxPool2d, Sigmoid, Tanh, GELU or SiLU layers and
+            ``approximate`` is False (convert with ``nn.convert``, or approximate), or a SoftArgmax or Argmax
+            that is not last.
         LayerTypeError: ``model`` is not an ``nn.Sequential`` or holds unsupported layers.
         ShapeError: the model does not accept ``input_shape``, or ``calibration`` has another shape.
         ConfigError: a bad ``input_shape``, ``input_range``, ``batch_size``, ``layout``, ``first_conv``,
@@ -151,42 +173,55 @@ def compile(  # noqa: A001 - the issue's API name
             the chosen parameters cannot represent: the ciphertext noise 2^-p divided by the smallest
             scaled denominator exceeds ``softargmax_error`` (``nn.encrypted.softargmax.check_precision``).
         SecurityError: no 128-bit-secure parameter set holds the plan's depth (the message names
-            the depth needed and the largest secure depth) and ``bootstrap="never"`` or the model does not end
-            with Argmax; or, bootstrapping, the network before the Argmax is deeper than the levels a
-            bootstrap restores (bootstraps inside networks are not placed yet).
-        ConfigError: a bad ``bootstrap``; with ``bootstrap="always"`` a model without Argmax; bootstrapping,
+            the depth needed and the largest secure depth) and ``bootstrap="never"``; or, bootstrapping at
+            128 bits, a forced ``poly_degree`` other than 2^16.
+        ConfigError: a bad ``bootstrap``; a plan that bootstraps without ``calibration``; bootstrapping,
             a forced ``scale_bits`` other than the preset's, recorded values too large for the bootstrapping
-            chain, or too few bits of precision after flooding (the "128" preset's 2^42 scale at N = 2^16:
-            compile with ``flooding=False``).
+            chain, too few bits of precision after flooding (the "128" preset's 2^42 scale at N = 2^16:
+            compile with ``flooding=False``), or a segment deeper than the levels a bootstrap restores
+            (`nn.encrypted.placement.PlacementError`).
         ParameterError: a forced ``poly_degree`` has too few slots for the layout, or the scale
-            ``precision_bits`` needs (with flooding) exceeds the 60-bit prime limit.
-        ResourceLimitError: the estimated memory exceeds ``memory_limit``.
+            ``precision_bits`` needs (with flooding) exceeds the 60-bit prime limit, or (``bootstrap="never"``)
+            the depth needs more than the 64 primes a chain may have.
+        ResourceLimitError: the estimated memory exceeds ``memory_limit`` (the plan's, estimated before it is
+            built, or after the parameters are chosen, its encoded diagonals and Galois keys).
+        ConfigError (packing): ``conv_packing`` not one of "auto", "dense", "multiplexed", or "multiplexed" for a
+            model or layout it cannot pack (the batch layout, approximations, no leading Conv2d/AvgPool2d on a
+            (C, H, W) input, tensors over 2^15 slots).
+        ConfigError (approximations): ``approximate`` is not a bool, ``approx_bits`` is not an integer in
+            4 .. 20, ``approximate=True`` without ``calibration``, or a smooth activation that no Chebyshev
+            degree up to 255 approximates to ``approx_bits`` on its range.
     """
     input_shape = _check_shape(input_shape)
     check_options(batch_size, precision_bits, security, poly_degree, scale_bits, softargmax_error, flooding,
                   statistical_security, memory_limit)
     limit = check_memory_limit(memory_limit)
     bootstrap = check_mode(bootstrap)
+    approx_bits = _check_approximation(approximate, approx_bits, calibration)
     if not isinstance(model, Sequential):
         raise LayerTypeError(f"compile takes an nn.Sequential model, got {type(model).__name__}")
     check_weights(model)
     if calibration is None:
         check_range(input_range)
     samples = CALIBRATION_SAMPLES if calibration is None else int(np.shape(calibration)[0] or 1)
-    check_memory("compiling this model", estimate_plan_bytes(model, input_shape, samples, 2 if layout == "auto"
-                                                             else 1), limit)
+    packing, packed = multiplexed.decide(  # the convolution packing, from estimates made before anything is built
+        model, input_shape, conv_packing, [estimate_plan_bytes(model, input_shape, samples, n) for n in (1, 2)],
+        samples, limit, layout, bool(approximate), first_conv, flooding)
+    check_memory(f"compiling this model ({packing.packing} convolutions)", packing.plan_bytes, limit)
     if layout not in LAYOUTS:
         raise ConfigError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     if first_conv not in ("im2col", "server"):
         raise ConfigError(f"first_conv must be 'im2col' or 'server', got {first_conv!r}")
     x_cal = _calibration(calibration, input_shape, input_range)
     candidates = {}
-    for name in ("sample", "batch") if layout == "auto" else (layout,):
+    for name in packing.layouts if layout == "auto" else (layout,):
         conv_mode = first_conv if name == "sample" else "server"
-        candidates[name] = _plan(model, input_shape, x_cal, conv_mode, softargmax_error, argmax_margin)
+        candidates[name] = _plan(model, input_shape, x_cal, conv_mode, softargmax_error, argmax_margin,
+                                 (name, approx_bits) if approximate else None, packed if name == "sample" else None)
     if layout == "auto":
-        layout = _cheaper(candidates, batch_size)
+        layout = _cheaper(candidates, batch_size) if len(candidates) > 1 else next(iter(candidates))
     stages, info = candidates[layout]
+    info["conv_packing"] = packing if layout == "sample" else None
     depth = sum(st.levels_for(layout) if isinstance(st, SoftArgmaxStage) else st.levels for st in stages)
     slots_needed = 1
     if layout == "sample":
@@ -196,22 +231,12 @@ def compile(  # noqa: A001 - the issue's API name
     if isinstance(stages[-1], argmax.ArgmaxStage):
         stages[-1].batch_size = int(batch_size)  # the batch layout's block width
         slots_needed = max(slots_needed, argmax.min_slots(stages[-1]) if layout == "sample" else 2 * stages[-1].classes)
-    params, reason = None, "bootstrap='always'"
-    if bootstrap != "always":
-        try:
-            params = choose_parameters(
-                depth, info["max_abs"], slots_needed, precision_bits, security, poly_degree, scale_bits,
-                int(statistical_security) if flooding else None,
-            )
-        except SecurityError:
-            if bootstrap == "never" or not isinstance(stages[-1], argmax.ArgmaxStage):
-                raise
-            reason = f"no {security}-bit-secure parameter set holds depth {depth}"
-    if params is None:  # nn.encrypted.bootstrap
-        params, info["bootstrap"] = plan_bootstraps(
-            stages, layout, reason, precision_bits=precision_bits, security=security, poly_degree=poly_degree,
-            scale_bits=scale_bits, statistical_security=int(statistical_security) if flooding else None,
-            max_abs=info["max_abs"], slots_needed=slots_needed, memory_limit=limit)
+    params, info["bootstrap"] = choose_bootstraps(  # nn.encrypted.bootstrap, nn.encrypted.placement
+        stages, layout, bootstrap, depth=depth, stage_max=info["stage_max"], max_abs=info["max_abs"],
+        slots_needed=slots_needed, batch_size=int(batch_size), calibrated=calibration is not None,
+        precision_bits=precision_bits, security=security, poly_degree=poly_degree, scale_bits=scale_bits,
+        statistical_security=int(statistical_security) if flooding else None, memory_limit=limit,
+        notes=info.setdefault("bootstrap_notes", []))
     if isinstance(stages[-1], SoftArgmaxStage):  # before any key or ciphertext exists
         # the soft-argmax runs before decryption: its precision is the scale less the ciphertext noise
         check_precision(stages[-1], params.scale_bits - noise_bits(params.poly_degree), params.moduli_bits[0],
@@ -219,7 +244,12 @@ def compile(  # noqa: A001 - the issue's API name
     features = int(np.prod(input_shape)) if stages[0].im2col is None else stages[0].matrix.shape[0]
     check_memory(f"the ciphertexts of a batch of {batch_size}", ciphertext_bytes(
         layout, int(batch_size), features, _last_width(stages) + 1, params), limit)
+    if info["conv_packing"] is not None and info["conv_packing"].packing == "multiplexed":
+        check_memory("the encoded diagonals and Galois keys of this plan", multiplexed.runtime_bytes(stages, params),
+                     limit)
     info["precision_bits"] = params.precision_bits
+    if info["bootstrap"] is not None:  # a bootstrap is precise to its preset's bits on [-1, 1]
+        info["precision_bits"] = min(params.precision_bits, info["bootstrap"].precision_bits)
     k = 1 if layout == "sample" else min(int(batch_size), params.slots)  # the flooding noise run (keygen)
     order = np.argsort(-np.max(np.abs(x_cal.reshape(len(x_cal), -1)), axis=1), kind="stable")
     info["noise_samples"] = x_cal[order[np.arange(k) % len(x_cal)]]
@@ -251,12 +281,31 @@ def features_of(stages: list, x: np.ndarray) -> np.ndarray:
     return x.reshape(x.shape[0], -1)
 
 
-def _plan(model, input_shape, x_cal, first_conv, softargmax_error, argmax_margin=argmax.DEFAULT_MARGIN):
-    stages = build_stages(model, input_shape, first_conv)
-    feats = features_of(stages, x_cal) if isinstance(stages[0], AffineStage) else x_cal.reshape(len(x_cal), -1)
-    if not isinstance(stages[0], AffineStage):  # a model that starts with an activation: identity first
+def _check_approximation(approximate, approx_bits, calibration) -> int:
+    """approx_bits checked; calibration data present when approximating (see `compile`)."""
+    if not isinstance(approximate, bool):
+        raise ConfigError(f"approximate must be True or False, got {approximate!r}")
+    bits = approximation.check_bits(approx_bits)
+    if approximate and calibration is None:
+        raise ConfigError(
+            "approximate=True needs calibration data: the ReLU, max-pool and activation approximations hold only on "
+            "the value ranges recorded on it; pass calibration= a few hundred typical inputs (e.g. training samples) "
+            "of shape (n, *input_shape)")
+    return bits
+
+
+def _plan(model, input_shape, x_cal, first_conv, softargmax_error, argmax_margin=argmax.DEFAULT_MARGIN,
+          approximate: tuple[str, int] | None = None, packed: list | None = None):
+    """Stages and calibration info; ``approximate`` = (layout, approx_bits) keeps ReLU & co as approximations."""
+    stages = packed if packed is not None else build_stages(model, input_shape, first_conv, approximate is not None,
+                                                            approximate[1] if approximate else 12)
+    linear_first = isinstance(stages[0], AffineStage) or getattr(stages[0], "kind", None) in ("conv", "pool")
+    feats = features_of(stages, x_cal) if linear_first else x_cal.reshape(len(x_cal), -1)
+    if not linear_first:  # a model that starts with an activation: identity first
         n = feats.shape[1]
         stages.insert(0, AffineStage(np.eye(n), np.zeros(n), ["input"], folded=["identity (no linear layer first)"]))
+    if approximate is not None:  # ranges, polynomials, normalisations folded (nn.encrypted.approximation)
+        stages = approximation.calibrate(stages, feats, approximate[0])
     info: dict = {}
     if isinstance(stages[-1], tuple):
         what, beta, name = stages.pop()
@@ -334,15 +383,19 @@ class EncryptedModel:
         self.depth = params.depth
         #: the bootstraps of the plan (`nn.encrypted.bootstrap.BootstrapPlan`), or None
         self.bootstrap = info.get("bootstrap")
+        if self.bootstrap is not None and layout == "batch" and self.bootstrap.slots_refreshed < params.slots:
+            self._layout.zero_tail = self.bootstrap.slots_refreshed  # sparse packing: zeros beyond the batch
         sa = stages[-1] if isinstance(stages[-1], (SoftArgmaxStage, argmax.ArgmaxStage)) else None
-        self.unfolded_depth = unfolded_levels(model) + (sa.levels_for(layout) if sa else 0)
+        self.unfolded_depth = unfolded_levels(model) + (sa.levels_for(layout) if sa else 0) + sum(
+            st.levels for st in stages if isinstance(st, approximation.APPROX_STAGES))
         self.outputs = stages[-1].outputs if sa else stages[-1].matrix.shape[1] if isinstance(
             stages[-1], AffineStage) else _last_width(stages)
         self.classes = sa.classes if sa else self.outputs
         h = hashlib.sha256()
         h.update(repr((layout, input_shape, batch_size, params.describe())).encode())
         for st in stages:
-            for arr in (getattr(st, "matrix", None), getattr(st, "bias", None), getattr(st, "coeffs", None)):
+            for arr in (getattr(st, "matrix", None), getattr(st, "bias", None), getattr(st, "coeffs", None),
+                        getattr(st, "weight", None)):
                 if arr is not None:
                     h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
         self.plan_id = h.hexdigest()[:16]
@@ -368,6 +421,8 @@ class EncryptedModel:
         scale leaves ``precision_bits`` bits after the binary point once encoding and
         key-switching noise are paid (`nn.encrypted.params`); the factor 32 covers the
         accumulation over the plan's stages, and large intermediate values lose bits in proportion.
+        With bootstraps, ``precision_bits`` is at most the bootstrap's (its preset's ``precision_bits`` on
+        values scaled into [-1, 1], `nn.encrypted.bootstrap`).
         """
         return 32.0 * 2.0 ** -self.info["precision_bits"] * max(1.0, max(self.info["stage_max"]))
 
@@ -397,12 +452,15 @@ class EncryptedModel:
             kind = st.kind if not isinstance(st, PolyStage) else f"poly:{st.mode}"
             if isinstance(st, AffineStage) and st.im2col:
                 kind = "affine/i2c"
+            elif isinstance(st, multiplexed.PackedAffineStage):
+                kind = "affine/mux"
             layers = ",".join(st.layers)
             steps = _short(c["steps"])
             lines.append(f"{i:>2}  {kind:<10} {layers:<34.34} {levels:>6} {c['rotations']:>5} {c['ct_ct']:>6} "
                          f"{c['ct_pt']:>6}  {steps}")
             for note in st.folded:
                 lines.append(f"{'':>14}folded: {note}")
+        lines.extend(multiplexed.summary_lines(self.info.get("conv_packing"), self.stages, self.params.slots))
         chunk = getattr(self._layout, "chunk", self.params.slots)
         unit = "per sample" if self.layout == "sample" else f"per group of up to {chunk} samples"
         lines.append(
@@ -412,6 +470,13 @@ class EncryptedModel:
         )
         if isinstance(self.stages[-1], (SoftArgmaxStage, argmax.ArgmaxStage)):
             lines.append(self.stages[-1].summary_line())
+        approximated = [st for st in self.stages if isinstance(st, approximation.APPROX_STAGES)]
+        lines.extend(f"approximation {st.summary_line()}" for st in approximated)
+        if approximated:
+            lines.append(f"approximations: plan_forward evaluates the same polynomials, so decrypted outputs are "
+                         f"within the tolerance {self.tolerance:.2e} of it; the errors above are against the exact "
+                         "layers")
+        lines.extend(level_lines(self) + self.info.get("bootstrap_notes", []))
         if self.bootstrap is not None:
             lines.extend(self.bootstrap.summary_lines(self.layout))
         lines.append(f"plan vs model on calibration data: max |difference| {self.info['plan_error']:.2e}")
@@ -441,7 +506,7 @@ class EncryptedModel:
         """
         p = self.params
         if self.bootstrap is not None:  # a bootstrapping context, with its keys (nn.encrypted.bootstrap)
-            ctx = self.bootstrap.context(seed)
+            ctx = self.bootstrap.context(seed, self.rotation_steps)
         else:
             ctx = Context(p.poly_degree, list(p.moduli_bits), p.scale_bits, security=p.security, seed=seed)
         steps = self.rotation_steps
@@ -497,6 +562,8 @@ class EncryptedModel:
             InputError: NaN or infinity in ``x``.
         """
         x = self._samples(x, self.batch_size)
+        self._check_approximation_ranges(x)
+        warn_ranges(self, features_of(self.stages, x))  # values at the bootstraps (nn.encrypted.bootstrap)
         lo, hi = self.info["input_range"]
         margin = 1e-9 + 0.05 * (hi - lo)
         if x.min() < lo - margin or x.max() > hi + margin:
@@ -507,6 +574,24 @@ class EncryptedModel:
                 stacklevel=3,
             )
         return features_of(self.stages, x)
+
+    def _check_approximation_ranges(self, x: np.ndarray) -> None:
+        """Warn (RangeWarning) when a polynomial approximation would see inputs beyond its valid range.
+
+        The server cannot see encrypted values, so the check runs here, where the client holds x: the
+        plaintext plan on x, the first approximated layer whose inputs leave [-R, R] named
+        (`nn.encrypted.approximation.check_ranges`).
+        """
+        if not any(isinstance(st, approximation.APPROX_STAGES) for st in self.stages):
+            return
+        found = approximation.check_ranges(self.stages, features_of(self.stages, x))
+        if found is not None:
+            layer, seen, (lo, hi) = found
+            warnings.warn(
+                f"layer {layer}: its inputs reach {seen:.4g} in magnitude, beyond [{lo:.4g}, {hi:.4g}] where its "
+                "polynomial approximation holds (the range recorded on the calibration data, widened by "
+                f"{approximation.RANGE_MARGIN}); the encrypted result may be garbage: recompile with calibration "
+                "data that covers such inputs", RangeWarning, stacklevel=4)
 
     def encrypt(self, context: Context, x) -> EncryptedBatch:
         """Encrypt a batch of samples in the plan's layout.
@@ -523,6 +608,12 @@ class EncryptedModel:
             ContextMismatchError: ``context`` has other parameters than the plan.
             ShapeError: wrong sample shape or batch size.
             InputError: NaN or infinity in ``x``.
+
+        Warns:
+            RangeWarning: (``approximate=True``) the plaintext plan on ``x`` takes an approximated layer's
+                inputs beyond the interval its polynomial holds on; the message names the first such layer.
+                Or (a plan that bootstraps) the values at a bootstrap between stages leave [-1, 1] after its
+                scaling; the message names where.
         """
         self._check_context(context)
         feats = self.features(x)
@@ -633,7 +724,8 @@ class EncryptedModel:
         Raises:
             InputTypeError: wrong argument types (``client`` not a ``dask.distributed.Client`` included).
             InputError: ``client``'s cluster has no worker.
-            ConfigError: ``client`` with an ``nn.Argmax`` model in the batch layout (not split; run it locally).
+            ConfigError: ``client`` with an ``nn.Argmax`` model or bootstraps in the batch layout (not split; run
+                it locally).
             ContextMismatchError: the context has other parameters, or the ciphertexts were encrypted
                 under another key or for another plan.
             KeyMissingError: the context lacks a Galois key of the plan (names the steps).
@@ -662,11 +754,16 @@ class EncryptedModel:
             )
         from ckks.circuits.linear_transform import require_levels
 
-        require_levels(enc.level, self.depth if self.bootstrap is None else self.depth - self.stages[-1].levels,
+        require_levels(enc.level, self.depth if self.bootstrap is None else self.bootstrap.start_level,
                        "this encrypted model", context.params)
         if client is not None and self.layout == "batch" and isinstance(self.stages[-1], argmax.ArgmaxStage):
             raise ConfigError(
                 "an Argmax model in the batch layout packs its comparisons across the slots, which "
+                "nn.encrypted.distributed does not split; run it without client=, or compile with layout='sample'"
+            )
+        if client is not None and self.layout == "batch" and self.bootstrap is not None:
+            raise ConfigError(
+                "a bootstrapping plan in the batch layout is run stage by stage with its bootstraps, which "
                 "nn.encrypted.distributed does not split; run it without client=, or compile with layout='sample'"
             )
         if client is not None:
@@ -675,15 +772,22 @@ class EncryptedModel:
             return run_distributed(self, context, enc, client, progress)
         ops = Ops(context)
         cts = [v.ciphertext for v in enc.vectors]
+        executor = None if self.bootstrap is None else Executor(self.bootstrap, ops)
         with ranges_checked_in_plaintext():
             for i in range(len(self.stages)):
-                cts = self._layout.run_stage(ops, i, cts)
+                cts = self._run_stage(ops, i, cts, executor)
                 if progress is not None:
                     progress(i + 1, len(self.stages))
         from ckks.vector import CKKSVector
 
         vectors = [CKKSVector(context, ct, context.slots) for ct in cts]
         return EncryptedBatch(vectors, self.layout, enc.count, self.plan_id, "output")
+
+    def _run_stage(self, ops: Ops, i: int, cts: list, executor: Executor | None) -> list:
+        """Stage i, with the bootstraps and level switches of the placement around and inside it."""
+        if executor is None:
+            return self._layout.run_stage(ops, i, cts)
+        return self._layout.run_stage(ops, i, executor.before(i, cts), executor.refresh_for(i))
 
     def _check_context(self, context) -> None:
         if not isinstance(context, Context):
@@ -735,10 +839,11 @@ class EncryptedModel:
         rows = []
         from ckks.vector import CKKSVector
 
+        executor = None if self.bootstrap is None else Executor(self.bootstrap, ops)
         for i, st in enumerate(self.stages):
             t0 = time.perf_counter()
             with ranges_checked_in_plaintext():
-                cts = self._layout.run_stage(ops, i, cts)
+                cts = self._run_stage(ops, i, cts, executor)
             seconds = time.perf_counter() - t0
             width = plain[i].shape[1]
             got = self._layout.unpack([context.decrypt(CKKSVector(context, ct, context.slots)) for ct in cts],

@@ -6,6 +6,10 @@ per ciphertext for single-image latency; slot = image for throughput),
 encrypts test images on the "client", evaluates them on a public copy of the
 context (the "server"), decrypts, and prints plaintext accuracy, encrypted
 accuracy, agreement, levels, parameters and time per image.
+
+``python -m nn.encrypted.demo --dataset mnist`` does the same on 28x28 MNIST digits
+(``nn.datasets.load_mnist()``) with the shipped ``mnist_tenseal_cnn`` (TenSEAL's MNIST tutorial
+network) or ``--model mnist_lenet``.
 """
 
 from __future__ import annotations
@@ -45,6 +49,10 @@ class ProgressBar:
             self.bar.close()
 
 
+#: The shipped models of each dataset, the default first.
+DATASET_MODELS = {"digits": ("digits_mlp", "digits_cnn"), "mnist": ("mnist_tenseal_cnn", "mnist_lenet")}
+
+
 def main(argv: list[str] | None = None) -> dict:
     """Run the demo and print its report.
 
@@ -55,33 +63,47 @@ def main(argv: list[str] | None = None) -> dict:
         The measured numbers (accuracies, agreement, times, parameters), for tests.
     """
     parser = argparse.ArgumentParser(prog="python -m nn.encrypted.demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="digits_mlp", choices=["digits_mlp", "digits_cnn"])
-    parser.add_argument("--images", type=int, default=450, help="test images classified in the batch run (<= 450)")
+    parser.add_argument("--dataset", default="digits", choices=["digits", "mnist"],
+                        help="8x8 digits (default) or 28x28 MNIST digits")
+    parser.add_argument("--model", default=None, choices=[*DATASET_MODELS["digits"], *DATASET_MODELS["mnist"]],
+                        help="shipped model (default: digits_mlp, or mnist_tenseal_cnn with --dataset mnist)")
+    parser.add_argument("--images", type=int, default=None,
+                        help="test images classified in the batch run (default: 450 digits, 200 MNIST)")
     parser.add_argument("--single", type=int, default=3, help="images classified one by one (latency)")
-    parser.add_argument("--toy", action="store_true", help="insecure small ring (N=2048) for a quick look")
+    parser.add_argument("--toy", action="store_true", help="insecure small ring for a quick look (N=2048; MNIST: "
+                        "N=8192 and no flooding)")
     args = parser.parse_args(argv)
+    args.model = args.model or DATASET_MODELS[args.dataset][0]
+    if args.model not in DATASET_MODELS[args.dataset]:
+        parser.error(f"--model {args.model} is for another dataset; with --dataset {args.dataset} use one of "
+                     f"{', '.join(DATASET_MODELS[args.dataset])}")
+    if args.images is None:
+        args.images = 450 if args.dataset == "digits" else 200
 
     import nn
     from nn import encrypted
-    from nn.datasets import load_digits
+    from nn.datasets import load_digits, load_mnist
     from nn.encrypted import pretrained
 
     t_start = time.perf_counter()
-    data = load_digits()
+    data = load_digits() if args.dataset == "digits" else load_mnist()
     model = pretrained.load(args.model)
     n = max(1, min(args.images, len(data.y_test)))
     x, y = data.x_test[:n], data.y_test[:n]
+    shape = tuple(data.x_test.shape[1:])
     plain = model.predict(x).argmax(axis=1)
     print(f"model: shipped {args.model}  ({model.num_parameters()} parameters, trained on {len(data.y_train)} "
-          f"8x8 digits)")
+          f"{shape[-2]}x{shape[-1]} digits)")
     print(f"plaintext accuracy on {n} test images: {np.mean(plain == y):.2%}")
     options = {"calibration": data.x_train}
     if args.toy:
         warnings.simplefilter("ignore")
         options.update(security=None, poly_degree=2048)
+        if args.dataset == "mnist":  # im2col patches of a 28x28 image need 3136 slots
+            options.update(poly_degree=8192, flooding=False)
 
     # --- single image: one sample per ciphertext ----------------------------------------------
-    single = encrypted.compile(model, (1, 8, 8), batch_size=1, layout="sample", **options)
+    single = encrypted.compile(model, shape, batch_size=1, layout="sample", **options)
     print("\n" + single.summary() + "\n")
     bar = ProgressBar(2, "key generation")
     ctx1 = single.keygen()
@@ -102,7 +124,7 @@ def main(argv: list[str] | None = None) -> dict:
     latency = float(np.median(latencies))
 
     # --- batch: slot = image ----------------------------------------------------------------------------
-    batch = encrypted.compile(model, (1, 8, 8), batch_size=n, layout="batch", **options)
+    batch = encrypted.compile(model, shape, batch_size=n, layout="batch", **options)
     ctx2 = batch.keygen()
     server2 = ctx2.public_copy()
     bar = ProgressBar(len(batch.stages) + 2, f"batch of {n} (encrypted)")
@@ -144,7 +166,8 @@ def main(argv: list[str] | None = None) -> dict:
           f"{result['single_agreement']:.0%} of {k} single images; max |logit error| {result['max_logit_error']:.1e}")
     print(f"time per image: {latency:.3f} s single-image latency (encrypt + run + decrypt); "
           f"{result['amortised_s'] * 1e3:.2f} ms amortised in a batch of {n} ({t_batch:.2f} s in all)")
-    print(f"total demo time {result['total_s']:.1f} s.  The core CKKS demo: python -m ckks.demo")
+    print(f"total demo time {result['total_s']:.1f} s.  The core CKKS demo: python -m ckks.demo"
+          + ("; MNIST: python -m nn.encrypted.demo --dataset mnist" if args.dataset == "digits" else ""))
     _ = nn  # the package the model comes from
     return result
 

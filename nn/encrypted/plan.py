@@ -34,9 +34,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nn.activations import Argmax, PolyActivation, ReLU, ReLUToQuadratic, SoftArgmax, Square
+from nn.activations import Argmax, PolyActivation, ReLUToQuadratic, SoftArgmax, Square
+from nn.encrypted.approximation import MaxPoolStage, is_approximated, stage_for
 from nn.errors import LayerTypeError, NotHEFriendlyError, ShapeError
-from nn.layers import AvgPool2d, Conv2d, Flatten, Layer, Linear, MaxPool2d, im2col
+from nn.layers import AvgPool2d, Conv2d, Flatten, Layer, Linear, im2col
 from nn.model import Sequential
 
 AFFINE_LAYERS = (Linear, Conv2d, AvgPool2d, Flatten)
@@ -67,6 +68,18 @@ class AffineStage:
     def levels(self) -> int:
         return 1
 
+    def segments(self) -> list[tuple[str, int]]:
+        """One piece: a linear map is not cut by a bootstrap (the stage protocol, `nn.encrypted.bootstrap`)."""
+        return [("linear", 1)]
+
+    def cut_bound(self, k: int) -> float:
+        """No cut inside a linear stage.
+
+        Raises:
+            ConfigError: always (the stage has no cut k >= 1).
+        """
+        return _no_cut(self, k)
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         return x @ self.matrix + self.bias
 
@@ -94,8 +107,26 @@ class PolyStage:
 
         return levels_for_degree(_degree(self.coeffs))
 
+    def segments(self) -> list[tuple[str, int]]:
+        """One piece: the polynomial is evaluated whole (the stage protocol, `nn.encrypted.bootstrap`)."""
+        return [(f"polynomial ({self.mode}, degree {_degree(self.coeffs)})", self.levels)]
+
+    def cut_bound(self, k: int) -> float:
+        """No cut inside a polynomial stage.
+
+        Raises:
+            ConfigError: always (the stage has no cut k >= 1).
+        """
+        return _no_cut(self, k)
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.polynomial.polynomial.polyval(x, self.coeffs)
+
+
+def _no_cut(stage, k: int) -> float:
+    from nn.errors import ConfigError
+
+    raise ConfigError(f"a {stage.kind} stage ({','.join(stage.layers)}) is one segment; it has no cut {k}")
 
 
 def _degree(coeffs: np.ndarray) -> int:
@@ -107,19 +138,26 @@ def layer_name(i: int, layer: Layer) -> str:
     return f"{i}:{type(layer).__name__}"
 
 
-def check_he_friendly(model: Sequential) -> None:
+def check_he_friendly(model: Sequential, approximate: bool = False) -> None:
     """Raise NotHEFriendlyError naming every layer that has no polynomial form.
+
+    Args:
+        model: the model.
+        approximate: accept ReLU, MaxPool2d, Sigmoid, Tanh, GELU and SiLU (evaluated by polynomial
+            approximations, `nn.encrypted.approximation`).
 
     Raises:
         LayerTypeError: ``model`` is not an ``nn.Sequential`` or holds an unknown layer type.
-        NotHEFriendlyError: a ReLU, MaxPool2d, an unfinished ReLUToQuadratic, or a SoftArgmax or
-            Argmax that is not the last layer.
+        NotHEFriendlyError: a ReLU, MaxPool2d, Sigmoid, Tanh, GELU or SiLU without ``approximate``, an
+            unfinished ReLUToQuadratic, or a SoftArgmax or Argmax that is not the last layer.
     """
     if not isinstance(model, Sequential):
         raise LayerTypeError(f"compile takes an nn.Sequential model, got {type(model).__name__}")
     bad = []
     for i, layer in enumerate(model.layers):
-        if isinstance(layer, (ReLU, MaxPool2d)) or (isinstance(layer, ReLUToQuadratic) and layer.mix != 1.0):
+        if is_approximated(layer) and approximate:
+            continue
+        if is_approximated(layer) or (isinstance(layer, ReLUToQuadratic) and layer.mix != 1.0):
             bad.append(layer_name(i, layer))
         elif isinstance(layer, (SoftArgmax, Argmax)) and i != len(model.layers) - 1:
             raise NotHEFriendlyError(
@@ -134,7 +172,10 @@ def check_he_friendly(model: Sequential) -> None:
         raise NotHEFriendlyError(
             f"layer(s) {', '.join(bad)} are not polynomials and cannot be evaluated under CKKS; convert the model "
             "first with nn.convert.convert_and_distill (or nn.convert.he_friendly_copy + nn.convert.finalize), "
-            "which replaces ReLU by a trained quadratic and MaxPool2d by AvgPool2d"
+            "which replaces ReLU by a trained quadratic and MaxPool2d by AvgPool2d, or compile with approximate=True "
+            "(and calibration data), which evaluates ReLU, MaxPool2d, Sigmoid, Tanh, GELU and SiLU by polynomial "
+            "approximations on the calibrated range (nn.encrypted.approximation; finish a ReLUToQuadratic with "
+            "nn.convert.finalize)"
         )
 
 
@@ -162,7 +203,8 @@ def _poly_coeffs(layer: Layer) -> np.ndarray:
     return c[: _degree(c) + 1]
 
 
-def build_stages(model: Sequential, input_shape: tuple[int, ...], first_conv: str = "im2col") -> list:
+def build_stages(model: Sequential, input_shape: tuple[int, ...], first_conv: str = "im2col",
+                 approximate: bool = False, approx_bits: int = 12) -> list:
     """The stage list of a model (without soft-argmax normalisation, see `attach_softargmax`).
 
     Args:
@@ -170,16 +212,19 @@ def build_stages(model: Sequential, input_shape: tuple[int, ...], first_conv: st
         input_shape: the shape of one sample.
         first_conv: ``"im2col"`` (the client sends im2col patches when the model starts with a
             Conv2d) or ``"server"`` (the server computes every convolution as a linear transform).
+        approximate: keep ReLU, MaxPool2d and smooth activations as approximated stages
+            (`nn.encrypted.approximation`; designed later by its ``calibrate``).
+        approx_bits: their precision.
 
     Returns:
-        A list of AffineStage, PolyStage and, last, a ``("softargmax", beta, layer name)`` or
+        A list of AffineStage, PolyStage, approximated stages and, last, a ``("softargmax", beta, layer name)`` or
         ``("argmax", None, layer name)`` marker.
 
     Raises:
         NotHEFriendlyError, LayerTypeError: see `check_he_friendly`.
         ShapeError: the model does not accept inputs of ``input_shape``.
     """
-    check_he_friendly(model)
+    check_he_friendly(model, approximate)
     try:
         model.forward(np.zeros((1, *input_shape)))
     except ShapeError as exc:
@@ -211,6 +256,11 @@ def build_stages(model: Sequential, input_shape: tuple[int, ...], first_conv: st
             flush()
             coeffs = _poly_coeffs(layer)
             raw.append(PolyStage(coeffs, "poly", [layer_name(i, layer)]))
+        elif approximate and is_approximated(layer):
+            flush()
+            raw.append(stage_for(layer, layer_name(i, layer), approx_bits, shape))
+            if isinstance(raw[-1], MaxPoolStage):
+                shape = raw[-1].out_shape
         elif isinstance(layer, Argmax):  # last
             flush()
             raw.append(("argmax", None, layer_name(i, layer)))

@@ -22,7 +22,10 @@ is the transform of its Toeplitz matrix, whose non-zero diagonals are
 kernel offset (di, dj): at most (C + F - 1) k^2 of them, whatever the image
 size.  A first convolution can instead read client-side im2col patches
 (`nn.encrypted.convolution`), which need only C k^2 + F - 1 diagonals,
-all multiples of the window count.
+all multiples of the window count.  Pooling and strided layers do not keep the image's shape in this
+flat layout (their diagonals grow with image area times channels): `nn.encrypted.multiplexed` keeps the
+images packed instead (channels interleaved in the slots) and gives this layout its stages
+(``slot_transform``, ``run_packed``).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import numpy as np
 
 from ckks.circuits.linear_transform import LinearTransform, vector_matrix_transform
 from nn.encrypted import argmax
+from nn.encrypted.approximation import APPROX_STAGES
 from nn.encrypted.ops import Ops
 from nn.encrypted.plan import AffineStage, PolyStage
 from nn.encrypted.softargmax import SoftArgmaxStage
@@ -53,7 +57,9 @@ class SampleLayout:
         self.packing = argmax.sample_packing(stages[-1], slots) if isinstance(stages[-1], argmax.ArgmaxStage) else None
         self.transforms: list = []
         for st in stages:
-            if isinstance(st, AffineStage):
+            if hasattr(st, "slot_transform"):  # packed conv, pool and linear head (nn.encrypted.multiplexed)
+                self.transforms.append(st.slot_transform(slots))
+            elif isinstance(st, AffineStage):
                 self.transforms.append(vector_matrix_transform(st.matrix, slots))
             elif isinstance(st, SoftArgmaxStage) and st.mode == "multi":
                 c = st.classes
@@ -73,10 +79,13 @@ class SampleLayout:
         steps: set[int] = set()
         for t in self.transforms:
             for lt in (t if isinstance(t, tuple) else (t,)):
-                if isinstance(lt, LinearTransform):
+                if isinstance(lt, LinearTransform) or hasattr(lt, "rotation_steps"):
                     steps |= set(lt.rotation_steps)
         if self.packing is not None:
             steps |= set(self.packing.steps())
+        for st in self.stages:
+            if isinstance(st, APPROX_STAGES) and hasattr(st, "rotation_steps"):
+                steps |= set(st.rotation_steps())
         return sorted(steps)
 
     def costs(self) -> list[dict]:
@@ -84,7 +93,7 @@ class SampleLayout:
         rows = []
         for st, t in zip(self.stages, self.transforms):
             row = {"rotations": 0, "steps": [], "ct_ct": 0, "ct_pt": 0}
-            if isinstance(st, AffineStage):
+            if isinstance(st, AffineStage) or hasattr(st, "slot_transform"):
                 row.update(rotations=t.rotations, steps=t.rotation_steps, ct_pt=t.plaintext_multiplications)
             elif isinstance(st, PolyStage):
                 if st.mode in ("square", "monic2"):
@@ -93,6 +102,8 @@ class SampleLayout:
                     row.update(_poly_counts(st.coeffs, "power"))
             elif isinstance(st, argmax.ArgmaxStage):
                 row.update(argmax.costs(st, self.packing))
+            elif isinstance(st, APPROX_STAGES):
+                row.update(st.costs("sample", 1))
             elif isinstance(st, SoftArgmaxStage):
                 if st.mode == "binary":
                     row.update(_poly_counts(st.sigmoid_coeffs, "chebyshev"))
@@ -116,19 +127,27 @@ class SampleLayout:
     def unpack(self, decrypted: list[np.ndarray], count: int, outputs: int) -> np.ndarray:
         return np.stack([v[:outputs] for v in decrypted])[:count]
 
-    def run_stage(self, ops: Ops, index: int, cts: list) -> list:
-        """One stage on every sample ciphertext (new ciphertexts; the inputs are not modified)."""
+    def run_stage(self, ops: Ops, index: int, cts: list, refresh=None) -> list:
+        """One stage on every sample ciphertext (new ciphertexts; the inputs are not modified).
+
+        ``refresh(cts, k)``: the stage protocol's callback (`nn.encrypted.bootstrap.Executor`), passed to
+        stages that can be cut (the arg-max, approximated stages' ``evaluate``).
+        """
         st, t = self.stages[index], self.transforms[index]
+        if hasattr(st, "evaluate"):  # a stage that runs itself (nn.encrypted.approximation)
+            return st.evaluate(ops, cts, refresh)
         out = []
         for ct in cts:
-            if isinstance(st, AffineStage):
+            if hasattr(st, "run_packed"):  # a multiplexed convolution or pooling (nn.encrypted.multiplexed)
+                out.append(st.run_packed(ops, t, ct))
+            elif isinstance(st, AffineStage):
                 y = t.apply(ct, ops.ev, ops.enc, ops.rotator)
                 out.append(ops.add_vector(y, st.bias))
             elif isinstance(st, PolyStage):
                 out.append(ops.activation(ct, st))
             elif isinstance(st, argmax.ArgmaxStage):  # pads step to 1, empty slots to 0 (0 levels)
                 padded = ops.add_vector(ct, argmax.pad_vector(self.packing))
-                out.append(argmax.evaluate(ops, st, self.packing, [padded]))
+                out.append(argmax.evaluate(ops, st, self.packing, [padded], refresh))
             else:
                 out.append(_softargmax_sample(ops, st, t, ct))
         return out

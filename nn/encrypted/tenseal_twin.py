@@ -27,12 +27,16 @@ class TenSEALTwin:
         moduli_bits: the prime bit sizes (use the EncryptedModel's, for the same Q*P; with a first
             convolution one more prime of ``scale_bits`` is inserted, as TenSEAL's convolution takes two levels).
         scale_bits: log2 of TenSEAL's global scale.
+        extra_conv_prime: with a first convolution, insert one more prime of ``scale_bits`` (True, for
+            ``moduli_bits`` taken from an EncryptedModel); False when ``moduli_bits`` already holds TenSEAL's two
+            convolution levels (TenSEAL's tutorial 4: ``N = 8192``, ``[31, 26, 26, 26, 26, 26, 26, 31]``, scale 2^26).
 
     Raises:
         ConfigError: a layer TenSEAL cannot evaluate (a second convolution, pooling, SoftArgmax).
     """
 
-    def __init__(self, model: Sequential, poly_degree: int, moduli_bits, scale_bits: int):
+    def __init__(self, model: Sequential, poly_degree: int, moduli_bits, scale_bits: int,
+                 extra_conv_prime: bool = True):
         import tenseal as ts
 
         self.ts = ts
@@ -65,9 +69,10 @@ class TenSEALTwin:
                 raise ConfigError(f"layer {i}:{type(layer).__name__} has no TenSEAL twin here")
         self._augment()
         bits = [int(b) for b in moduli_bits]
-        if self.conv is not None:  # conv2d_im2col takes two levels in TenSEAL (one in our plan): one more prime
+        if self.conv is not None and extra_conv_prime:  # conv2d_im2col takes two levels in TenSEAL (one in ours)
             bits.insert(1, int(scale_bits))
         self.moduli_bits = bits
+        self.poly_degree, self.scale_bits = int(poly_degree), int(scale_bits)
         self.context = ts.context(ts.SCHEME_TYPE.CKKS, poly_modulus_degree=int(poly_degree), coeff_mod_bit_sizes=bits)
         self.context.global_scale = 2.0 ** scale_bits
         self.context.generate_galois_keys()
@@ -79,6 +84,8 @@ class TenSEALTwin:
         vector is not laid out like the ``mm`` output), so the twin appends a constant 1 to the
         input and keeps a constant unit through the network: a bias becomes one more row of the
         weight matrix.  The last layer's bias is added at the end, where the layout no longer matters.
+        After a first convolution (input from ``pack_vectors``) every bias is added after its ``mm``, as
+        TenSEAL's tutorial 4 does (``enc_x.mm(w) + b``), which TenSEAL evaluates correctly there.
         """
         const = None if self.conv is not None else 1.0
         linear = [i for i, op in enumerate(self.ops) if op[0] == "linear"]
@@ -93,8 +100,8 @@ class TenSEALTwin:
                 continue
             w, b = op[1], op[2]
             last = i == linear[-1]
-            if const is None:
-                out.append(("linear", w, b if last else None, b))
+            if const is None:  # after pack_vectors: mm + bias, as TenSEAL's tutorial 4
+                out.append(("linear", w, b, None))
                 continue
             w = np.vstack([w, b / const])
             if not last:
@@ -145,7 +152,7 @@ class TenSEALTwin:
                 if op[2] is not None:
                     enc = enc + op[2].tolist()
             elif op[0] == "square":
-                enc = enc.square()
+                enc = enc.square()  # square_() in TenSEAL's tutorial; not in place here: enc may be the caller's input
             else:
                 enc = enc.polyval(op[1])
         return enc

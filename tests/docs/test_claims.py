@@ -106,3 +106,20 @@ def test_assignments_by_topic_add_up():
 @pytest.mark.parametrize("name", PAGES)
 def test_pages_exist(name):
     assert (REPO / name).is_file()
+
+
+def test_benchmark_figures_are_the_stored_data():
+    """The benchmark figures of README.md and docs/benchmarks.md (headline ratios, tables, load) are exactly what
+    tools/benchmark_page.py writes from docs/benchmarks/data.json: no hand-edited or stale number."""
+    import json
+    import sys
+
+    sys.path.insert(0, str(REPO / "tools"))
+    import benchmark_page
+
+    data = json.loads((REPO / "docs" / "benchmarks" / "data.json").read_text(encoding="utf-8"))
+    assert "meta" in data["compare"], "data.json holds no run of benchmarks/compare.py"
+    for path, text in benchmark_page.pages(data).items():
+        assert path.read_text(encoding="utf-8") == text, (
+            f"{path.name} differs from its benchmark data: run python tools/benchmark_page.py")
+    assert "Setting (b)" in page("README.md"), "the README's headline says which setting its numbers use"

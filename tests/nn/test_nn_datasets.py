@@ -8,7 +8,7 @@ import struct
 import numpy as np
 import pytest
 
-from nn import datasets
+from nn import datasets, idx
 from nn.datasets import (
     load,
     load_breast_cancer,
@@ -29,6 +29,7 @@ from nn.errors import DatasetError, IDXFormatError
         ("iris", 150, 4, [50, 50, 50]),
         ("digits", 1797, 64, [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]),
         ("breast_cancer", 569, 30, [212, 357]),
+        ("mnist", 10000, 784, [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]),
     ],
 )
 def test_raw_files(name, n, d, counts):
@@ -77,9 +78,9 @@ def test_loaders():
     assert raw_iris.x_train.max() > 5
     np.testing.assert_array_equal(load("iris").x_test, iris.x_test)
     assert "iris" in repr(iris)
-    assert set(datasets.DATASETS) == {"iris", "digits", "breast_cancer"}
-    with pytest.raises(DatasetError, match="unknown dataset 'mnist'"):
-        load("mnist")
+    assert set(datasets.DATASETS) == {"iris", "digits", "breast_cancer", "mnist"}
+    with pytest.raises(DatasetError, match="unknown dataset 'cifar'"):
+        load("cifar")
     with pytest.raises(DatasetError, match="unknown dataset"):
         read_raw("cifar")
 
@@ -150,11 +151,72 @@ def test_load_mnist_from_tiny_files(tmp_path):
     for part, n in (("train", 5), ("t10k", 3)):
         write_idx(tmp_path / f"{part}-images-idx3-ubyte.gz", rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8))
         write_idx(tmp_path / f"{part}-labels-idx1-ubyte", rng.integers(0, 10, size=n, dtype=np.uint8))
-    x_tr, y_tr, x_te, y_te = load_mnist(tmp_path)
+    x_tr, y_tr, x_te, y_te = idx.load_mnist(tmp_path)
     assert x_tr.shape == (5, 1, 28, 28) and x_te.shape == (3, 1, 28, 28)
     assert y_tr.dtype == np.int64 and 0.0 <= x_tr.min() and x_tr.max() <= 1.0
+    full = load_mnist(directory=tmp_path)  # the same files as a Dataset, official split
+    np.testing.assert_array_equal(full.x_train, x_tr)
+    np.testing.assert_array_equal(full.y_test, y_te)
+    assert load_mnist(images=False, directory=tmp_path).x_test.shape == (3, 784)
     write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.zeros(4, dtype=np.uint8))
     with pytest.raises(IDXFormatError, match="do not match"):
-        load_mnist(tmp_path)
+        idx.load_mnist(tmp_path)
+    with pytest.raises(IDXFormatError, match="do not match"):
+        load_mnist(directory=tmp_path)
     with pytest.raises(FileNotFoundError, match="download MNIST"):
-        load_mnist(tmp_path / "nowhere")
+        idx.load_mnist(tmp_path / "nowhere")
+    with pytest.raises(DatasetError, match="directory="):
+        load_mnist(tmp_path)  # a folder passed where the test fraction goes
+
+
+def test_shipped_mnist_matches_the_checksum_in_its_readme():
+    import hashlib
+    import re
+    from importlib import resources
+
+    readme = resources.files("nn.datasets").joinpath("README.md").read_text()
+    recorded = re.search(r"images\.tobytes\(\) \+ labels\.tobytes\(\)` is\s+`([0-9a-f]{64})`", readme)
+    assert recorded, "nn/datasets/README.md no longer records the MNIST content checksum"
+    with np.load(resources.files("nn.datasets").joinpath("data", "mnist10k.npz"), allow_pickle=False) as npz:
+        digest = hashlib.sha256(npz["images"].tobytes() + npz["labels"].tobytes()).hexdigest()
+    assert digest == recorded.group(1)
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return load_mnist()
+
+
+def test_shipped_mnist_shapes_range_and_dtype(mnist):
+    assert mnist.name == "mnist" and mnist.num_classes == 10
+    assert mnist.x_train.shape == (8000, 1, 28, 28) and mnist.x_test.shape == (2000, 1, 28, 28)
+    assert mnist.x_train.dtype == np.float64 and mnist.y_train.dtype == np.int64
+    for x in (mnist.x_train, mnist.x_test):
+        assert x.min() == 0.0 and x.max() == 1.0
+        np.testing.assert_allclose(x * 255.0, np.rint(x * 255.0), atol=1e-9)  # bytes / 255, as nn.idx
+    raw, labels, _ = read_raw("mnist")
+    assert raw.min() == 0 and raw.max() == 255
+    flat = load_mnist(images=False)
+    np.testing.assert_array_equal(flat.x_test, mnist.x_test.reshape(2000, 784))
+
+
+def test_shipped_mnist_split_is_balanced_disjoint_and_deterministic(mnist):
+    raw, labels, _ = read_raw("mnist")
+    counts = np.bincount(labels)
+    # every class keeps the same 80/20 ratio (to rounding), and both parts hold every class
+    np.testing.assert_array_equal(np.bincount(mnist.y_test, minlength=10), np.round(0.2 * counts))
+    np.testing.assert_array_equal(np.bincount(mnist.y_train, minlength=10) + np.bincount(mnist.y_test), counts)
+    # no test image is also a training image
+    train_rows = {row.tobytes() for row in mnist.x_train.reshape(8000, -1)}
+    assert not any(row.tobytes() in train_rows for row in mnist.x_test.reshape(2000, -1))
+    again = load_mnist()
+    np.testing.assert_array_equal(again.x_test, mnist.x_test)
+    np.testing.assert_array_equal(again.y_train, mnist.y_train)
+    other = load_mnist(seed=1)
+    assert not np.array_equal(other.y_test, mnist.y_test) or not np.array_equal(other.x_test, mnist.x_test)
+    assert load_mnist(test_fraction=0.5).x_test.shape[0] == int(np.round(0.5 * counts).sum())
+    np.testing.assert_array_equal(load("mnist").y_test, mnist.y_test)
+    # the shipped order is shuffled: a prefix of either split already holds every class
+    assert len(np.unique(mnist.y_test[:100])) == 10 and len(np.unique(mnist.y_train[:100])) == 10
+    with pytest.raises(DatasetError, match="strictly between 0 and 1"):
+        load_mnist(test_fraction=1.5)

@@ -11,6 +11,7 @@ import nn
 from ckks.errors import SecurityError
 from nn import encrypted
 from nn.encrypted import argmax, bootstrap
+from nn.encrypted.placement import CostModel, PlacementError, Segment, place
 from nn.errors import ConfigError
 
 NO_FLOOD = {**TOY, "flooding": False}
@@ -26,20 +27,20 @@ def _data():
 
 @pytest.mark.parametrize("layout, count", [("sample", 2), ("batch", 5)])
 def test_bootstrapped_argmax_is_the_plaintext_one_hot(layout, count):
-    """Teaching preset (security=None): the plan bootstraps before the comparison and wherever the level runs
-    out; the decrypted one-hot equals the plaintext arg-max on the samples tried."""
+    """Teaching preset (security=None): the placement (`nn.encrypted.placement`) bootstraps inside the
+    comparison where the levels run out; the decrypted one-hot equals the plaintext arg-max on the samples tried."""
     model, x = _model(), _data()
     em = encrypted.compile(model, (4,), count, layout=layout, calibration=x, bootstrap="always", **NO_FLOOD)
     plan, stage = em.bootstrap, em.stages[-1]
-    assert plan is not None and plan.preset == "teaching" and stage.bootstraps[0] == 0
-    # every bootstrap after the first sits where the level left cannot hold the next segment
-    segments = bootstrap.segments(stage)
-    for k, level in plan.points[1:]:
-        assert level < segments[k][1]
+    assert plan is not None and plan.preset == "teaching"
+    p = plan.placement
+    assert p.bootstraps and any(p.segments[j].stage == len(em.stages) - 1 for j in p.bootstraps)
+    assert [(s.name.split(": ")[-1], s.levels) for s in p.segments if s.stage == len(em.stages) - 1] == \
+        bootstrap.segments(stage)
     text = em.summary()
-    for n, ((_, level), what) in enumerate(zip(plan.points, plan.where), start=1):
-        assert f"bootstrap {n}: before the arg-max's {what}" in text
-        assert f"level {level} -> {plan.compute_levels}" in text
+    levels_in = p.levels_in()
+    for n, j in enumerate(p.bootstraps, start=1):
+        assert f"bootstrap {n}: before {p.segments[j].name}, level {levels_in[j]} -> {plan.compute_levels}" in text
     ctx = em.keygen()
     logits = model.layers[2].forward(model.layers[1].forward(model.layers[0].forward(x)))
     top = np.sort(logits, axis=1)
@@ -67,32 +68,31 @@ def test_a_plan_that_fits_is_unchanged_and_bad_values_are_refused():
     model, x = _model(), _data()
     auto = encrypted.compile(model, (4,), 1, layout="sample", calibration=x, **NO_FLOOD)
     never = encrypted.compile(model, (4,), 1, layout="sample", calibration=x, bootstrap="never", **NO_FLOOD)
-    assert auto.bootstrap is None and auto.stages[-1].bootstraps == ()
-    assert auto.params == never.params and "bootstrap" not in auto.summary()
+    assert auto.bootstrap is None
+    assert auto.params == never.params and "bootstraps: none (bootstrap='auto'" in auto.summary()  # says why
     for bad in ("sometimes", None, True):
         with pytest.raises(ConfigError, match="bootstrap must be one of"):
             encrypted.compile(model, (4,), 1, calibration=x, bootstrap=bad, **NO_FLOOD)
-    plain = nn.Sequential([nn.Linear(4, 3, rng=0)])
-    with pytest.raises(ConfigError, match="only before and inside an nn.Argmax"):
-        encrypted.compile(plain, (4,), 1, calibration=x, bootstrap="always", **NO_FLOOD)
+    plain = nn.Sequential([nn.Linear(4, 3, rng=0)])  # any model may bootstrap; one level needs none
+    em = encrypted.compile(plain, (4,), 1, calibration=x, bootstrap="always", **NO_FLOOD)
+    assert em.bootstrap is not None and em.bootstrap.placement.bootstraps == []
 
 
 def test_placement_at_the_128_bit_chain():
-    """Ten classes, 6 levels after a bootstrap (the "128" preset): a bootstrap before the comparison, then
-    one before each segment the level cannot hold; never a negative level; a segment too deep is refused."""
+    """Ten classes, 6 levels after a bootstrap (the "128" preset), 3 left at the arg-max: every segment fits
+    the level it runs at, never a negative level; a segment deeper than a bootstrap restores is refused."""
     stage = argmax.design(np.random.default_rng(2).normal(size=(50, 10)), ["a"])
+    chain = [Segment(name, 0, k, levels, 1.0) for k, (name, levels) in enumerate(bootstrap.segments(stage))]
+    chain = [Segment("network", 0, 0, 3, 1.0)] + [Segment(s.name, 1, s.part, s.levels, 1.0) for s in chain]
     lc = 6
-    points = bootstrap.place(stage, 3, lc)
-    assert points[0] == (0, 3)
-    at = dict(points)
-    level = 3
-    for k, (_, need) in enumerate(bootstrap.segments(stage)):
-        if k in at:
-            assert at[k] == level and (k == 0 or level < need)
+    got = place(chain, lc, lc, CostModel(65536, 16.2))
+    level = lc
+    for j, (seg, run) in enumerate(zip(chain, got.run_levels)):
+        if j in got.bootstraps:
             level = lc
-        else:
-            assert level >= need
-        level -= need
+        assert seg.levels <= run <= level
+        level = run - seg.levels
         assert level >= 0
-    with pytest.raises(ConfigError, match="more than the 4 a bootstrap restores"):
-        bootstrap.place(stage, 3, 4)
+    assert got.naive_bootstraps >= len(got.bootstraps)
+    with pytest.raises(PlacementError, match="more than the 4 a bootstrap restores"):
+        place(chain, 4, 4, CostModel(65536, 16.2))

@@ -40,7 +40,7 @@ def test_quadratic_folding_saves_a_level(digits):
 
 def test_pool_is_folded_into_the_next_convolution(shipped_cnn, digits):
     em = encrypted.compile(shipped_cnn, (1, 8, 8), calibration=digits.x_train[:32], security=None,
-                           poly_degree=2048, first_conv="server")
+                           poly_degree=2048, first_conv="server", conv_packing="dense")  # the dense path's folding
     affine = [st for st in em.stages if isinstance(st, AffineStage)]
     assert len(affine) == 3 and "2:AvgPool2d" in affine[1].layers
     assert em.depth == 5 and em.unfolded_depth == 6

@@ -12,6 +12,14 @@ and exchange JSON on stdin/stdout:
           "key_memory_mb": ..., "key_memory_method": ..., "peak_rss_mb": ...,
           "levels_after": ..., "values": [...]}
 
+Optional fields (benchmarks/compare.py uses them for OpenFHE's own 128-bit setup): ``"secret"``
+(``SecretKeyDist`` name, default ``"SPARSE_TERNARY"``), ``"security"`` (``"128"``:
+``HEStd_128_classic``; default: ``HEStd_NotSet``), ``"dnum"`` (default 4; ``null``: OpenFHE's default
+number of digits), ``"poly_degree": null`` (OpenFHE chooses the ring), ``"clock": "cpu"`` (time the
+bootstraps in CPU seconds of the process instead of wall seconds). The reply also has
+``bootstrap_samples`` (every timed bootstrap, seconds) and ``levels_remaining`` (depth - ``GetLevel()``
+- (``GetNoiseScaleDeg()`` - 1), as OpenFHE's examples count them).
+
 ``key_memory`` chooses how ``key_memory_mb`` is measured: ``"serialized"`` (the
 default) is the size of the rotation keys serialized in OpenFHE's binary format,
 which holds a second copy of them in memory while it runs (about 9 GiB more at
@@ -44,7 +52,7 @@ def resident_bytes() -> int:
 def run(request: dict) -> dict:
     import openfhe as fhe
 
-    n_ring = int(request["poly_degree"])
+    n_ring = request.get("poly_degree")
     slots = int(request["slots"])
     budget = list(request.get("level_budget", [3, 3]))
     values = [float(v) for v in request["values"]]
@@ -52,16 +60,21 @@ def run(request: dict) -> dict:
     if method not in KEY_MEMORY_METHODS:
         raise ValueError(f"key_memory must be one of {KEY_MEMORY_METHODS}, got {method!r}")
     params = fhe.CCParamsCKKSRNS()
-    params.SetSecretKeyDist(fhe.SecretKeyDist.SPARSE_TERNARY)
-    params.SetSecurityLevel(fhe.SecurityLevel.HEStd_NotSet)
-    params.SetRingDim(n_ring)
+    secret = getattr(fhe.SecretKeyDist, request.get("secret", "SPARSE_TERNARY"))
+    params.SetSecretKeyDist(secret)
+    security = "HEStd_128_classic" if str(request.get("security")) == "128" else "HEStd_NotSet"
+    params.SetSecurityLevel(getattr(fhe.SecurityLevel, security))
+    if n_ring is not None:
+        params.SetRingDim(int(n_ring))
     params.SetScalingModSize(int(request.get("scale_bits", 40)) + 19)
     params.SetFirstModSize(int(request.get("first_mod_bits", 60)))
     params.SetScalingTechnique(fhe.ScalingTechnique.FLEXIBLEAUTO)
-    params.SetNumLargeDigits(int(request.get("dnum", 4)))
+    dnum = request.get("dnum", 4)
+    if dnum is not None:
+        params.SetNumLargeDigits(int(dnum))
     params.SetKeySwitchTechnique(fhe.KeySwitchTechnique.HYBRID)
     after = int(request.get("levels_after", 3))
-    depth = after + fhe.CryptoContext.GetBootstrapDepth(budget, fhe.SecretKeyDist.SPARSE_TERNARY)
+    depth = after + fhe.CryptoContext.GetBootstrapDepth(budget, secret)
     params.SetMultiplicativeDepth(depth)
     cc = fhe.GenCryptoContext(params)
     for feature in (fhe.PKESchemeFeature.PKE, fhe.PKESchemeFeature.KEYSWITCH, fhe.PKESchemeFeature.LEVELEDSHE,
@@ -87,10 +100,11 @@ def run(request: dict) -> dict:
     repeat = int(request.get("repeat", 1))
     times = []
     out = None
+    clock = time.process_time if request.get("clock") == "cpu" else time.perf_counter  # "cpu": one thread, busy host
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = clock()
         out = cc.EvalBootstrap(ct)
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     result = cc.Decrypt(out, keys.secretKey)
     result.SetLength(slots)
     got = [c.real for c in result.GetCKKSPackedValue()]
@@ -100,12 +114,16 @@ def run(request: dict) -> dict:
     return {
         "precision_bits": -math.log2(error) if error else 60.0,
         "bootstrap_seconds": min(times),
+        "bootstrap_samples": times,
         "keygen_seconds": keygen,
         "key_memory_mb": None if key_bytes is None else key_bytes / 2**20,
         "key_memory_method": method,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # ru_maxrss: KiB on Linux
         "levels_after": out.GetLevel() if hasattr(out, "GetLevel") else None,
         "depth": depth,
+        # as OpenFHE's own examples count them: depth - level - (noise scale degree - 1)
+        "levels_remaining": depth - out.GetLevel() - (out.GetNoiseScaleDeg() - 1),
+        "security": security,
         "ring_dim": cc.GetRingDimension(),
         "values": got,
     }

@@ -1,0 +1,200 @@
+"""Bootstraps inside networks (`nn.encrypted.bootstrap`, `nn.encrypted.placement`) on the insecure teaching
+preset (security=None, N = 2048): deep square stacks and a ReLU network, both layouts, compared with the
+plaintext model; the refusals (no calibration, "never", keys above the memory limit); the level profile."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from conftest import TOY  # noqa: E402
+
+import nn
+from ckks.errors import ParameterError, SecurityError
+from nn import encrypted
+from nn.encrypted.placement import level_profile
+from nn.errors import ConfigError
+
+BOOT = {**TOY, "flooding": False, "bootstrap": "always"}
+
+
+def _square_stack(x: np.ndarray, width: int, hidden: int = 4) -> nn.Sequential:
+    """Linear, Square, ... Linear: every linear layer standardised on ``x`` (units centred on 1, spread 0.35;
+    logits centred on 0), so that the values neither vanish nor explode through the squares."""
+    dims = [x.shape[1]] + [width] * hidden + [3]
+    layers, h = [], x
+    for i in range(len(dims) - 1):
+        lin = nn.Linear(dims[i], dims[i + 1], rng=i)
+        out = lin.forward(h)
+        last = i == len(dims) - 2
+        spread, centre = (1.0, 0.0) if last else (0.35, 1.0)
+        lin.params["weight"] *= spread / out.std(axis=0)
+        lin.params["bias"][:] = (lin.params["bias"] - out.mean(axis=0)) * spread / out.std(axis=0) + centre
+        h = lin.forward(h)
+        layers.append(lin)
+        if not last:
+            layers.append(nn.Square())
+            h = h * h
+    return nn.Sequential(layers)
+
+
+def _relu_mlp(x: np.ndarray, width: int) -> nn.Sequential:
+    layers = [nn.Linear(x.shape[1], width, rng=0), nn.ReLU(), nn.Linear(width, width, rng=1), nn.ReLU(),
+              nn.Linear(width, 3, rng=2)]
+    for lin in layers[::2]:
+        lin.params["bias"][:] = 0.3  # units active on part of the data
+    return nn.Sequential(layers)
+
+
+def _clear(logits: np.ndarray, gap: float, count: int) -> np.ndarray:
+    top = np.sort(logits, axis=1)
+    idx = np.flatnonzero(top[:, -1] - top[:, -2] > gap)[:count]
+    assert len(idx) == count
+    return idx
+
+
+def _check_run(em, model, x, idx):
+    """Run on x[idx]: the plan's output within em.tolerance, the model's argmax, the stated output level."""
+    ctx = em.keygen()
+    out = em.run(ctx.public_copy(), em.encrypt(ctx, x[idx]))
+    assert all(v.level == em.bootstrap.output_level for v in out.vectors)
+    got = em.decrypt(ctx, out)
+    np.testing.assert_allclose(got, em.plan_forward(x[idx]), rtol=0, atol=em.tolerance)
+    np.testing.assert_array_equal(np.argmax(got, axis=1), np.argmax(model.forward(x[idx]), axis=1))
+    return got
+
+
+def _check_summary(em):
+    text = em.summary()
+    p, plan = em.bootstrap.placement, em.bootstrap
+    assert "levels in -> out per stage: 0: " in text
+    levels_in = p.levels_in()
+    for n, j in enumerate(p.bootstraps, start=1):
+        line = f"bootstrap {n}: before {p.segments[j].name}, level {levels_in[j]} -> {plan.compute_levels}"
+        assert line in text and "modelled" in text.split(line)[1].splitlines()[0]
+    assert f"naive 'bootstrap when empty' policy: {p.naive_bootstraps} bootstrap(s)" in text
+    assert p.naive_bootstraps >= len(p.bootstraps) and p.naive_cost >= p.cost - 1e-12
+
+
+@pytest.mark.parametrize("layout, count, width", [("sample", 2, 3), ("batch", 2, 2)])
+def test_square_stack_bootstraps_between_stages(layout, count, width, capsys):
+    """Nine levels, three after a bootstrap: at least two bootstraps, the values scaled into [-1, 1] before each
+    (folded into the neighbouring linear stages); decrypted logits as the plaintext model's."""
+    x = np.random.default_rng(0).normal(size=(64, 4))
+    model = _square_stack(x, width)
+    em = encrypted.compile(model, (4,), count, layout=layout, calibration=x, **BOOT)
+    plan = em.bootstrap
+    assert plan.compute_levels == 3 and len(plan.placement.bootstraps) >= 2
+    assert plan.scales and set(plan.scales) == plan.folded  # some value bound > 1, all folded (no extra level)
+    # sparse packing: 8 slots hold the widest tensor (sample layout) or the batch (batch layout)
+    assert plan.slots_refreshed == 8 < em.params.slots
+    _check_summary(em)
+    idx = _clear(model.forward(x), 0.05, count)
+    _check_run(em, model, x, idx)
+    assert "bootstrapping keys: " in capsys.readouterr().err  # keygen states the keys' memory first
+
+
+@pytest.mark.parametrize("layout, count, width", [("sample", 2, 3), ("batch", 2, 2)])
+def test_relu_network_bootstraps_inside_the_approximations(layout, count, width):
+    """A ReLU MLP approximated (composite sign, `nn.encrypted.approximation`; 4 bits keep the test short) needs
+    at least two bootstraps, some inside the ReLUs; the encrypted argmax equals the plaintext model's on
+    samples whose top two logits are clearly apart, the outputs are the plan's within its tolerance."""
+    x = np.random.default_rng(1).normal(size=(128, 4))
+    model = _relu_mlp(x, width)
+    em = encrypted.compile(model, (4,), count, layout=layout, calibration=x, approximate=True, approx_bits=4,
+                           **BOOT)
+    p = em.bootstrap.placement
+    assert len(p.bootstraps) >= 2 and any(p.segments[j].part > 0 for j in p.bootstraps)
+    # everything a ReLU carries across its cuts (t, the partial signs, g p / 2) is 0 on empty slots: sparse
+    # packing without a mask
+    assert not em.bootstrap.masked and em.bootstrap.slots_refreshed == 8
+    _check_summary(em)
+    idx = _clear(model.forward(x), 0.5, count)
+    _check_run(em, model, x, idx)
+
+
+def test_inputs_beyond_the_calibrated_range_warn_before_a_bootstrap():
+    """Values that would reach a bootstrap outside [-1, 1] (after its scaling): a RangeWarning at encrypt naming
+    the bootstrap (no key needed: the check runs on the client's plaintext)."""
+    from nn.encrypted.bootstrap import warn_ranges
+    from nn.errors import RangeWarning
+
+    x = np.random.default_rng(0).normal(size=(64, 4))
+    em = encrypted.compile(_square_stack(x, 3), (4,), 1, layout="sample", calibration=x, **BOOT)
+    feats = x[:1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RangeWarning)
+        warn_ranges(em, feats)  # a calibration sample: no warning
+    with pytest.warns(RangeWarning, match=r"the bootstrap before stage \d+ .* would see values up to"):
+        warn_ranges(em, 6.0 * feats)
+
+
+def test_level_profile_before_and_after_placement():
+    x = np.random.default_rng(0).normal(size=(32, 4))
+    model = _square_stack(x, 3)
+    em = encrypted.compile(model, (4,), 1, layout="sample", calibration=x, **BOOT)
+    prof = level_profile(em)
+    assert prof["before"][0] == ("input", em.depth) and prof["before"][-1][1] == 0
+    levels = [level for _, level in prof["after"]]
+    assert min(levels) >= 0 and max(levels) == em.bootstrap.compute_levels
+    boots = [name for name, _ in prof["after"] if name.startswith("bootstrap before")]
+    assert len(boots) == len(em.bootstrap.placement.bootstraps) == len(prof["bootstraps"])
+    flat = encrypted.compile(model, (4,), 1, layout="sample", calibration=x, **TOY)
+    assert flat.bootstrap is None and level_profile(flat)["after"] == level_profile(flat)["before"]
+
+
+def test_auto_compares_the_modelled_costs(monkeypatch):
+    """Depth 51 at N = 2048 (security=None: a parameter set holds it): with the measured bootstrap times the
+    longer chain is modelled faster and "auto" keeps it, saying so; were bootstraps (nearly) free, the
+    placement is modelled faster and "auto" bootstraps and says why.  Depth 301 needs more than 64 primes:
+    "auto" bootstraps."""
+    from nn.encrypted import placement
+
+    x = np.random.default_rng(0).normal(size=(32, 4))
+    model = _square_stack(x, 3, hidden=25)
+    shallow = encrypted.compile(model, (4,), 1, layout="sample", calibration=x, **TOY, flooding=False)
+    assert shallow.bootstrap is None and shallow.depth == 51
+    assert "bootstraps: none (bootstrap='auto': the modulus chain is modelled at" in shallow.summary()
+    monkeypatch.setitem(placement.BOOTSTRAP_SECONDS, "teaching", (4096, 24, 1e-9))
+    cheap = encrypted.compile(model, (4,), 1, layout="sample", calibration=x, **TOY, flooding=False)
+    assert cheap.bootstrap is not None and "modelled faster than the longer modulus chain" in cheap.summary()
+    assert cheap.bootstrap.alternative > cheap.bootstrap.placement.cost
+    monkeypatch.undo()
+    deep = encrypted.compile(_square_stack(x, 3, hidden=150), (4,), 1, layout="sample", calibration=x, **TOY,
+                             flooding=False)
+    assert deep.bootstrap is not None and "needs more than the 64 primes" in deep.summary()
+    assert len(deep.bootstrap.placement.bootstraps) >= 100
+
+
+def test_refusals_without_calibration_never_and_above_the_memory_limit():
+    x = np.random.default_rng(0).normal(size=(32, 4))
+    model = _square_stack(x, 3)
+    with pytest.raises(ConfigError, match="pass calibration="):
+        encrypted.compile(model, (4,), 1, layout="sample", input_range=(-1.0, 1.0), **BOOT)
+    deep = _square_stack(x, 3, hidden=40)
+    with pytest.raises(SecurityError, match="depth 81"):
+        encrypted.compile(deep, (4,), 1, layout="sample", calibration=x, bootstrap="never", flooding=False)
+    # "auto" bootstraps it at 128 bits (N = 2^16); its keys (about 10 GiB) are refused before any key exists
+    em = encrypted.compile(deep, (4,), 1, layout="sample", calibration=x, flooding=False, memory_limit=1 << 30)
+    assert em.bootstrap.preset == "128" and "no 128-bit-secure parameter set holds depth 81" in em.summary()
+    with pytest.raises(ParameterError, match="bootstrapping plan's .* keys would take .* above the limit of 1.00 GiB"):
+        em.keygen()
+
+
+def test_sparse_packing_only_where_zeros_stay_zeros():
+    """p(0) != 0 fills the empty slots: those plans bootstrap with full packing, or sparse with a mask before
+    every bootstrap (one level)."""
+    from ckks.circuits.bootstrapping import preset
+    from nn.encrypted.bootstrap import sparse_slots
+    from nn.encrypted.plan import AffineStage, PolyStage
+
+    config = preset("teaching")
+    affine = AffineStage(np.ones((20, 5)), np.zeros(5), ["0:Linear"])
+    square = PolyStage(np.array([0.0, 0.5, 1.0]), "monic2", ["1:Square"])
+    shifted = PolyStage(np.array([0.25, 0.0, 0.0, 1.0]), "poly", ["1:PolyActivation"])
+    assert sparse_slots([affine, square, affine], "sample", config) == 32  # the 20-wide input
+    assert sparse_slots([affine, square, affine], "batch", config, batch_size=100) == 128
+    assert sparse_slots([affine, shifted, affine], "sample", config) == config.slots
+    assert sparse_slots([affine, shifted, affine], "sample", config, masked=True) == 32  # zeroed before a bootstrap
+    assert sparse_slots([affine, square, affine], "batch", config, batch_size=1500) == config.slots  # > N/4
