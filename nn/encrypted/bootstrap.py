@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -534,8 +535,10 @@ def choose(stages: list, layout: str, bootstrap: str, *, depth: int, stage_max: 
               "max_abs": max_abs, "slots_needed": slots_needed, "memory_limit": memory_limit, "runs": runs,
               "alternative": alternative, "batch_size": batch_size}
     if params is not None and bootstrap == "auto":
-        try:
-            choice, boot = plan(stages, lay, reason, **kwargs)
+        try:  # a candidate: its warnings (e.g. the insecure teaching preset) only matter if it is chosen
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                choice, boot = plan(stages, lay, reason, **kwargs)
         except (ConfigError, SecurityError) as exc:
             if notes is not None:
                 notes.append(f"bootstraps: none (bootstrap='auto'; no bootstrapping chain for this plan: {exc})")
@@ -546,6 +549,8 @@ def choose(stages: list, layout: str, bootstrap: str, *, depth: int, stage_max: 
                              f"{alternative:.3g} s for a batch of {batch_size}, the best placement of bootstraps at "
                              f"{boot.placement.cost * runs:.3g} s)")
             return params, None  # no bootstrap needed, or the longer chain is modelled no slower
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         boot.reason = (f"modelled faster than the longer modulus chain: {boot.placement.cost * runs:.3g} s vs "
                        f"{alternative:.3g} s for a batch of {batch_size}")
     else:

@@ -154,7 +154,7 @@ def compile(  # noqa: A001 - the issue's API name
             "multiplexed" (channels interleaved in the slots; a convolution costs one level and about
             2 sqrt(k^2 B) rotations for B channel-base differences, a pooling only rotations, the first
             Linear reads the packed layout through permuted weights), or "auto" (default): multiplexed when
-            its cost model (rotations + 0.02 x plaintext products) is lower or the dense plan's memory estimate
+            its cost model (rotations + 0.2 x plaintext products) is lower or the dense plan's memory estimate
             is over ``memory_limit``; `summary` states both costs.  The batch layout is always dense.
 
     Returns:
@@ -278,6 +278,9 @@ def features_of(stages: list, x: np.ndarray) -> np.ndarray:
     first = stages[0]
     if first.im2col is not None:
         return im2col_vector(x, first.im2col)
+    if isinstance(first, multiplexed.PackedAffineStage):  # a packed head reads the image in its slot layout
+        lay = first.in_layout
+        return lay.pack(x.reshape(x.shape[0], lay.channels, lay.height, lay.width), first.matrix.shape[0])
     return x.reshape(x.shape[0], -1)
 
 
