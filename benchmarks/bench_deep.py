@@ -94,9 +94,9 @@ def counting_bootstraps():
     original = Bootstrapper.bootstrap
     count = [0]
 
-    def counted(self, ct):
+    def counted(self, ct, **options):
         count[0] += 1
-        return original(self, ct)
+        return original(self, ct, **options)
 
     Bootstrapper.bootstrap = counted
     try:

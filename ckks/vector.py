@@ -1376,6 +1376,9 @@ class CKKSVector:
         ``ctx.bootstrapper.config.compute_levels`` with this vector's scale, and agrees with it
         within ``config.precision_bits`` bits for values |z| <= 1 (larger values lose precision;
         beyond q_0 / (4 scale) they wrap around, which no one can detect on encrypted data).
+        A real vector (``is_complex=False``) comes back with its imaginary parts zeroed (one
+        conjugation): the bootstrap's error is complex in the slots, and steep polynomials applied
+        afterwards (a composite sign) blow imaginary errors up (`Bootstrapper.bootstrap`, ``real``).
 
         Returns:
             The refreshed vector.
@@ -1403,7 +1406,9 @@ class CKKSVector:
                 f"{config.slots} values and zeros after them (got size {self._size}, zero tail {self._zero_tail}); "
                 "multiply by a 0/1 mask first, or use full packing (slots=N/2)"
             )
-        return self._map(bootstrapper.bootstrap, zero_tail=self._zero_tail or not config.full_packing)
+        real = not self._is_complex  # real vectors get real outputs (Bootstrapper.bootstrap, ``real``)
+        return self._map(lambda ct: bootstrapper.bootstrap(ct, real=real),
+                         zero_tail=self._zero_tail or not config.full_packing)
 
     # -- TenSEAL's packing -------------------------------------------------------------------
     @staticmethod

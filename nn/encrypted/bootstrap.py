@@ -653,7 +653,9 @@ class Executor:
                     ct = _masked(self.ops, ct, self.boot.slots_refreshed, 1.0 / bound)
                 elif explicit:
                     ct = _times(self.ops, ct, 1.0 / bound)
-                ct = bootstrapper.bootstrap(ct)
+                # real outputs: the bootstrap's imaginary error would blow up in the sign polynomials that
+                # follow (ckks Bootstrapper.bootstrap, ``real``; garbage at the 128-bit preset otherwise)
+                ct = bootstrapper.bootstrap(ct, real=True)
                 if explicit:
                     ct = _times(self.ops, ct, bound)
                 out.append(ct)
