@@ -152,6 +152,7 @@ def measure(name: str, model, digits, images: int, args, approximate: bool, prof
         "encrypted_accuracy": float(np.mean(got.argmax(1) == y)),
         "agreement": float(np.mean(got.argmax(1) == plain.argmax(1))),
         "relative_logit_error": float(err.max()),
+        "max_logit_error": float(np.max(np.abs(got - plain))), "tolerance": float(em.tolerance),
         "seconds_per_image": run_s / images, "cpu_seconds_per_image": run_cpu / images,
         "bootstraps_per_image": boots[0] / images, "compile_s": compile_s, "keygen_s": keygen_s,
         "planned_bootstraps_per_image": em.bootstrap.count if em.bootstrap is not None else 0,
@@ -159,7 +160,10 @@ def measure(name: str, model, digits, images: int, args, approximate: bool, prof
     }
     print(f"{name}: agreement {row['agreement']:.2%}, encrypted accuracy {row['encrypted_accuracy']:.2%} "
           f"(plaintext {row['plain_accuracy_checked']:.2%} on these images, {row['plain_accuracy_all']:.2%} on all "
-          f"450), relative logit error {row['relative_logit_error']:.2e}, {row['seconds_per_image']:.1f} s/image "
+          f"450), relative logit error {row['relative_logit_error']:.2e} (largest {row['max_logit_error']:.2e}, "
+          f"em.tolerance {row['tolerance']:.2e}: "
+          f"{'within' if row['max_logit_error'] <= row['tolerance'] else 'ABOVE'}), "
+          f"{row['seconds_per_image']:.1f} s/image "
           f"(CPU {row['cpu_seconds_per_image']:.1f} s), {row['bootstraps_per_image']:.1f} bootstraps/image, "
           f"keygen {keygen_s:.1f} s", flush=True)
     if profiler is not None:

@@ -24,7 +24,7 @@ import numpy as np
 from ckks.container import Fields, loads, pack, preview, read_arrays, register_loader
 from ckks.errors import CKKSError, InputError, InputTypeError, KeyMissingError, SerializationError
 from ckks.ring.sampling import PRNG, make_prng
-from ckks.scheme.automorphism import check_steps, default_steps
+from ckks.scheme.automorphism import check_steps, conjugation_element, default_steps, galois_element
 from ckks.scheme.encoder import Encoder
 from ckks.scheme.encryption import Decryptor, Encryptor
 from ckks.scheme.evaluator import Evaluator
@@ -40,8 +40,10 @@ from ckks.scheme.keys import (
     check_public_key,
     check_switch_key,
     galois_elements,
+    galois_key_specs,
     key_spec,
     public_key_uniform,
+    read_key_levels,
     secret_key_from_array,
     secret_spec,
     seeded_key_spec,
@@ -280,13 +282,22 @@ class Context:
         return self._auto_relin, self._auto_rescale, self._auto_mod_switch
 
     def generate_galois_keys(
-        self, steps: list[int] | None = None, progress: bool = True, memory_limit: float | None = KEY_MEMORY_LIMIT
+        self,
+        steps: list[int] | None = None,
+        progress: bool = True,
+        memory_limit: float | None = KEY_MEMORY_LIMIT,
+        max_level: int | None = None,
     ) -> GaloisKeys:
         """Make Galois keys and add them to this context (`KeyGenerator.create_galois_keys`).
 
         With ``steps=None``: keys for rotations by +-2^i (any rotation composes
         from them) and for conjugation; otherwise keys for exactly these steps.
-        Keys already present are not made again.
+        Keys already present (for levels at least as high) are not made again.
+
+        The keys are made for the levels a fresh ciphertext can be at and below: L, or in a
+        bootstrapping context ([`for_bootstrapping`][ckks.context.Context.for_bootstrapping]) the
+        level a bootstrap returns to, ``config.compute_levels``: over Q_m * P only, a fraction of a
+        full key's memory (`Parameters.key_switch_key_bytes`).  ``max_level`` overrides it.
 
         Args:
             steps: rotation steps (any sign), or None for the default set.
@@ -294,6 +305,7 @@ class Context:
                 stderr is a terminal, so logs and captured output get none).
             memory_limit: refuse before generating if the new keys would take more bytes than this
                 (default 8 GiB, `ckks.scheme.parameters.KEY_MEMORY_LIMIT`; None: no limit).
+            max_level: the top level of the new keys (None: the fresh level, see above).
 
         Returns:
             All the Galois keys of this context now (old and new, merged).
@@ -303,6 +315,7 @@ class Context:
             InputTypeError: ``steps`` is not a list of integers, ``progress`` is not a bool, or
                 ``memory_limit`` is not a number or None.
             InputError: ``memory_limit`` is negative.
+            LevelError: ``max_level`` is not an integer in [0, L].
             ParameterError: the keys would take more than ``memory_limit`` bytes.
         """
         if self.secret_key is None:
@@ -312,12 +325,19 @@ class Context:
             )
         progress = check_bool("progress", progress)
         keygen = KeyGenerator(self.params, secret_key=self.secret_key, prng=self.prng)
+        level = self._fresh_level() if max_level is None else max_level
         have = self.galois_keys
-        conjugation = steps is None and (have is None or not have.has_conjugation)
-        steps = default_steps(self.params.poly_degree) if steps is None else check_steps(steps)
-        if have is not None:
-            steps = [k for k in steps if not have.has_step(k)]
-        new = keygen.create_galois_keys(steps, conjugation=conjugation, progress=progress, memory_limit=memory_limit)
+        n = self.params.poly_degree
+        levels = have.levels() if have is not None else {}
+
+        def missing(element: int) -> bool:
+            return levels.get(element, -1) < level
+
+        conjugation = steps is None and missing(conjugation_element(n))
+        steps = default_steps(n) if steps is None else check_steps(steps)
+        steps = [k for k in steps if missing(galois_element(k, n))]
+        new = keygen.create_galois_keys(steps, conjugation=conjugation, progress=progress, memory_limit=memory_limit,
+                                        max_level=level)
         self.galois_keys = new if have is None else have.merge(new)
         return self.galois_keys
 
@@ -388,6 +408,9 @@ class Context:
             "relin_key_seed": _hex(relin_seed),
             "galois_seeds": [_hex(seed) for seed in galois_seeds],
         }
+        levels = list(keys.levels().values()) if keys is not None else []
+        if any(level != params.max_level for level in levels):  # keys made for the lower levels only
+            header["galois_levels"] = levels
         if self._flags_tuple() != (True, True, True):  # manual mode (TenSEAL keeps its flags in the context too)
             header["auto_flags"] = dict(zip(_AUTO_FLAG_FIELDS, self._flags_tuple()))
         if bootstrapper is not None:
@@ -590,8 +613,8 @@ class Context:
         Args:
             progress: show a progress bar on stderr (tqdm; only when stderr is a terminal).
             memory_limit: refuse before generating when the keys would take more bytes than this
-                (default 8 GiB, `ckks.scheme.parameters.KEY_MEMORY_LIMIT`; the "128" preset's 62 keys
-                take about 10.2 GiB, so pass None there).
+                (default 8 GiB, `ckks.scheme.parameters.KEY_MEMORY_LIMIT`; the "128" preset's 62 keys,
+                each made only for the levels it is used at, `Bootstrapper.key_levels`, take 6.49 GiB).
 
         Returns:
             The bootstrapper's summary: levels, rotations, key memory in MiB.
@@ -656,10 +679,8 @@ def _load_context(fields: Fields, payload: memoryview, context: object) -> Conte
         specs.append(
             key_spec("relin_key", params, "relin_key") if relin_seed is None else seeded_key_spec("relin_key", params)
         )
-    specs += [
-        key_spec(f"galois_{g}", params, "galois_keys") if seed is None else seeded_key_spec(f"galois_{g}", params)
-        for g, seed in zip(elements, galois_seeds)
-    ]
+    specs += galois_key_specs(params, elements, galois_seeds,
+                              read_key_levels(fields, params, "galois_levels", len(elements)))
     if has_secret:
         specs.append(secret_spec(params))
     arrays = read_arrays(fields, payload, specs)

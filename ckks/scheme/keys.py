@@ -26,8 +26,14 @@ clear) and key-switching keys whose material is the public key (a public key
 relabelled as a relinearization key).  Galois elements are restricted to
 5^k mod 2N and 2N - 1.
 
-Memory.  A key-switching key takes ``Parameters.key_switch_key_bytes()``;
-generation refuses to allocate more than
+Memory.  A key-switching key takes ``Parameters.key_switch_key_bytes()``.
+A Galois key can be made for the levels up to some m < L only
+(``create_galois_keys(max_level=m)``, `KeyGenerator.create_galois_keys_at_levels`):
+it keeps the digits that hold a prime of q_0 .. q_m and the limbs q_0 .. q_m
+and P, shape (``key_digits(m)``, 2, m + 1 + alpha, N), and switches keys at
+every level <= m exactly as the full key does (the gadget factor is P or 0
+limb by limb).  Bootstrapping keys and the keys of a bootstrapping context's
+compute levels are made that way.  Generation refuses to allocate more than
 [`KEY_MEMORY_LIMIT`][ckks.scheme.parameters.KEY_MEMORY_LIMIT] (8 GiB) unless
 asked with ``memory_limit=None`` (or a larger limit).
 
@@ -58,6 +64,7 @@ from ckks.errors import (
     InputError,
     InputTypeError,
     KeyMissingError,
+    LevelError,
     ParameterError,
     SerializationError,
 )
@@ -74,7 +81,7 @@ from ckks.scheme.automorphism import (
 )
 from ckks.scheme.ciphertext import check_same_context
 from ckks.scheme.parameters import KEY_MEMORY_LIMIT, MAX_POLY_DEGREE, Parameters, poly_spec, resolve_context
-from ckks.validation import check_bool, check_real
+from ckks.validation import check_bool, check_int, check_real
 
 #: Generating at least this many Galois keys at once shows a progress bar (when asked to; `ckks.progress`).
 PROGRESS_MIN_KEYS = 4
@@ -99,6 +106,20 @@ def _check_key_data(data: object, shape: tuple[int, ...], what: str) -> np.ndarr
         raise InputTypeError(f"{what} data must be a numpy uint64 array, got {type(data).__name__}")
     if data.dtype != np.uint64 or data.shape != shape:
         raise InputError(f"{what} data must be a uint64 array of shape {shape}, got {data.dtype} {data.shape}")
+    return data
+
+
+def _check_switch_key_data(params: Parameters, data: object, what: str) -> np.ndarray:
+    """Key-switching key data of any top level m (`Parameters.key_level`), else InputError."""
+    if not isinstance(data, np.ndarray):
+        raise InputTypeError(f"{what} data must be a numpy uint64 array, got {type(data).__name__}")
+    if data.dtype != np.uint64 or params.key_level(data.shape) is None:
+        full = key_spec("data", params, "relin_key").shape
+        raise InputError(
+            f"{what} data must be a uint64 array of shape {full} (every level), or (key_digits(m), 2, "
+            f"m + 1 + {params.special_count}, {params.poly_degree}) for a key made for levels up to m; "
+            f"got {data.dtype} {data.shape}"
+        )
     return data
 
 
@@ -271,6 +292,9 @@ class PublicKey:
 class KeySwitchKey:
     """Hybrid key-switching key: shape (digits, 2, L+1+alpha, N), NTT form over every prime.
 
+    A key made for the levels up to m < L only (its `level`) has shape
+    (``params.key_digits(m)``, 2, m+1+alpha, N): limbs q_0 .. q_m, then the special primes.
+
     When the uniform halves a_j were drawn from a recorded seed
     ([`switch_key_uniform`][ckks.scheme.keys.switch_key_uniform]), ``seed``
     keeps it and serialization stores the b_j and the seed only, about half
@@ -278,7 +302,8 @@ class KeySwitchKey:
 
     Args:
         params: the encryption parameters.
-        data: uint64 array (digits, 2, L+1+alpha, N).
+        data: uint64 array (digits, 2, L+1+alpha, N), or (key_digits(m), 2, m+1+alpha, N) for a key
+            made for the levels up to m.
         key_id: the id of the secret key s it switches to.
         seed: the 32-byte seed of the a_j, or None.
 
@@ -289,11 +314,16 @@ class KeySwitchKey:
 
     def __init__(self, params: Parameters, data: np.ndarray, key_id: str, seed: bytes | None = None):
         self.params = _check_params(params)
-        self.data = _check_key_data(data, key_spec("data", params, "relin_key").shape, "key-switching key")
+        self.data = _check_switch_key_data(self.params, data, "key-switching key")
         self.key_id = _check_key_id(key_id)
         if seed is not None and (not isinstance(seed, bytes) or len(seed) != KEY_SEED_BYTES):
             raise InputError(f"seed must be None or {KEY_SEED_BYTES} bytes")
         self.seed = seed
+
+    @property
+    def level(self) -> int:
+        """The top level m this key switches at (L for a full key): it works for ciphertexts at levels <= m."""
+        return self.data.shape[2] - 1 - self.params.special_count
 
     def compact_seed(self) -> bytes | None:
         """The seed, if the key's a_j really are the seed's polynomials (else None: store them in full).
@@ -301,7 +331,9 @@ class KeySwitchKey:
         Returns:
             The 32-byte seed or None.
         """
-        if self.seed is None or not np.array_equal(switch_key_uniform(self.params, self.seed), self.data[:, 1]):
+        if self.seed is None or not np.array_equal(
+            switch_key_uniform(self.params, self.seed, self.level), self.data[:, 1]
+        ):
             return None
         return self.seed
 
@@ -416,7 +448,10 @@ class GaloisKeys:
         return sorted(step_of[g] for g in self.keys if g != conjugation_element(n))
 
     def merge(self, other: GaloisKeys) -> GaloisKeys:
-        """A container with the keys of both (``other`` wins for an element in both).
+        """A container with the keys of both.
+
+        For an element in both, the key with the higher `KeySwitchKey.level` is kept (it switches
+        at every level the other does); at equal levels ``other``'s.
 
         Args:
             other: Galois keys of the same parameters and secret key.
@@ -431,13 +466,34 @@ class GaloisKeys:
         if not isinstance(other, GaloisKeys):
             raise InputTypeError(f"can only merge GaloisKeys, got {type(other).__name__}")
         check_same_context(other, params=self.params, key_id=self.key_id)
-        return GaloisKeys(self.params, {**self.keys, **other.keys}, self.key_id)
+        keys = dict(self.keys)
+        for g, key in other.keys.items():
+            if g not in keys or key.level >= keys[g].level:
+                keys[g] = key
+        return GaloisKeys(self.params, keys, self.key_id)
+
+    def levels(self) -> dict[int, int]:
+        """The top level of every key, by Galois element (L for keys usable at every level).
+
+        Returns:
+            {g: level}, in increasing g.
+        """
+        return {int(g): self.keys[g].level for g in sorted(self.keys)}
+
+    def memory(self) -> int:
+        """Bytes held by the key data.
+
+        Returns:
+            The sum of the keys' ``nbytes``.
+        """
+        return int(sum(key.data.nbytes for key in self.keys.values()))
 
     def items(self) -> dict[int, np.ndarray]:
         """The key data by Galois element, for embedding in a container.
 
         Returns:
-            {g: uint64 array (digits, 2, L+1+alpha, N)}, in increasing g (the arrays are not copied).
+            {g: uint64 array (digits, 2, L+1+alpha, N)}, in increasing g (the arrays are not copied;
+            truncated keys have their own shapes, `levels`).
         """
         return {int(g): self.keys[g].data for g in sorted(self.keys)}
 
@@ -448,7 +504,8 @@ class GaloisKeys:
         Args:
             params: the encryption parameters.
             key_id: the id of the secret key.
-            items: {g: uint64 array (digits, 2, L+1+alpha, N)}.
+            items: {g: uint64 array (digits, 2, L+1+alpha, N)}, or the shape of a key truncated to
+                level m (`KeySwitchKey`).
 
         Returns:
             The Galois keys.
@@ -468,6 +525,9 @@ class GaloisKeys:
         galois = self.items()
         header = _key_header("galois_keys", self)
         header["elements"] = sorted(galois)
+        levels = self.levels()
+        if any(level != self.params.max_level for level in levels.values()):  # truncated keys: their levels
+            header["levels"] = list(levels.values())
         seeds = {g: self.keys[g].compact_seed() for g in sorted(galois)}
         if any(seed is not None for seed in seeds.values()):  # a_j of seeded keys stored as their seed
             header["seeds"] = [None if seed is None else seed.hex() for seed in seeds.values()]
@@ -569,54 +629,56 @@ class KeyGenerator:
         return PublicKey(self.params, data, self.secret_key.key_id)
 
     def _check_memory(self, count: int, memory_limit: float | None, what: str) -> None:
-        if memory_limit is None:
-            return
-        limit = check_real("memory_limit", memory_limit, low=0, type_error=InputTypeError, error=InputError)
-        need = count * self.params.key_switch_key_bytes()
-        if need > limit:
-            raise ParameterError(
-                f"{what} would take {need / 2**30:.2f} GiB ({count} key(s) of "
-                f"{self.params.key_switch_key_bytes() / 2**20:.1f} MiB), above the limit of {limit / 2**30:.2f} GiB; "
-                "ask for fewer rotation steps, use smaller parameters, or pass memory_limit=None (or a larger "
-                "limit in bytes) if the machine has the memory"
-            )
+        check_key_memory(self.params, [self.params.max_level] * count, memory_limit, what)
 
-    def create_switch_key(self, target: np.ndarray) -> np.ndarray:
+    def create_switch_key(self, target: np.ndarray, level: int | None = None) -> np.ndarray:
         """Key-switching key data from s' to s, one RLWE sample per digit plus the gadget P * s'.
+
+        Over Q_m * P for a key made for the levels up to m = ``level``: the digits that hold a prime of
+        q_0 .. q_m (`Parameters.key_digits`), each (b_j, a_j) with b_j = -a_j s + e_j + P [j-th gadget] s'
+        on the limbs q_0 .. q_m and the special primes.  Mod q_i the gadget factor P Qhat_j [Qhat_j^-1]_{D_j}
+        is P for q_i in D_j and 0 otherwise, so the truncated key is the full key without its upper limbs.
 
         Args:
             target: s' in NTT form over the data primes q_0 .. q_L (level L),
                 uint64 array (L + 1, N).
+            level: the key's top level m (None: L).
 
         Returns:
-            uint64 array (digits, 2, L+1+alpha, N) in NTT form: the data of a
+            uint64 array (key_digits(m), 2, m+1+alpha, N) in NTT form: the data of a
             [`KeySwitchKey`][ckks.scheme.keys.KeySwitchKey].
 
         Raises:
             InputError: ``target`` is not a C-contiguous uint64 array of shape (L + 1, N).
+            LevelError: ``level`` is not an integer in [0, L].
         """
-        return self._seeded_switch_key(target)[0]
+        return self._seeded_switch_key(target, level)[0]
 
-    def _seeded_switch_key(self, target: np.ndarray) -> tuple[np.ndarray, bytes]:
+    def _seeded_switch_key(self, target: np.ndarray, level: int | None = None) -> tuple[np.ndarray, bytes]:
         """`create_switch_key` with the a_j drawn from a fresh recorded seed: (data, seed)."""
         params = self.params
-        digits = params.digits
-        data_ring = params.at_level(params.max_level)
-        data_ring.check(target, "target")
-        data = np.empty((len(digits), 2, len(params.all_moduli), params.poly_degree), dtype=np.uint64)
-        p_mod = np.array([_product_mod(params.special_moduli, q) for q in params.data_moduli], dtype=np.uint64)
+        params.at_level(params.max_level).check(target, "target")
+        level = params.max_level if level is None else check_int("level", level, 0, params.max_level,
+                                                                  error=LevelError)
+        digits = params.digits[: params.key_digits(level)]
+        data_ring = params.at_level(level)
+        limbs = level + 1
+        data = np.empty((len(digits), 2, limbs + params.special_count, params.poly_degree), dtype=np.uint64)
         moduli = data_ring.moduli
-        gadget = poly_mul_scalar(target, p_mod, shoup_per_limb(p_mod, moduli), moduli, np.empty_like(target))
+        p_mod = np.array([_product_mod(params.special_moduli, int(q)) for q in moduli], dtype=np.uint64)
+        gadget = poly_mul_scalar(target[:limbs], p_mod, shoup_per_limb(p_mod, moduli), moduli,
+                                 np.empty((limbs, params.poly_degree), dtype=np.uint64))
         seed = self.prng.random_bytes(KEY_SEED_BYTES)
-        uniform = switch_key_uniform(params, seed)
-        ring = params.at_level(params.max_level, special=True)
+        uniform = switch_key_uniform(params, seed, level)
+        ring = params.at_level(level, special=True)
+        secret = np.ascontiguousarray(self.secret_key.ntt[ring.rows])
         for j, digit in enumerate(digits):
             a = uniform[j]
             e = ring.from_signed(self.prng.gaussian(params.poly_degree, params.sigma))
-            b = ring.mul(a, self.secret_key.ntt)
+            b = ring.mul(a, secret)
             ring.neg(b, out=b)
             ring.add(b, e, out=b)
-            rows = slice(digit[0], digit[-1] + 1)  # digits are runs of consecutive primes
+            rows = slice(digit[0], min(digit[-1], level) + 1)  # digits are runs of consecutive primes
             poly_add(b[rows], gadget[rows], moduli[rows], b[rows])
             data[j, 0] = b
             data[j, 1] = a
@@ -650,11 +712,14 @@ class KeyGenerator:
         progress: bool = False,
         stream: TextIO | None = None,
         memory_limit: float | None = KEY_MEMORY_LIMIT,
+        max_level: int | None = None,
     ) -> GaloisKeys:
         """Galois keys for rotation ``steps`` (default: +-2^i) and, optionally, conjugation.
 
         The key of element g = 5^k mod 2N is the key-switching key from
-        s(X^g) to s; conjugation uses g = 2N - 1.
+        s(X^g) to s; conjugation uses g = 2N - 1.  With ``max_level`` = m the keys are
+        made over Q_m * P only (`create_switch_key`): they rotate ciphertexts at levels <= m,
+        and take ``key_switch_key_bytes(m)`` each instead of ``key_switch_key_bytes()``.
 
         Args:
             steps: rotation steps (any sign; duplicates mod N/2 and 0 are
@@ -667,6 +732,7 @@ class KeyGenerator:
                 (no bar in logs or captured output).
             memory_limit: refuse before generating anything if the keys would take more bytes than
                 this (default `KEY_MEMORY_LIMIT`, 8 GiB; None: no limit).
+            max_level: the top level m the keys are made for (None: L, every level).
 
         Returns:
             The new Galois keys.
@@ -675,6 +741,7 @@ class KeyGenerator:
             InputTypeError: ``steps`` is not a list of integers, ``conjugation``/``progress`` is not a bool,
                 or ``memory_limit`` is not a number or None.
             InputError: ``memory_limit`` is negative or not finite.
+            LevelError: ``max_level`` is not an integer in [0, L].
             ParameterError: the keys would exceed ``memory_limit``.
         """
         params = self.params
@@ -688,18 +755,98 @@ class KeyGenerator:
         elements = list(dict.fromkeys(galois_element(k, n) for k in steps if k % (n // 2)))
         if conjugation:
             elements.append(conjugation_element(n))
-        self._check_memory(len(elements), memory_limit, f"{len(elements)} Galois keys")
-        show = progress and len(elements) >= PROGRESS_MIN_KEYS
+        level = params.max_level if max_level is None else check_int("max_level", max_level, 0, params.max_level,
+                                                                      error=LevelError)
+        return self.create_galois_keys_at_levels(dict.fromkeys(elements, level), progress, stream, memory_limit)
+
+    def create_galois_keys_at_levels(
+        self,
+        levels: dict[int, int],
+        progress: bool = False,
+        stream: TextIO | None = None,
+        memory_limit: float | None = KEY_MEMORY_LIMIT,
+    ) -> GaloisKeys:
+        """Galois keys by Galois element, each made for the levels up to its own top level.
+
+        ``levels[g] = m`` makes the key of element g over Q_m * P (`create_switch_key`): it switches
+        ciphertexts at levels <= m.  Bootstrapping uses it to make every rotation key only as tall
+        as the highest level it is used at (`ckks.circuits.bootstrapping.Bootstrapper.key_levels`).
+
+        Args:
+            levels: {Galois element g (5^k mod 2N or 2N - 1): top level m in [0, L]}.
+            progress: show a progress bar when making at least `PROGRESS_MIN_KEYS` keys.
+            stream: where the bar goes; default: stderr, and only when it is a terminal.
+            memory_limit: refuse before generating anything if the keys would take more bytes than
+                this (default `KEY_MEMORY_LIMIT`, 8 GiB; None: no limit).
+
+        Returns:
+            The new Galois keys.
+
+        Raises:
+            InputTypeError: ``levels`` is not a dict, or ``progress`` is not a bool, or ``memory_limit`` is
+                not a number or None.
+            InputError: an element is not a Galois element of these parameters, or ``memory_limit`` is
+                negative or not finite.
+            LevelError: a level is not an integer in [0, L].
+            ParameterError: the keys would exceed ``memory_limit``.
+        """
+        params = self.params
+        if not isinstance(levels, dict):
+            raise InputTypeError(f"levels must be a dict {{Galois element: level}}, got {type(levels).__name__}")
+        progress = check_bool("progress", progress)
+        n = params.poly_degree
+        rotations = step_table(n)
+        checked = {}
+        for element, level in levels.items():
+            if not isinstance(element, (int, np.integer)) or (element not in rotations
+                                                              and element != conjugation_element(n)):
+                raise InputError(f"{element!r} is not a Galois element 5^k mod 2N (k != 0) or 2N - 1 for N = {n}")
+            checked[int(element)] = check_int("level", level, 0, params.max_level, error=LevelError)
+        check_key_memory(params, list(checked.values()), memory_limit, f"{len(checked)} Galois keys")
+        show = progress and len(checked) >= PROGRESS_MIN_KEYS
         secret = self.secret_key.ntt[: params.max_level + 1]
         key_id = self.secret_key.key_id
         keys = {}
-        with progress_bar(len(elements), "Galois keys", enabled=show, stream=stream, unit="key") as bar:
-            for element in elements:
+        with progress_bar(len(checked), "Galois keys", enabled=show, stream=stream, unit="key") as bar:
+            for element, level in checked.items():
                 target = np.ascontiguousarray(apply_automorphism(secret, element))
-                data, seed = self._seeded_switch_key(target)
+                data, seed = self._seeded_switch_key(target, level)
                 keys[element] = KeySwitchKey(params, data, key_id, seed=seed)
                 bar.update()
         return GaloisKeys(params, keys, key_id)
+
+
+def check_key_memory(params: Parameters, levels: list[int], memory_limit: float | None, what: str) -> int:
+    """Refuse key-switching keys that would take more than ``memory_limit`` bytes, before any is made.
+
+    Args:
+        params: the parameters.
+        levels: the top level of every key to make (`Parameters.key_switch_key_bytes` each).
+        memory_limit: the limit in bytes (None: no limit).
+        what: how the message names the keys.
+
+    Returns:
+        The bytes the keys would take.
+
+    Raises:
+        ParameterError: they would take more than ``memory_limit``.
+        InputTypeError: ``memory_limit`` is not a number or None.
+        InputError: ``memory_limit`` is negative or not finite.
+    """
+    need = sum(params.key_switch_key_bytes(level) for level in levels)
+    if memory_limit is None:
+        return need
+    limit = check_real("memory_limit", memory_limit, low=0, type_error=InputTypeError, error=InputError)
+    if need > limit:
+        full = params.key_switch_key_bytes()
+        sizes = (f"of {full / 2**20:.1f} MiB" if need == len(levels) * full else
+                 f"of {min(map(params.key_switch_key_bytes, levels)) / 2**20:.1f}-{full / 2**20:.1f} MiB by level")
+        raise ParameterError(
+            f"{what} would take {need / 2**30:.2f} GiB ({len(levels)} key(s) {sizes}), above the limit of "
+            f"{limit / 2**30:.2f} GiB; ask for fewer rotation steps, use smaller parameters, or pass "
+            "memory_limit=None (or a larger limit in bytes) if the machine has the memory"
+        )
+    return need
 
 
 def _rlwe_sample(params: Parameters, secret_key: SecretKey, prng: PRNG) -> tuple[np.ndarray, np.ndarray]:
@@ -834,7 +981,7 @@ def require_key(key, name: str, how: str):
 # -- serialization ---------------------------------------------------------------------------------------
 
 
-def key_spec(name: str, params: Parameters, kind: str) -> ArraySpec:
+def key_spec(name: str, params: Parameters, kind: str, level: int | None = None) -> ArraySpec:
     """The expected array of a serialized public key (``kind`` "public_key") or key-switching key.
 
     Args:
@@ -842,6 +989,7 @@ def key_spec(name: str, params: Parameters, kind: str) -> ArraySpec:
         params: the parameters it must fit.
         kind: "public_key" for shape (2, L+1+alpha, N); anything else
             ("relin_key", "galois_keys") for (digits, 2, L+1+alpha, N).
+        level: a key-switching key's top level m (None: L): shape (key_digits(m), 2, m+1+alpha, N).
 
     Returns:
         The spec (uint64, residues below the prime of each limb).
@@ -849,41 +997,98 @@ def key_spec(name: str, params: Parameters, kind: str) -> ArraySpec:
     k, n = len(params.all_moduli), params.poly_degree
     if kind == "public_key":
         return poly_spec(name, params, (2,), k, f"(b, a) over {k} primes, N = {n}")
-    digits = len(params.digits)
-    return poly_spec(name, params, (digits, 2), k, f"{digits} digits of (b, a) over {k} primes")
+    return _switch_key_spec(name, params, level, (2,), "(b, a)")
 
 
-def seeded_key_spec(name: str, params: Parameters) -> ArraySpec:
+def seeded_key_spec(name: str, params: Parameters, level: int | None = None) -> ArraySpec:
     """The expected array of a seeded key-switching key: its b_j only, (digits, L+1+alpha, N).
 
     Args:
         name: the array's name in the header.
         params: the parameters it must fit.
+        level: the key's top level m (None: L): shape (key_digits(m), m+1+alpha, N).
 
     Returns:
         The spec (uint64, residues below the prime of each limb).
     """
-    k, digits = len(params.all_moduli), len(params.digits)
-    return poly_spec(name, params, (digits,), k, f"{digits} digits of b over {k} primes (a from the seed)")
+    return _switch_key_spec(name, params, level, (), "b (a from the seed)")
 
 
-def switch_key_uniform(params: Parameters, seed: bytes) -> np.ndarray:
+def _switch_key_spec(name: str, params: Parameters, level: int | None, inner: tuple[int, ...], what: str) -> ArraySpec:
+    """Shape (key_digits(m), *inner, m+1+alpha, N) over q_0 .. q_m and the special primes."""
+    level = params.max_level if level is None else level
+    digits = params.key_digits(level)
+    moduli = params.data_moduli[: level + 1] + params.special_moduli
+    top = "" if level == params.max_level else f" (a key for levels <= {level})"
+    return ArraySpec(name, "<u8", (digits, *inner, len(moduli), params.poly_degree), tuple(moduli),
+                     f"{digits} digits of {what} over {len(moduli)} primes{top}")
+
+
+def switch_key_uniform(params: Parameters, seed: bytes, level: int | None = None) -> np.ndarray:
     """The uniform halves a_j of a seeded key-switching key, regenerated from its seed.
 
     a_0, a_1, ... are drawn in digit order from one SHAKE-256 stream seeded
-    with ``seed``, each uniform over every prime (data then special), taken
-    as NTT form.
+    with ``seed``, each uniform over the key's primes (q_0 .. q_m, then the
+    special primes), taken as NTT form.
 
     Args:
         params: the parameters.
         seed: the key's 32-byte seed.
+        level: the key's top level m (None: L).
 
     Returns:
-        uint64 array (digits, L+1+alpha, N).
+        uint64 array (key_digits(m), m+1+alpha, N).
     """
-    ring = params.at_level(params.max_level, special=True)
+    level = params.max_level if level is None else level
+    ring = params.at_level(level, special=True)
     prng = PRNG.derived(seed)
-    return np.stack([ring.uniform(prng) for _ in params.digits])
+    return np.stack([ring.uniform(prng) for _ in range(params.key_digits(level))])
+
+
+def read_key_levels(fields: Fields, params: Parameters, key: str, count: int) -> list[int]:
+    """Read the optional header list of the Galois keys' top levels (absent: every key at L).
+
+    Args:
+        fields: the header fields.
+        params: the parameters (for L).
+        key: the field's name ("levels" in a Galois-keys blob, "galois_levels" in a context).
+        count: how many keys there are.
+
+    Returns:
+        One level per key, in the order of the elements.
+
+    Raises:
+        SerializationError: the list has another length or a level outside [0, L].
+    """
+    if key not in fields.obj:
+        return [params.max_level] * count
+    levels = fields.int_list(key, count, 0, params.max_level)
+    if len(levels) != count:
+        raise SerializationError(
+            f"{fields.name(key)} lists {len(levels)} levels, expected one per Galois key ({count})"
+        )
+    return levels
+
+
+def galois_key_specs(
+    params: Parameters, elements: list[int], seeds: list[bytes | None], levels: list[int]
+) -> list[ArraySpec]:
+    """The expected arrays "galois_<g>" of stored Galois keys: the full key, or its b_j when seeded.
+
+    Args:
+        params: the parameters.
+        elements: the Galois elements.
+        seeds: each key's seed or None.
+        levels: each key's top level.
+
+    Returns:
+        One spec per key.
+    """
+    return [
+        key_spec(f"galois_{g}", params, "galois_keys", level) if seed is None
+        else seeded_key_spec(f"galois_{g}", params, level)
+        for g, seed, level in zip(elements, seeds, levels)
+    ]
 
 
 def _read_seeds(fields: Fields, count: int) -> list[bytes | None]:
@@ -904,17 +1109,18 @@ def _read_seeds(fields: Fields, count: int) -> list[bytes | None]:
 
 
 def switch_key_from_seed(params: Parameters, b: np.ndarray, seed: bytes) -> np.ndarray:
-    """A key-switching key's data (digits, 2, L+1+alpha, N) from its b_j and the seed of its a_j.
+    """A key-switching key's data (digits, 2, m+1+alpha, N) from its b_j and the seed of its a_j.
 
     Args:
         params: the parameters.
-        b: uint64 array (digits, L+1+alpha, N), the b_j.
+        b: uint64 array (key_digits(m), m+1+alpha, N), the b_j of a key for levels up to m (m = L: every level).
         seed: the 32-byte seed the a_j were drawn from ([`switch_key_uniform`][ckks.scheme.keys.switch_key_uniform]).
 
     Returns:
         The full key data, C-contiguous.
     """
-    return np.ascontiguousarray(np.stack([b, switch_key_uniform(params, seed)], axis=1))
+    level = b.shape[1] - 1 - params.special_count
+    return np.ascontiguousarray(np.stack([b, switch_key_uniform(params, seed, level)], axis=1))
 
 
 def secret_spec(params: Parameters) -> ArraySpec:
@@ -1051,10 +1257,8 @@ def _load_key(fields: Fields, payload: memoryview, context: object):
     if kind == "galois_keys":
         elements = galois_elements(fields, params)
         seeds = _read_seeds(fields, len(elements))
-        specs = [
-            key_spec(f"galois_{g}", params, kind) if seed is None else seeded_key_spec(f"galois_{g}", params)
-            for g, seed in zip(elements, seeds)
-        ]
+        levels = read_key_levels(fields, params, "levels", len(elements))
+        specs = galois_key_specs(params, elements, seeds, levels)
         arrays = container.read_arrays(fields, payload, specs)
         fields.done()
         keys = {}
@@ -1103,10 +1307,13 @@ __all__ = [
     "SecretKey",
     "check_key_pair",
     "check_public_key",
+    "check_key_memory",
     "check_switch_key",
+    "galois_key_specs",
     "degenerate_key_part",
     "galois_elements",
     "key_spec",
+    "read_key_levels",
     "public_key_error",
     "public_key_id",
     "require_key",

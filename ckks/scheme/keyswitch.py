@@ -36,7 +36,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from ckks.errors import InputError, InputTypeError, ParameterError
+from ckks.errors import InputError, InputTypeError, LevelError, ParameterError
 from ckks.ring.level import RingAtLevel
 from ckks.ring.modarith import (
     BLOCK,
@@ -89,6 +89,7 @@ class KeySwitcher:
             )
         self.params = params
         self._plans: dict[int, ModUpPlan] = {}
+        self._key_rows: dict[tuple[int, int], np.ndarray] = {}
 
     def extended_rows(self, level: int) -> np.ndarray:
         """Table rows of the extended basis Q_level * P: q_0 .. q_level, then the special primes.
@@ -148,12 +149,43 @@ class KeySwitcher:
         self.params.at_level(d.shape[0] - 1).check(d, "the polynomial to switch")
         return d.shape[0] - 1
 
-    def _check_key(self, key_data: object) -> None:
+    def _check_key(self, key_data: object, level: int) -> None:
+        """The key is the data of a key-switching key whose top level is at least ``level``."""
         params = self.params
-        shape = (len(params.digits), 2, len(params.all_moduli), params.poly_degree)
-        if not isinstance(key_data, np.ndarray) or key_data.dtype != np.uint64 or key_data.shape != shape:
+        top = params.key_level(key_data.shape) if isinstance(key_data, np.ndarray) else None
+        if top is None or key_data.dtype != np.uint64:
+            shape = (len(params.digits), 2, len(params.all_moduli), params.poly_degree)
             got = f"{key_data.dtype} {key_data.shape}" if isinstance(key_data, np.ndarray) else type(key_data).__name__
-            raise InputError(f"key-switching key data must be a uint64 array of shape {shape}, got {got}")
+            raise InputError(
+                f"key-switching key data must be a uint64 array of shape {shape}, or that of a key made for "
+                f"the levels up to some m (key_digits(m), 2, m + 1 + {params.special_count}, N); got {got}"
+            )
+        if top < level:
+            raise LevelError(
+                f"the key-switching key was made for levels up to {top} only (limbs q_0 .. q_{top}), but the "
+                f"ciphertext is at level {level}: switch it down to level {top} first (mod_switch_to), or make "
+                f"the key for higher levels (create_galois_keys(..., max_level={level}) or above)"
+            )
+
+    def key_rows(self, level: int, key_level: int) -> np.ndarray:
+        """The rows of a key made for levels up to ``key_level`` that hold the limbs of Q_level * P.
+
+        A key for levels up to m stores q_0 .. q_m, then the special primes: the limbs of Q_l * P
+        (l <= m) are its rows 0 .. l and m + 1 .. m + alpha.
+
+        Args:
+            level: the ciphertext's level l.
+            key_level: the key's top level m >= l.
+
+        Returns:
+            int64 array of length l + 1 + alpha (cached).
+        """
+        rows = self._key_rows.get((level, key_level))
+        if rows is None:
+            alpha = self.params.special_count
+            rows = np.concatenate([np.arange(level + 1), key_level + 1 + np.arange(alpha)]).astype(np.int64)
+            self._key_rows[(level, key_level)] = rows
+        return rows
 
     def decompose(self, d: np.ndarray) -> np.ndarray:
         """Step 1: the digits of d (level l, NTT form), each extended to Q_l * P, NTT form.
@@ -202,7 +234,8 @@ class KeySwitcher:
         Args:
             extended: the output of [`decompose`][ckks.scheme.keyswitch.KeySwitcher.decompose],
                 uint64 (digits, l + 1 + alpha, N), NTT form.
-            key_data: the key, uint64 (digits, 2, L + 1 + alpha, N), NTT form.
+            key_data: the key, uint64 (digits, 2, L + 1 + alpha, N), NTT form, or a key made for the
+                levels up to some m >= l (`Parameters.key_level`).
             permutation: optional int64 array (N,), an index map applied to the last axis of ``extended``.
 
         Returns:
@@ -210,9 +243,9 @@ class KeySwitcher:
 
         Raises:
             InputError: an array has the wrong dtype or shape, or ``permutation`` is not a length-N index map.
+            LevelError: the key was made for levels below l.
         """
         params = self.params
-        self._check_key(key_data)
         if (
             not isinstance(extended, np.ndarray)
             or extended.dtype != np.uint64
@@ -226,6 +259,7 @@ class KeySwitcher:
         ring = params.at_level(extended.shape[1] - 1 - params.special_count, special=True)
         if extended.shape[0] != len(self._digit_plan(ring.limbs - 1 - params.special_count).starts):
             raise InputError(f"extended has {extended.shape[0]} digits, but its level has a different count")
+        self._check_key(key_data, ring.limbs - 1 - params.special_count)
         if permutation is None:
             permutation = _IDENTITY
         else:
@@ -239,7 +273,8 @@ class KeySwitcher:
         params = self.params
         ring = self._digit_plan(extended.shape[1] - 1 - params.special_count).ring
         out = np.empty((2, ring.limbs, params.poly_degree), dtype=np.uint64)
-        key_inner_product(extended, permutation, key_data, ring.rows, ring.moduli, ring.ratios, out)
+        rows = self.key_rows(ring.limbs - 1 - params.special_count, key_data.shape[2] - 1 - params.special_count)
+        key_inner_product(extended, permutation, key_data, rows, ring.moduli, ring.ratios, out)
         return out
 
     def mod_down(self, accumulated: np.ndarray) -> np.ndarray:
@@ -278,7 +313,8 @@ class KeySwitcher:
 
         Args:
             d: uint64 array (l + 1, N) in NTT form over q_0 .. q_l.
-            key_data: the key-switching key from s' to s, uint64 (digits, 2, L + 1 + alpha, N).
+            key_data: the key-switching key from s' to s, uint64 (digits, 2, L + 1 + alpha, N), or a key
+                made for the levels up to some m >= l.
 
         Returns:
             uint64 array (2, l + 1, N), NTT form; level unchanged.
@@ -286,6 +322,7 @@ class KeySwitcher:
         Raises:
             InputTypeError: ``d`` is not a numpy array.
             InputError: an array has the wrong dtype, shape or layout.
+            LevelError: the key was made for levels below l.
         """
         return self.mod_down(self.inner_product(self.decompose(d), key_data))
 

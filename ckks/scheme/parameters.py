@@ -255,15 +255,62 @@ class Parameters:
         if self.hamming_weight is not None:
             check_sparse_secret(self.poly_degree, self.hamming_weight, self.total_bits, self.security)
 
-    def key_switch_key_bytes(self) -> int:
+    def key_switch_key_bytes(self, level: int | None = None) -> int:
         """Memory of one key-switching key (a relinearization key or one Galois key), in bytes.
 
-        digits x 2 x (L + 1 + alpha) x N x 8: one RLWE sample over Q_L * P per digit.
+        digits_m x 2 x (m + 1 + alpha) x N x 8: one RLWE sample over Q_m * P per digit that holds
+        a prime of q_0 .. q_m, for a key made for levels up to m (`key_digits`; m = L by default).
+
+        Args:
+            level: the key's top level m (None: L, a key usable at every level).
 
         Returns:
             The size in bytes.
+
+        Raises:
+            LevelError: ``level`` is not an integer in [0, L].
         """
-        return len(self.digits) * 2 * len(self.all_moduli) * self.poly_degree * 8
+        level = self.max_level if level is None else check_int("level", level, 0, self.max_level, error=LevelError)
+        return self.key_digits(level) * 2 * (level + 1 + self.special_count) * self.poly_degree * 8
+
+    def key_digits(self, level: int | None = None) -> int:
+        """How many key-switching digits hold a prime of q_0 .. q_level (all of them at L).
+
+        A key-switching key made for levels up to m needs only these digits and only the limbs
+        q_0 .. q_m and the special primes (Han and Ki's gadget restricted to Q_m: mod q_i the gadget
+        factor of digit j is P when q_i is in D_j and 0 otherwise, so dropping the limbs above m
+        leaves a valid key for every level <= m).  Bootstrapping keys use this: CoeffsToSlots keys
+        at the top levels, SlotsToCoeffs keys only down in the chain.
+
+        Args:
+            level: the top level (None: L).
+
+        Returns:
+            The number of digits.
+
+        Raises:
+            LevelError: ``level`` is not an integer in [0, L].
+        """
+        level = self.max_level if level is None else check_int("level", level, 0, self.max_level, error=LevelError)
+        return sum(1 for digit in self.digits if digit[0] <= level)
+
+    def key_level(self, shape: tuple[int, ...]) -> int | None:
+        """The top level m of key-switching key data of this shape, or None if no level fits it.
+
+        A key for levels up to m has shape (`key_digits`(m), 2, m + 1 + alpha, N).
+
+        Args:
+            shape: the data's shape.
+
+        Returns:
+            m, or None when the shape is not that of a key of these parameters.
+        """
+        if len(shape) != 4 or shape[1] != 2 or shape[3] != self.poly_degree:
+            return None
+        level = shape[2] - 1 - self.special_count
+        if not 0 <= level <= self.max_level or shape[0] != self.key_digits(level):
+            return None
+        return level
 
     # -- precomputation ----------------------------------------------------------
     @cached_property

@@ -184,7 +184,7 @@ class Rotator:
         for g in elements:
             # sigma_g is an index map applied inside the kernels: no permuted (strided) array is made
             perm = ntt_permutation(g, params.poly_degree)
-            switcher._check_key(keys[g].data)  # shape and dtype: the kernel trusts them
+            switcher._check_key(keys[g].data, ct.level)  # shape, dtype and level: the kernel trusts them
             key = np.ascontiguousarray(keys[g].data)
             data = switcher._mod_down(switcher._inner_product(extended, key, perm))
             permuted_add(c0, perm, data[0], ring.moduli, data[0])

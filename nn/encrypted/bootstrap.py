@@ -72,6 +72,11 @@ from nn.errors import ConfigError
 MODES = ("auto", "never", "always")
 #: The bound at a bootstrap between stages: this times the largest |value| recorded on the calibration data.
 RANGE_MARGIN = 1.25
+#: Bits of bootstrap precision lost per halving of the refreshed slots (sparse packing: the trace adds
+#: N / 2n noisy copies, error ~ sqrt(N / 2n)).
+SPARSE_BITS_PER_DOUBLING = 0.5
+#: Bits lost to returning real parts (the conjugation of ``bootstrap(real=True)``).
+REAL_OUTPUT_BITS = 0.5
 
 
 def check_mode(bootstrap: object) -> str:
@@ -231,8 +236,20 @@ class BootstrapPlan:
 
     @property
     def precision_bits(self) -> int:
-        """Bits a bootstrap keeps on values |z| <= 1 (the preset's promise)."""
-        return int(math.floor(self.config().precision_bits))
+        """Bits a bootstrap keeps on values |z| <= 1, for the slot count it refreshes.
+
+        The preset's ``precision_bits`` holds for full packing.  With sparse packing of n slots the trace
+        (`ckks.circuits.bootstrapping.mod_raise.sparse_trace`) sums N / 2n rotated copies of the
+        ciphertext, and their independent rounding and key-switching errors add up: the error grows
+        by about sqrt(N / 2n), i.e. ``SPARSE_BITS_PER_DOUBLING`` bits per halving of n.  Returning real
+        parts (``bootstrap(real=True)``, which the executor uses) costs ``REAL_OUTPUT_BITS`` more (one
+        conjugation's key switch at the compute level).  Measured at the "128" preset, N = 2^16, 64 slots:
+        about 13 bits (errors 6e-5 to 1.6e-4 on |z| <= 1); this bound gives 11.
+        """
+        config = self.config()
+        sparse = max(0.0, math.log2(config.poly_degree // 2 / max(1, self.slots_refreshed or config.slots)))
+        bits = config.precision_bits - SPARSE_BITS_PER_DOUBLING * sparse - REAL_OUTPUT_BITS
+        return int(math.floor(bits))
 
     @property
     def count(self) -> int:
@@ -245,16 +262,27 @@ class BootstrapPlan:
 
         return preset(self.preset, **self.options)
 
-    def key_estimate(self, params, extra_steps: list[int]) -> tuple[int, int]:
-        """(key count, bytes) of the bootstrapping keys and the plan's rotation keys, before any key exists."""
+    def key_levels(self, params, extra_steps: list[int]) -> list[int]:
+        """The top level of every key the plan makes, before any key exists.
+
+        The bootstrapping keys at the levels they are used at (`Bootstrapper.key_levels`), the plan's own
+        rotation keys at the compute levels (fresh ciphertexts and bootstrap outputs are there,
+        `ckks.Context.generate_galois_keys`; a step that is also a bootstrapping step gets a second, small
+        key) and the relinearization key at L.
+        """
         from ckks.circuits.bootstrapping import Bootstrapper
         from ckks.scheme.automorphism import galois_element
 
-        steps = Bootstrapper(params, self.config(), None).rotation_steps()
+        config = self.config()
+        boot = Bootstrapper(params, config, None).key_levels()
         n = params.poly_degree
-        elements = {galois_element(k, n) for k in list(steps) + list(extra_steps) if k % (n // 2)}
-        count = len(elements) + 2  # conjugation and relinearization
-        return count, count * params.key_switch_key_bytes()
+        plan = {galois_element(k, n) for k in extra_steps if k % (n // 2)}
+        return list(boot.values()) + [config.compute_levels] * len(plan) + [params.max_level]
+
+    def key_estimate(self, params, extra_steps: list[int]) -> tuple[int, int]:
+        """(key count, bytes) of the bootstrapping keys and the plan's rotation keys, before any key exists."""
+        levels = self.key_levels(params, extra_steps)
+        return len(levels), sum(params.key_switch_key_bytes(level) for level in levels)
 
     def context(self, seed=None, extra_steps: list[int] = ()):
         """A private bootstrapping context with its bootstrapping keys (progress bar on a terminal).
@@ -272,20 +300,20 @@ class BootstrapPlan:
         Raises:
             ParameterError: the keys would take more than ``memory_limit`` bytes.
         """
-        from types import SimpleNamespace
 
         from ckks.circuits.bootstrapping import bootstrapping_parameters
         from ckks.context import Context
-        from ckks.scheme.keys import KeyGenerator
+        from ckks.scheme.keys import check_key_memory
 
         params = bootstrapping_parameters(self.config(), self.security)
-        count, need = self.key_estimate(params, list(extra_steps))
-        print(f"bootstrapping keys: {count} key-switching keys of {params.key_switch_key_bytes() / 2**20:.1f} MiB, "
-              f"about {need / 2**30:.2f} GiB (N = {params.poly_degree}, {len(params.all_moduli)} primes)",
+        levels = self.key_levels(params, list(extra_steps))
+        sizes = [params.key_switch_key_bytes(level) for level in levels]
+        print(f"bootstrapping keys: {len(levels)} key-switching keys of {min(sizes) / 2**20:.1f}-"
+              f"{max(sizes) / 2**20:.1f} MiB (each only as tall as the highest level it is used at), about "
+              f"{sum(sizes) / 2**30:.2f} GiB (N = {params.poly_degree}, {len(params.all_moduli)} primes)",
               file=sys.stderr)
         # the refusal of KeyGenerator.create_galois_keys, before the secret key exists
-        KeyGenerator._check_memory(SimpleNamespace(params=params), count, self.memory_limit,
-                                   f"the bootstrapping plan's {count} keys")
+        check_key_memory(params, levels, self.memory_limit, f"the bootstrapping plan's {len(levels)} keys")
         ctx = Context.for_bootstrapping(self.preset, security=self.security, seed=seed, **self.options)
         ctx.generate_bootstrapping_keys(progress=True, memory_limit=self.memory_limit)
         return ctx

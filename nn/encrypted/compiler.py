@@ -424,8 +424,9 @@ class EncryptedModel:
         scale leaves ``precision_bits`` bits after the binary point once encoding and
         key-switching noise are paid (`nn.encrypted.params`); the factor 32 covers the
         accumulation over the plan's stages, and large intermediate values lose bits in proportion.
-        With bootstraps, ``precision_bits`` is at most the bootstrap's (its preset's ``precision_bits`` on
-        values scaled into [-1, 1], `nn.encrypted.bootstrap`).
+        With bootstraps, ``precision_bits`` is at most the bootstrap's on values scaled into [-1, 1]
+        (`nn.encrypted.bootstrap.BootstrapPlan.precision_bits`: the preset's promise less what sparse
+        packing's trace and the real-part conjugation cost).
         """
         return 32.0 * 2.0 ** -self.info["precision_bits"] * max(1.0, max(self.info["stage_max"]))
 

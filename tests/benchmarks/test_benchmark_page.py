@@ -89,3 +89,22 @@ def test_two_runs_merge_section_by_section_and_both_are_cited(fixture):
     assert "--sections sizes --json /tmp/run2.json" in text and "| public key | 100 | 200 | 400 | 0.50 | 0.25 |" in text
     assert "(run 1)" in text  # under the core table
     assert benchmark_page.load_sentence(other["meta"]) not in benchmark_page.headline(merged)  # core came from run 1
+
+
+def test_headline_adds_openfhe_on_our_ring_with_its_fewer_levels(fixture):
+    row = compare.make_row({"threads": 1, "setting": "b, our N", "operation": "bootstrap"},
+                           {"ours": [16.0, 17.0], "openfhe_bn": [12.0, 13.0]})
+    row["details"] = {"ours": {"poly_degree": 65536, "key_memory_mb": 6641.0, "precision_bits": 18.2,
+                               "levels_after": 6},
+                      "openfhe_bn": {"key_memory_mb": 4260.0, "precision_bits": 17.2, "levels_after": 4}}
+    fixture["bootstrap"]["rows"].append(row)
+    text = " ".join(benchmark_page.headline(fixture).split())
+    assert "On our ring, N = 2^16, OpenFHE's own 128-bit setup keeps 4 levels after the bootstrap (ours 6)" in text
+    assert "12.5 s per bootstrap" in text and "keys 4.2 GiB" in text
+    assert "| 1 | b, our N | OpenFHE (b, our N) |" in compare.render_bootstrap(fixture["bootstrap"])
+    requests = compare.bootstrap_requests("128", None, {"slots": 32768, "compute_levels": 6, "poly_degree": 65536,
+                                                         "cts": 4, "stc": 3}, [0.5], 2)
+    assert requests["openfhe_bn"]["poly_degree"] == 65536 and requests["openfhe_bn"]["fit_levels"] is True
+    assert requests["openfhe_b"]["poly_degree"] is None
+    assert "openfhe_bn" not in compare.bootstrap_requests("teaching", 4096, requests["openfhe_a"] | {
+        "compute_levels": 3, "cts": 3, "stc": 3}, [0.5], 1)

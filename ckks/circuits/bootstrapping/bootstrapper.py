@@ -24,7 +24,12 @@ tests check for |z| <= 1.
 
 Keys: exactly the rotation steps of the BSGS plans of every DFT level,
 the trace steps (sparse packing) and conjugation
-(`Bootstrapper.rotation_steps`), all at the top level.
+(`Bootstrapper.rotation_steps`), each made only for the levels up to the
+highest one it is used at (`Bootstrapper.key_levels`): the trace and
+CoeffsToSlots keys over (nearly) all of Q_L * P, the conjugation key at
+L - c, the SlotsToCoeffs keys at compute_levels + d at most, over a few limbs
+and digits (`Parameters.key_digits`).  Lattigo and OpenFHE do the same for
+their SlotsToCoeffs keys.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from ckks.circuits.bootstrapping.eval_mod import approximation_error, eval_mod
 from ckks.circuits.bootstrapping.mod_raise import mod_raise, multiply_by_i, sparse_trace, trace_steps
 from ckks.circuits.bootstrapping.presets import BootstrapConfig
 from ckks.errors import ContextMismatchError, InputError, InputTypeError, KeyMissingError, ParameterError
+from ckks.scheme.automorphism import conjugation_element, galois_element
 from ckks.scheme.ciphertext import Ciphertext
 from ckks.scheme.encoder import Encoder
 from ckks.scheme.evaluator import Evaluator
@@ -106,15 +112,48 @@ class Bootstrapper:
             steps |= {k % slots for k in matrix.rotation_steps()}
         return sorted(s for s in steps if s)
 
+    def key_levels(self) -> dict[int, int]:
+        """The highest level each bootstrapping key is used at, by Galois element (conjugation included).
+
+        The trace rotations run at L (right after ModRaise); CoeffsToSlots matrix i (each matrix costs one
+        rescale) rotates at level L - i; the conjugation that splits real and imaginary parts at L - c; the
+        SlotsToCoeffs matrices run last and end at ``config.compute_levels``, so matrix j of d rotates at
+        compute_levels + d - j (the conjugation of ``bootstrap(real=True)`` at compute_levels).  A key is
+        made over Q_m * P for m its highest level (`KeyGenerator.create_galois_keys_at_levels`).
+
+        Returns:
+            {Galois element: level}, in increasing element order.
+        """
+        params, config = self.params, self.config
+        slots, n, top = params.slots, params.poly_degree, params.max_level
+        levels: dict[int, int] = {}
+
+        def use(steps, level: int) -> None:
+            for step in steps:
+                if step % slots:
+                    element = galois_element(step, n)
+                    levels[element] = max(levels.get(element, 0), level)
+
+        use(trace_steps(slots, config.slots), top)
+        for i, matrix in enumerate(self.cts):
+            use(matrix.rotation_steps(), top - i)
+        stc_top = config.compute_levels + len(self.stc)
+        for j, matrix in enumerate(self.stc):
+            use(matrix.rotation_steps(), stc_top - j)
+        levels[conjugation_element(n)] = top - len(self.cts)
+        return dict(sorted(levels.items()))
+
     def generate_keys(
         self, keygen: KeyGenerator, progress: bool = True, stream: TextIO | None = None,
         memory_limit: float | None = KEY_MEMORY_LIMIT,
     ) -> GaloisKeys:
         """Make the rotation keys of `rotation_steps` and the conjugation key, and keep them.
 
-        Each key is a key-switching key at the top level: ``2 * dnum`` polynomials over Q_L P in NTT form
-        (`Parameters.key_switch_key_bytes` each). At the "128" preset (N = 2^16) the 62 keys take
-        10.2 GiB, above the default guard: pass ``memory_limit=None`` (or a larger limit) there.
+        Each key is a key-switching key made for the levels up to the highest one it is used at
+        (`key_levels`): ``2 * key_digits(m)`` polynomials over Q_m P in NTT form
+        (`Parameters.key_switch_key_bytes(m)` each), so the SlotsToCoeffs keys, used low in the chain,
+        are a fraction of the CoeffsToSlots keys.  `key_memory_estimate` gives the total before any key
+        is made.
 
         Args:
             keygen: a key generator holding the secret key.
@@ -135,8 +174,8 @@ class Bootstrapper:
         if keygen.params != self.params:
             raise ContextMismatchError("the key generator was made for other parameters than the bootstrapper's")
         start = time.perf_counter()
-        self.galois_keys = keygen.create_galois_keys(self.rotation_steps(), conjugation=True, progress=progress,
-                                                     stream=stream, memory_limit=memory_limit)
+        self.galois_keys = keygen.create_galois_keys_at_levels(self.key_levels(), progress=progress, stream=stream,
+                                                               memory_limit=memory_limit)
         self.keygen_seconds = time.perf_counter() - start
         return self.galois_keys
 
@@ -144,7 +183,11 @@ class Bootstrapper:
         """Bytes held by the bootstrapping Galois keys (0 without keys)."""
         if self.galois_keys is None:
             return 0
-        return int(sum(key.data.nbytes for key in self.galois_keys.keys.values()))
+        return self.galois_keys.memory()
+
+    def key_memory_estimate(self) -> int:
+        """Bytes the bootstrapping Galois keys will take (`key_levels`), before any key is made."""
+        return sum(self.params.key_switch_key_bytes(level) for level in self.key_levels().values())
 
     @property
     def rotator(self) -> Rotator:

@@ -198,3 +198,28 @@ def test_sparse_packing_only_where_zeros_stay_zeros():
     assert sparse_slots([affine, shifted, affine], "sample", config) == config.slots
     assert sparse_slots([affine, shifted, affine], "sample", config, masked=True) == 32  # zeroed before a bootstrap
     assert sparse_slots([affine, square, affine], "batch", config, batch_size=1500) == config.slots  # > N/4
+
+
+def test_bootstrap_precision_bound_holds_for_sparse_real_bootstraps():
+    """The plan's bound loses bits with sparse packing (the trace's N / 2n copies); a real bootstrap meets it."""
+    import ckks
+    from ckks.errors import InsecureWarning
+    from nn.encrypted.bootstrap import REAL_OUTPUT_BITS, SPARSE_BITS_PER_DOUBLING, BootstrapPlan
+
+    options = {"poly_degree": 1024, "slots": 32, "cts_levels": 2, "stc_levels": 2}
+    plan = BootstrapPlan("teaching", options, None, 3, None, None, "test", 32)
+    config = plan.config()
+    full = BootstrapPlan("teaching", options, None, 3, None, None, "test", config.poly_degree // 2)
+    assert full.precision_bits == int(np.floor(config.precision_bits - REAL_OUTPUT_BITS))
+    lost = SPARSE_BITS_PER_DOUBLING * np.log2(config.poly_degree // 2 / 32)
+    assert plan.precision_bits == int(np.floor(config.precision_bits - lost - REAL_OUTPUT_BITS)) < full.precision_bits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureWarning)
+        ctx = ckks.Context.for_bootstrapping("teaching", security=None, **options)
+    ctx.generate_bootstrapping_keys(progress=False)
+    x = np.random.default_rng(5).uniform(-1, 1, 32)
+    v = ctx.encrypt(x)
+    low = ctx.evaluator.mod_switch_to(v.ciphertext, 0)
+    out = ctx.bootstrapper.bootstrap(low, real=True)
+    got = ctx.decrypt(ckks.CKKSVector(ctx, out, 32)).real
+    assert -np.log2(np.max(np.abs(got - x))) >= plan.precision_bits

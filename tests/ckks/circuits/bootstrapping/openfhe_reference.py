@@ -16,7 +16,9 @@ Optional fields (benchmarks/compare.py uses them for OpenFHE's own 128-bit setup
 (``SecretKeyDist`` name, default ``"SPARSE_TERNARY"``), ``"security"`` (``"128"``:
 ``HEStd_128_classic``; default: ``HEStd_NotSet``), ``"dnum"`` (default 4; ``null``: OpenFHE's default
 number of digits), ``"poly_degree": null`` (OpenFHE chooses the ring), ``"clock": "cpu"`` (time the
-bootstraps in CPU seconds of the process instead of wall seconds). The reply also has
+bootstraps in CPU seconds of the process instead of wall seconds), ``"fit_levels": true`` (when the
+ring's security check refuses the depth, try one level after fewer, down to 1: OpenFHE's own setup on a
+fixed ring). The reply also has
 ``bootstrap_samples`` (every timed bootstrap, seconds) and ``levels_remaining`` (depth - ``GetLevel()``
 - (``GetNoiseScaleDeg()`` - 1), as OpenFHE's examples count them).
 
@@ -74,9 +76,16 @@ def run(request: dict) -> dict:
         params.SetNumLargeDigits(int(dnum))
     params.SetKeySwitchTechnique(fhe.KeySwitchTechnique.HYBRID)
     after = int(request.get("levels_after", 3))
-    depth = after + fhe.CryptoContext.GetBootstrapDepth(budget, secret)
-    params.SetMultiplicativeDepth(depth)
-    cc = fhe.GenCryptoContext(params)
+    while True:  # "fit_levels": the most levels after, up to the requested, that the ring's security admits
+        depth = after + fhe.CryptoContext.GetBootstrapDepth(budget, secret)
+        params.SetMultiplicativeDepth(depth)
+        try:
+            cc = fhe.GenCryptoContext(params)
+            break
+        except Exception:
+            if not request.get("fit_levels") or after <= 1:
+                raise
+            after -= 1
     for feature in (fhe.PKESchemeFeature.PKE, fhe.PKESchemeFeature.KEYSWITCH, fhe.PKESchemeFeature.LEVELEDSHE,
                     fhe.PKESchemeFeature.ADVANCEDSHE, fhe.PKESchemeFeature.FHE):
         cc.Enable(feature)

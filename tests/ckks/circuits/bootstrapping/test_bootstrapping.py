@@ -109,14 +109,17 @@ def test_keys_are_exactly_the_dft_rotations(full_ctx, sparse_ctx):
 
 
 def test_key_memory_guard_can_be_lifted():
-    # Regression: at the "128" preset the 62 keys take 10.2 GiB, above the default 8 GiB guard of
-    # create_galois_keys, and generate_keys had no way to lift it. Checked here on a small ring.
+    # Regression: at the "128" preset the 62 keys took 10.2 GiB (6.5 GiB since they are level-truncated),
+    # above the default 8 GiB guard of create_galois_keys, and generate_keys had no way to lift it.
+    # Checked here on a small ring.
     from ckks.scheme.keys import KeyGenerator
 
     ctx = _context()
     b = ctx.bootstrapper
     keygen = KeyGenerator(ctx.params, secret_key=ctx.secret_key, prng=ctx.prng)
-    need = (len(b.rotation_steps()) + 1) * ctx.params.key_switch_key_bytes()
+    need = b.key_memory_estimate()
+    assert need == sum(ctx.params.key_switch_key_bytes(level) for level in b.key_levels().values())
+    assert need < (len(b.rotation_steps()) + 1) * ctx.params.key_switch_key_bytes()  # some keys are truncated
     with pytest.raises(ParameterError, match="memory_limit=None"):
         b.generate_keys(keygen, progress=False, memory_limit=need - 1)
     assert b.galois_keys is None
@@ -313,7 +316,8 @@ def test_bootstrapping_header_is_validated_on_load(full_ctx):
     with pytest.raises(SerializationError, match="'keys' must be true or false"):
         load(keys="yes")
     # the same blob without its Galois keys: "keys": true is refused, "keys": false loads but cannot bootstrap
-    no_galois = dict(header, galois_elements=[], galois_seeds=[], arrays=header["arrays"][:2])
+    assert len(header["galois_levels"]) == len(header["galois_elements"])  # the keys are level-truncated
+    no_galois = dict(header, galois_elements=[], galois_seeds=[], galois_levels=[], arrays=header["arrays"][:2])
     galois_bytes = sum(ckks.container.packed_size(tuple(a["shape"]), a["bits"]) for a in header["arrays"][2:])
     keys_payload = payload[: len(payload) - galois_bytes]
     with pytest.raises(SerializationError, match="bootstrapping needs are not in 'galois_elements'"):
