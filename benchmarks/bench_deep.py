@@ -65,6 +65,7 @@ GOAL_SECONDS = 60.0
 #: Groups of the profile: (label, file suffix, function name); cumulative seconds of each.
 PROFILE_GROUPS = (
     ("bootstrap, total", "bootstrapping/bootstrapper.py", "bootstrap"),
+    ("bootstrap_pair (two ciphertexts, one circuit), total", "bootstrapping/bootstrapper.py", "bootstrap_pair"),
     ("  ModRaise", "bootstrapping/mod_raise.py", "mod_raise"),
     ("  sparse trace (sparse packing)", "", "sparse_trace"),
     ("  CoeffsToSlots + SlotsToCoeffs (DFT matrices)", "bootstrapping/dft.py", "apply_matrix"),
@@ -88,21 +89,26 @@ def _options(args) -> dict:
 
 @contextmanager
 def counting_bootstraps():
-    """Count the bootstrapper's ``bootstrap`` calls inside the block: ``with counting_bootstraps() as n``, ``n[0]``."""
+    """Count the bootstrapper's ``bootstrap`` and ``bootstrap_pair`` calls (one bootstrap each: a pair is one
+    circuit on a + i b) inside the block: ``with counting_bootstraps() as n``, ``n[0]``."""
     from ckks.circuits.bootstrapping.bootstrapper import Bootstrapper
 
-    original = Bootstrapper.bootstrap
+    originals = {name: getattr(Bootstrapper, name) for name in ("bootstrap", "bootstrap_pair")}
     count = [0]
 
-    def counted(self, ct, **options):
-        count[0] += 1
-        return original(self, ct, **options)
+    def counting(original):
+        def counted(self, *args, **options):
+            count[0] += 1
+            return original(self, *args, **options)
+        return counted
 
-    Bootstrapper.bootstrap = counted
+    for name, original in originals.items():
+        setattr(Bootstrapper, name, counting(original))
     try:
         yield count
     finally:
-        Bootstrapper.bootstrap = original
+        for name, original in originals.items():
+            setattr(Bootstrapper, name, original)
 
 
 def _compile(model, calibration, images: int, args, approximate: bool):

@@ -49,7 +49,11 @@ and ``post`` in the placement).  Inside stages the protocol keeps |z| <= 1.  `wa
 **Execution** (`Executor`): before each stage, the bootstrap the placement put there (on every
 ciphertext the stage reads: per sample in the sample layout, per feature ciphertext of a chunk in the
 batch layout), then a switch down to the level the placement runs the stage at; inside a stage, the
-same through the ``refresh`` callback.
+same through the ``refresh`` callback.  The values are real, so consecutive ciphertexts are refreshed in
+pairs, one bootstrap of a + i b each (``Bootstrapper.bootstrap_pair``; an odd one out by
+``bootstrap(ct, real=True)``): a point with c ciphertexts runs ceil(c / 2) bootstraps, which is what the
+placement's cost model and `BootstrapPlan.count` count (`placement.Segment.bootstraps`).  A ReLU carries
+two ciphertexts across its cuts (its input and the sign stage's value): one bootstrap per cut instead of two.
 """
 
 from __future__ import annotations
@@ -253,8 +257,10 @@ class BootstrapPlan:
 
     @property
     def count(self) -> int:
-        """Bootstraps per run of the chain (per sample, or per chunk in the batch layout)."""
-        return sum(self.placement.segments[j].ciphertexts for j in self.placement.bootstraps)
+        """Bootstraps per run of the chain (per sample, or per chunk in the batch layout): ceil(c / 2) at a point
+        with c ciphertexts (refreshed in pairs, `Executor`).  The executor pairs all the ciphertexts it is handed
+        at a point: B samples of the sample layout run together take sum ceil(B c / 2) <= B * count."""
+        return sum(self.placement.segments[j].bootstraps for j in self.placement.bootstraps)
 
     def config(self):
         """The `ckks.circuits.bootstrapping.BootstrapConfig` of the chain."""
@@ -336,13 +342,15 @@ class BootstrapPlan:
             if seg.part == 0 and seg.stage in self.scales:
                 how = "folded into the neighbouring stages" if seg.stage in self.folded else "two scalar products"
                 scale = f"; values divided by {self.scales[seg.stage]:.4g} into [-1, 1] and back ({how})"
-            seconds = model.bootstrap_seconds * seg.ciphertexts
+            seconds = model.bootstrap_seconds * seg.bootstraps
+            paired = f" in {seg.bootstraps} paired bootstrap(s)" if seg.ciphertexts > 1 else ""
             lines.append(f"  bootstrap {n}: before {seg.name}, level {levels_in[j]} -> {self.compute_levels}, "
-                         f"{seg.ciphertexts} ciphertext(s) {per}, modelled {seconds:.3g} s" + scale)
+                         f"{seg.ciphertexts} ciphertext(s){paired} {per}, modelled {seconds:.3g} s" + scale)
         naive = ("stuck" if p.naive_bootstraps is None else
-                 f"{p.naive_bootstraps} bootstrap(s), modelled {p.naive_cost:.3g} s")
+                 f"{p.naive_bootstraps} bootstrap point(s), modelled {p.naive_cost:.3g} s")
         lines.append(f"placement (dynamic programme over {len(p.segments)} segments): {len(p.bootstraps)} bootstrap "
-                     f"point(s), {self.count} bootstrap(s) {per}, modelled {p.cost:.3g} s {per} "
+                     f"point(s), {self.count} bootstrap(s) {per} (two ciphertexts per bootstrap: a + i b), "
+                     f"modelled {p.cost:.3g} s {per} "
                      f"({p.bootstrap_cost:.3g} s of it bootstrapping); naive 'bootstrap when empty' policy: {naive}")
         if self.alternative is not None:
             lines.append(f"a full batch: modelled {p.cost * self.runs:.3g} s with these bootstraps, "
@@ -652,6 +660,23 @@ def _masked(ops, ct, slots: int, value: float):
     return ops.ev.rescale(ops.ev.multiply_plain(ct, mask)).with_scale(ct.scale)
 
 
+#: Two ciphertexts whose scales differ by at most this relative amount share a bootstrap (`_pair`).
+PAIR_SCALE_RTOL = 2.0**-20
+
+
+def _pair(bootstrapper, a, b) -> tuple[list, int]:
+    """([a', b'], bootstraps run): one ``bootstrap_pair``, or two ``bootstrap(real=True)`` when the scales differ by
+    more than ``PAIR_SCALE_RTOL``.  Ciphertexts that took different paths may carry scales that differ in the last bits
+    (rescales by primes close to, not equal to, the scale): b read at a's scale holds its values times
+    b.scale / a.scale, which a bootstrap refreshes like any others (it works on the integer message m and
+    returns m at the input's scale), and b' is read back at b's scale: exact.
+    """
+    if abs(b.scale / a.scale - 1.0) > PAIR_SCALE_RTOL:
+        return [bootstrapper.bootstrap(a, real=True), bootstrapper.bootstrap(b, real=True)], 2
+    first, second = bootstrapper.bootstrap_pair(a, b if b.scale == a.scale else b.with_scale(a.scale))
+    return [first, second.with_scale(b.scale)], 1
+
+
 class Executor:
     """Runs a plan's bootstraps and level switches (`BootstrapPlan`) around and inside its stages.
 
@@ -675,20 +700,23 @@ class Executor:
             explicit = part == 0 and stage in self.boot.scales and stage not in self.boot.folded
             bound = self.boot.scales.get(stage, 1.0) if explicit else 1.0
             bootstrapper = bootstrapper_of(self.ops.context)
-            out = []
+            ready = []
             for ct in cts:
                 if self.boot.masked:  # zeros beyond the sparse slots (and the scaling), one level
                     ct = _masked(self.ops, ct, self.boot.slots_refreshed, 1.0 / bound)
                 elif explicit:
                     ct = _times(self.ops, ct, 1.0 / bound)
-                # real outputs: the bootstrap's imaginary error would blow up in the sign polynomials that
-                # follow (ckks Bootstrapper.bootstrap, ``real``; garbage at the 128-bit preset otherwise)
-                ct = bootstrapper.bootstrap(ct, real=True)
-                if explicit:
-                    ct = _times(self.ops, ct, bound)
-                out.append(ct)
-                self.count += 1
-            cts = out
+                ready.append(ct)
+            out = []
+            # real outputs: the bootstrap's imaginary error would blow up in the sign polynomials that follow
+            # (ckks Bootstrapper.bootstrap, ``real``; garbage at the 128-bit preset otherwise); two real
+            # ciphertexts per bootstrap (a + i b, ``bootstrap_pair``), an odd one out alone
+            for k in range(0, len(ready), 2):
+                done, runs = _pair(bootstrapper, *ready[k:k + 2]) if k + 1 < len(ready) else (
+                    [bootstrapper.bootstrap(ready[k], real=True)], 1)
+                self.count += runs
+                out.extend(done)
+            cts = [_times(self.ops, ct, bound) for ct in out] if explicit else out
         run = placement.run_levels[j]
         return [self.ops.ev.mod_switch_to(ct, run) if ct.level > run else ct for ct in cts]
 

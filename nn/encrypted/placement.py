@@ -25,8 +25,10 @@ slower, plaintext products and sparse bootstraps about the same: the placement d
 A segment of d levels entered at level l costs ``work * (l + 1 - (d - 1) / 2)``: ``work`` is its operations'
 seconds per limb (the layout's rotation and product counts, `operation_work`), and its operations run at levels
 l, l - 1, ..., l - d + 1.  Switching a ciphertext down a level (dropping a prime in NTT form) is free.
-A bootstrap costs `CostModel.bootstrap_seconds` per ciphertext it refreshes, whatever the input level
-(ModRaise starts from level 0).
+A bootstrap point costs `CostModel.bootstrap_seconds` per bootstrap it runs, whatever the input level
+(ModRaise starts from level 0): the executor refreshes the c ciphertexts of a segment two at a time, one
+bootstrap of a + i b per pair (``Bootstrapper.bootstrap_pair``: the values are real, and one complex slot holds
+two reals), so a point costs ceil(c / 2) bootstraps (`Segment.bootstraps`).
 
 **The programme** (as Orion, Ebel et al., ASPLOS 2025, over a chain rather than a graph).  State
 (j, l): before segment j, the ciphertexts at level l.  Choices before segment j (j >= 1):
@@ -83,7 +85,7 @@ class Segment:
         part: k, its index inside the stage (0 = the stage's first segment).
         levels: d, the levels it consumes.
         work: its operations' modelled seconds per limb (`segment_work`).
-        ciphertexts: how many ciphertexts a bootstrap before it refreshes.
+        ciphertexts: how many ciphertexts a bootstrap before it refreshes (`bootstraps`: how many bootstraps).
         pre: levels a bootstrap before it needs first (1: the values are scaled into [-1, 1] by a product).
         post: levels a bootstrap before it consumes after (1: the values are scaled back by a product).
         bound: max |value| at the point before it (the calibrated range, or the stage's ``cut_bound``).
@@ -99,6 +101,12 @@ class Segment:
     post: int = 0
     bound: float = 1.0
 
+    @property
+    def bootstraps(self) -> int:
+        """Bootstraps that refresh its ``ciphertexts``: ceil(c / 2), two real ciphertexts per bootstrap (a + i b,
+        ``ckks`` ``Bootstrapper.bootstrap_pair``; an odd one out alone)."""
+        return -(-self.ciphertexts // 2)
+
 
 @dataclass(frozen=True)
 class CostModel:
@@ -106,7 +114,7 @@ class CostModel:
 
     Attributes:
         poly_degree: N.
-        bootstrap_seconds: one bootstrap of one ciphertext.
+        bootstrap_seconds: one bootstrap (of one ciphertext, or of a pair packed as a + i b).
     """
 
     poly_degree: int
@@ -251,7 +259,7 @@ def place(segments: list[Segment], start_level: int, restored_level: int, model:
     best = [[inf] * (top + 1) for _ in range(n + 1)]
     choice: list[list[tuple[bool, int] | None]] = [[None] * (top + 1) for _ in range(n)]
     best[n] = [0.0] * (top + 1)
-    boot_cost = [model.bootstrap_seconds * seg.ciphertexts for seg in segments]
+    boot_cost = [model.bootstrap_seconds * seg.bootstraps for seg in segments]
     for j in range(n - 1, -1, -1):
         seg = segments[j]
         for level in range(top + 1):
@@ -321,7 +329,7 @@ def naive(segments: list[Segment], start_level: int, restored_level: int,
             if level < seg.pre:
                 return None, None
             count += 1
-            cost += model.bootstrap_seconds * seg.ciphertexts
+            cost += model.bootstrap_seconds * seg.bootstraps
             level = restored_level - seg.post
         if level < seg.levels:
             return None, None

@@ -50,7 +50,7 @@ from ckks.errors import ContextMismatchError, InputError, InputTypeError, KeyMis
 from ckks.scheme.automorphism import conjugation_element, galois_element
 from ckks.scheme.ciphertext import Ciphertext
 from ckks.scheme.encoder import Encoder
-from ckks.scheme.evaluator import Evaluator
+from ckks.scheme.evaluator import Evaluator, scales_agree
 from ckks.scheme.keys import GaloisKeys, KeyGenerator
 from ckks.scheme.parameters import KEY_MEMORY_LIMIT, Parameters
 from ckks.scheme.rotation import Rotator
@@ -226,7 +226,8 @@ class Bootstrapper:
         network at the "128" preset decrypted garbage).  With ``real=True`` the output is
         Re(z) = (w + conj(w)) / 2, the 1/2 folded into the EvalMod constant (free) and one conjugation
         at level ``config.compute_levels`` (the conjugation key is a bootstrapping key): the imaginary
-        parts are exactly zero up to that key switch's noise.
+        parts are exactly zero up to that key switch's noise.  Two real ciphertexts are refreshed by
+        one circuit with `bootstrap_pair`.
 
         Args:
             ct: a size-2 ciphertext (any level; it is switched down to 0) with values
@@ -244,12 +245,91 @@ class Bootstrapper:
             ContextMismatchError: ``ct`` belongs to other parameters.
             InputTypeError: ``ct`` is not a Ciphertext, or ``real`` is not a bool.
         """
-        if not isinstance(ct, Ciphertext):
-            raise InputTypeError(f"bootstrap takes a Ciphertext, got {type(ct).__name__}")
+        self._check_input(ct, "bootstrap")
         if not isinstance(real, (bool, np.bool_)):
             raise InputTypeError(f"real must be True or False, got {type(real).__name__}")
         if ct.params != self.params:
             raise ContextMismatchError("the ciphertext was made for other parameters than the bootstrapper's")
+        rotator = self.rotator
+        v = self._circuit(ct, halve=bool(real))
+        if real:
+            v = self.evaluator.add(v, rotator.conjugate(v))
+        return v
+
+    def bootstrap_pair(self, a: Ciphertext, b: Ciphertext) -> tuple[Ciphertext, Ciphertext]:
+        """Two real ciphertexts refreshed by one bootstrap: ``(a', b')``, as ``bootstrap(a, real=True)`` and
+        ``bootstrap(b, real=True)`` would give them, at half the cost.
+
+        A real vector uses half of what a CKKS slot holds.  Pack two into one complex vector
+        z = a + i b (``multiply_by_i``: the free monomial product by X^(N/2), then an addition; both are
+        first switched down to the lower of their levels), bootstrap z once with the 1/2 of
+        ``real=True`` folded into EvalMod's constant (the circuit returns w = z / 2), and unpack with the
+        single conjugation c = conj(w) that ``real=True`` spends anyway:
+
+            a' = w + c = Re(z),        b' = -i (w - c) = Im(z).
+
+        Lattigo (v5, ``bootstrapping.Evaluator.EvaluateConjugateInvariant``) refreshes two real
+        ciphertexts the same way: the right one times i added to the left, one bootstrap, the real and
+        imaginary parts read back.  Both
+        outputs are at level ``config.compute_levels`` with the input scale (``b'`` relabelled to
+        ``b.scale``, equal to ``a.scale`` within the evaluator's tolerance); their imaginary parts are zero
+        up to the conjugation's key-switching noise, exactly as with ``real=True``.
+
+        Precision: the coefficients of z are sums of those of a and of (rotated) b, so the EvalMod input is
+        up to twice as large and the sine approximation's relative error up to four times (at most about one
+        bit lost, the tests compare); the rounding noise of the circuit is shared by both outputs.  With
+        real inputs that carry imaginary errors (noise), Re(z) = Re(a) - Im(b) and Im(z) = Im(a) + Re(b):
+        each input's imaginary error becomes a real error of the other output, of the size of its real
+        error (``real=True`` discards it instead).  Sparse packing as in `bootstrap`: the slots beyond
+        ``config.slots`` of both inputs must be zero.
+
+        Args:
+            a: a size-2 ciphertext of real values |a| <= 1 (any level).
+            b: another of the same parameters, key and scale (any level).
+
+        Returns:
+            ``(a', b')``: new ciphertexts at ``config.compute_levels``; ``a`` and ``b`` are unchanged.
+
+        Raises:
+            InputTypeError: ``a`` or ``b`` is not a Ciphertext.
+            InputError: a ciphertext of size 3 (relinearize first); scales that differ; or a scale that leaves
+                q_0 / Delta_in below 2^MIN_MESSAGE_RATIO_BITS (as `bootstrap`).
+            ContextMismatchError: ``a`` or ``b`` belongs to other parameters, or they belong to different keys.
+            KeyMissingError: no bootstrapping keys (`generate_keys`).
+        """
+        for ct in (a, b):
+            self._check_input(ct, "bootstrap_pair")
+        for name, ct in (("a", a), ("b", b)):
+            if ct.params != self.params:
+                raise ContextMismatchError(f"ciphertext {name} was made for other parameters than the bootstrapper's")
+            if ct.size != 2:
+                raise InputError(f"bootstrap_pair takes ciphertexts of size 2 (relinearize first); {name} has size "
+                                 f"{ct.size}")
+        if a.key_id != b.key_id:
+            raise ContextMismatchError("bootstrap_pair: the two ciphertexts were encrypted under different keys")
+        if not scales_agree(a.scale, b.scale):
+            raise InputError(f"bootstrap_pair needs equal scales, got 2^{math.log2(a.scale):.4f} and "
+                             f"2^{math.log2(b.scale):.4f}; rescale the one with the larger scale, or bootstrap them "
+                             "one at a time (bootstrap(ct, real=True))")
+        rotator = self.rotator
+        ev = self.evaluator
+        w = self._circuit(ev.add(a, multiply_by_i(b, 1)), halve=True)  # w = (a + i b) / 2
+        c = rotator.conjugate(w)
+        return ev.add(w, c), multiply_by_i(ev.sub(w, c), -1).with_scale(b.scale)
+
+    @staticmethod
+    def _check_input(ct: object, call: str) -> None:
+        if not isinstance(ct, Ciphertext):
+            raise InputTypeError(f"{call} takes a Ciphertext, got {type(ct).__name__}")
+
+    def _circuit(self, ct: Ciphertext, halve: bool) -> Ciphertext:
+        """ModRaise, (trace,) CoeffsToSlots, EvalMod, SlotsToCoeffs on a checked ciphertext: its values (halved
+        with ``halve``, folded into EvalMod's constant) at ``config.compute_levels`` with its scale.
+
+        Raises:
+            InputError: size 3, or a scale too close to q_0 (`bootstrap`).
+            KeyMissingError: a key is missing.
+        """
         rotator = self.rotator
         config, params, ev, enc = self.config, self.params, self.evaluator, self.encoder
         q0 = params.data_moduli[0]
@@ -277,15 +357,13 @@ class Bootstrapper:
         reduced = []
         for part in parts:
             x = Ciphertext(params, part.data, part.scale * config.eval_mod.k_range, part.key_id)
-            # real: halve the values here (folded into EvalMod's constant), w + conj(w) after SlotsToCoeffs
-            reduced.append(eval_mod(x, config.eval_mod, q0 / params.scale / (2 if real else 1), ev, enc))
+            # halve (real outputs, pairs): the values halved here, folded into EvalMod's constant
+            reduced.append(eval_mod(x, config.eval_mod, q0 / params.scale / (2 if halve else 1), ev, enc))
         v = reduced[0]
         if config.full_packing:
             v = ev.add(v, multiply_by_i(reduced[1], 1))
         for matrix in self.stc:
             v = apply_matrix(v, matrix, params.scale, ev, enc, rotator, self._cache)
-        if real:
-            v = ev.add(v, rotator.conjugate(v))
         return Ciphertext(params, v.data, delta_in, v.key_id)
 
     # -- reporting -----------------------------------------------------------------------------------

@@ -55,9 +55,26 @@ def _clear(logits: np.ndarray, gap: float, count: int) -> np.ndarray:
 
 
 def _check_run(em, model, x, idx):
-    """Run on x[idx]: the plan's output within em.tolerance, the model's argmax, the stated output level."""
+    """Run on x[idx]: the plan's output within em.tolerance, the model's argmax, the stated output level, and the
+    bootstraps the plan counts (two ciphertexts per bootstrap, `Bootstrapper.bootstrap_pair`)."""
+    from ckks.circuits.bootstrapping.bootstrapper import Bootstrapper
+
     ctx = em.keygen()
-    out = em.run(ctx.public_copy(), em.encrypt(ctx, x[idx]))
+    enc = em.encrypt(ctx, x[idx])
+    calls = []
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("bootstrap", "bootstrap_pair"):
+            original = getattr(Bootstrapper, name)
+            mp.setattr(Bootstrapper, name,
+                       lambda self, *args, _f=original, _n=name, **kw: calls.append(_n) or _f(self, *args, **kw))
+        out = em.run(ctx.public_copy(), enc)
+    p = em.bootstrap.placement
+    # the executor pairs the ciphertexts of every sample at a point (sample layout), of the one chunk (batch)
+    runs = len(idx) if em.layout == "sample" else 1
+    assert len(calls) == sum(-(-p.segments[j].ciphertexts * runs // 2) for j in p.bootstraps)
+    assert len(calls) <= runs * em.bootstrap.count and "bootstrap_pair" in calls
+    if runs == 1:
+        assert len(calls) == em.bootstrap.count
     assert all(v.level == em.bootstrap.output_level for v in out.vectors)
     got = em.decrypt(ctx, out)
     np.testing.assert_allclose(got, em.plan_forward(x[idx]), rtol=0, atol=em.tolerance)
@@ -73,7 +90,9 @@ def _check_summary(em):
     for n, j in enumerate(p.bootstraps, start=1):
         line = f"bootstrap {n}: before {p.segments[j].name}, level {levels_in[j]} -> {plan.compute_levels}"
         assert line in text and "modelled" in text.split(line)[1].splitlines()[0]
-    assert f"naive 'bootstrap when empty' policy: {p.naive_bootstraps} bootstrap(s)" in text
+    assert f"naive 'bootstrap when empty' policy: {p.naive_bootstraps} bootstrap point(s)" in text
+    assert f"{len(p.bootstraps)} bootstrap point(s), {plan.count} bootstrap(s) per" in text
+    assert plan.count == sum((p.segments[j].ciphertexts + 1) // 2 for j in p.bootstraps)  # paired
     assert p.naive_bootstraps >= len(p.bootstraps) and p.naive_cost >= p.cost - 1e-12
 
 
@@ -223,3 +242,44 @@ def test_bootstrap_precision_bound_holds_for_sparse_real_bootstraps():
     out = ctx.bootstrapper.bootstrap(low, real=True)
     got = ctx.decrypt(ckks.CKKSVector(ctx, out, 32)).real
     assert -np.log2(np.max(np.abs(got - x))) >= plan.precision_bits
+    low2 = ctx.evaluator.mod_switch_to(ctx.encrypt(-x).ciphertext, 1)
+    first, second = ctx.bootstrapper.bootstrap_pair(low, low2)  # what the executor runs: two per bootstrap
+    for got, want in ((first, x), (second, -x)):
+        assert -np.log2(np.max(np.abs(ctx.decrypt(ckks.CKKSVector(ctx, got, 32)).real - want))) >= plan.precision_bits
+
+
+def test_executor_pairs_ciphertexts_and_counts_bootstraps():
+    """`Executor` refreshes two ciphertexts per bootstrap (``bootstrap_pair``; an odd one out by ``bootstrap``,
+    a pair whose scales are apart by two) and counts the bootstraps it runs: the plan's count."""
+    from types import SimpleNamespace
+
+    from nn.encrypted.bootstrap import PAIR_SCALE_RTOL, BootstrapPlan, Executor
+    from nn.encrypted.placement import Placement, Segment
+
+    class Ct(SimpleNamespace):
+        def with_scale(self, scale):
+            return Ct(name=self.name, scale=scale, level=self.level)
+
+    calls = []
+    boot = SimpleNamespace(
+        galois_keys=object(),
+        bootstrap=lambda ct, real: calls.append(("one", ct.name, real)) or Ct(name=ct.name + "'", scale=ct.scale,
+                                                                                 level=3),
+        bootstrap_pair=lambda a, b: calls.append(("pair", a.name, b.name, a.scale == b.scale)) or (
+            Ct(name=a.name + "'", scale=a.scale, level=3), Ct(name=b.name + "'", scale=b.scale, level=3)))
+    segments = [Segment("s0", 0, 0, 1, ciphertexts=5), Segment("s1", 1, 0, 1, ciphertexts=5)]
+    placement = Placement(segments, [1], [3, 3], 0.0, 0.0, 3, 3)
+    plan = BootstrapPlan("teaching", {}, None, 3, placement, None, "test", 8)
+    ops = SimpleNamespace(context=SimpleNamespace(bootstrapper=boot), ev=None)
+    executor = Executor(plan, ops)
+    cts = [Ct(name=n, scale=2.0**40, level=0) for n in "abcde"]
+    cts[3] = Ct(name="d", scale=2.0**40 * (1 + PAIR_SCALE_RTOL / 2), level=0)  # scales equal but for the last bits
+    out = executor.before(1, cts)
+    assert [c.name for c in out] == ["a'", "b'", "c'", "d'", "e'"] and [c.scale for c in out] == [c.scale for c in cts]
+    assert calls == [("pair", "a", "b", True), ("pair", "c", "d", True), ("one", "e", True)]
+    assert executor.count == plan.count == 3
+    calls.clear()
+    cts[1] = Ct(name="b", scale=2.0**41, level=0)  # scales apart: no pair
+    executor.before(1, cts[:2])
+    assert calls == [("one", "a", True), ("one", "b", True)] and executor.count == 5
+    assert executor.before(0, cts) == cts  # no bootstrap placed before stage 0

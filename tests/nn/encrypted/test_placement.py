@@ -35,7 +35,7 @@ def _brute(segments, start, restored, model):
                     if level < seg.pre:
                         ok = False
                         break
-                    cost += model.bootstrap_seconds * seg.ciphertexts
+                    cost += model.bootstrap_seconds * math.ceil(seg.ciphertexts / 2)  # two per bootstrap
                     level = restored - seg.post
                 if not seg.levels <= run <= level:
                     ok = False
@@ -68,7 +68,7 @@ def test_the_programme_finds_the_brute_force_optimum_on_random_small_chains():
         for j, (seg, run) in enumerate(zip(segments, got.run_levels)):
             if j in got.bootstraps:
                 assert level >= seg.pre
-                cost += model.bootstrap_seconds * seg.ciphertexts
+                cost += model.bootstrap_seconds * math.ceil(seg.ciphertexts / 2)
                 level = restored - seg.post
             assert seg.levels <= run <= level
             cost += model.segment_seconds(seg, run)
@@ -100,13 +100,31 @@ def test_levels_are_dropped_early_when_that_makes_later_work_cheaper():
 
 def test_bootstrap_placed_where_fewest_ciphertexts_are_carried():
     """Four 1-level segments with 3 levels fresh and after a bootstrap: one bootstrap before segment 1, 2 or 3
-    suffices; the cheapest point carries 1 ciphertext (the others 8), earlier than the naive policy's."""
+    suffices; the cheapest point carries 1 ciphertext (the others 8: 4 paired bootstraps), earlier than the naive
+    policy's."""
     segments = _chain([(1, 0.0, 8), (1, 0.0, 1), (1, 0.0, 8), (1, 0.0, 8)])
     got = place(segments, 3, 3, CostModel(4096, 1.0))
     assert got.bootstraps == [1] and got.cost == pytest.approx(1.0)
     count, cost = naive(segments, 3, 3, CostModel(4096, 1.0))
-    assert count == 1 and cost == pytest.approx(8.0)  # before segment 3, which carries 8 ciphertexts
-    assert got.naive_cost == pytest.approx(8.0) and got.naive_bootstraps == 1
+    assert count == 1 and cost == pytest.approx(4.0)  # before segment 3: 8 ciphertexts, 4 paired bootstraps
+    assert got.naive_cost == pytest.approx(4.0) and got.naive_bootstraps == 1
+
+
+def test_a_bootstrap_refreshes_two_ciphertexts():
+    """The executor refreshes ciphertexts in pairs (a + i b, ``Bootstrapper.bootstrap_pair``): a point carrying c
+    ciphertexts costs ceil(c / 2) bootstraps, in the programme and in the naive policy alike."""
+    assert [Segment("s", 0, 0, 1, ciphertexts=c).bootstraps for c in range(1, 6)] == [1, 1, 2, 2, 3]
+    for c, boots in [(1, 1), (2, 1), (3, 2), (8, 4)]:
+        segments = _chain([(2, 0.0, c), (2, 0.0, c)])
+        got = place(segments, 2, 2, CostModel(4096, 1.5))
+        assert got.bootstraps == [1]
+        assert got.cost == pytest.approx(1.5 * boots) and got.bootstrap_cost == pytest.approx(1.5 * boots)
+        assert naive(segments, 2, 2, CostModel(4096, 1.5)) == (1, pytest.approx(1.5 * boots))
+    # one bootstrap before segment 2 (2 ciphertexts: 1, then segment 3 at level 1: 2) beats one before segment 1
+    # and one before segment 3 (1 + 1 + 2), which it tied with at a bootstrap per ciphertext
+    segments = _chain([(1, 0.0, 1), (1, 0.0, 1), (1, 0.0, 2), (1, 1.0, 1)])
+    got = place(segments, 2, 2, CostModel(4096, 1.0))
+    assert got.bootstraps == [2] and got.run_levels == [2, 1, 2, 1] and got.cost == pytest.approx(3.0)
 
 
 def test_a_bootstrap_that_needs_a_level_first():
