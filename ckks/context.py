@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ckks.container import Fields, loads, pack, preview, read_arrays, register_loader
-from ckks.errors import CKKSError, InputError, InputTypeError, KeyMissingError, SerializationError
+from ckks.errors import CKKSError, InputError, InputTypeError, KeyMissingError, LevelError, SerializationError
 from ckks.ring.sampling import PRNG, make_prng
 from ckks.scheme.automorphism import check_steps, conjugation_element, default_steps, galois_element
 from ckks.scheme.encoder import Encoder
@@ -52,7 +52,7 @@ from ckks.scheme.keys import (
 from ckks.scheme.parameters import KEY_MEMORY_LIMIT, Parameters, poly_spec
 from ckks.scheme.rotation import Rotator
 from ckks.security.flooding import Flooding, check_auto
-from ckks.validation import check_bool
+from ckks.validation import check_bool, check_int
 from ckks.vector import CKKSVector, _input_size
 
 
@@ -297,7 +297,9 @@ class Context:
         The keys are made for the levels a fresh ciphertext can be at and below: L, or in a
         bootstrapping context ([`for_bootstrapping`][ckks.context.Context.for_bootstrapping]) the
         level a bootstrap returns to, ``config.compute_levels``: over Q_m * P only, a fraction of a
-        full key's memory (`Parameters.key_switch_key_bytes`).  ``max_level`` overrides it.
+        full key's memory (`Parameters.key_switch_key_bytes`).  ``max_level`` overrides it.  A step
+        whose key the bootstrapping keys already hold (made first, `generate_bootstrapping_keys`) gets
+        that key, shared, not a second one.
 
         Args:
             steps: rotation steps (any sign), or None for the default set.
@@ -325,20 +327,28 @@ class Context:
             )
         progress = check_bool("progress", progress)
         keygen = KeyGenerator(self.params, secret_key=self.secret_key, prng=self.prng)
-        level = self._fresh_level() if max_level is None else max_level
-        have = self.galois_keys
-        n = self.params.poly_degree
-        levels = have.levels() if have is not None else {}
+        params, n = self.params, self.params.poly_degree
+        level = self._fresh_level() if max_level is None else check_int("max_level", max_level, 0, params.max_level,
+                                                                          error=LevelError)
+        have = self.galois_keys if self.galois_keys is not None else GaloisKeys(params, {}, self.key_id)
+        levels = have.levels()
 
         def missing(element: int) -> bool:
             return levels.get(element, -1) < level
 
         conjugation = steps is None and missing(conjugation_element(n))
         steps = default_steps(n) if steps is None else check_steps(steps)
-        steps = [k for k in steps if missing(galois_element(k, n))]
+        # a bootstrapping key of the same element is at least as tall: share it (the same arrays, no memory)
+        boot = self._bootstrapper()
+        taller = boot.galois_keys.keys if boot is not None and boot.galois_keys is not None else {}
+        wanted = {galois_element(k, n) for k in steps if k % (n // 2)} | (
+            {conjugation_element(n)} if conjugation else set())
+        shared = {g: taller[g] for g in wanted if missing(g) and g in taller and taller[g].level >= level}
+        steps = [k for k in steps if missing(galois_element(k, n)) and galois_element(k, n) not in shared]
+        conjugation = conjugation and conjugation_element(n) not in shared
         new = keygen.create_galois_keys(steps, conjugation=conjugation, progress=progress, memory_limit=memory_limit,
                                         max_level=level)
-        self.galois_keys = new if have is None else have.merge(new)
+        self.galois_keys = have.merge(GaloisKeys(params, shared, self.key_id)).merge(new)
         return self.galois_keys
 
     @property

@@ -273,8 +273,8 @@ class BootstrapPlan:
 
         The bootstrapping keys at the levels they are used at (`Bootstrapper.key_levels`), the plan's own
         rotation keys at the compute levels (fresh ciphertexts and bootstrap outputs are there,
-        `ckks.Context.generate_galois_keys`; a step that is also a bootstrapping step gets a second, small
-        key) and the relinearization key at L.
+        `ckks.Context.generate_galois_keys`; a step that is also a bootstrapping step shares that key)
+        and the relinearization key at L.
         """
         from ckks.circuits.bootstrapping import Bootstrapper
         from ckks.scheme.automorphism import galois_element
@@ -282,7 +282,7 @@ class BootstrapPlan:
         config = self.config()
         boot = Bootstrapper(params, config, None).key_levels()
         n = params.poly_degree
-        plan = {galois_element(k, n) for k in extra_steps if k % (n // 2)}
+        plan = {galois_element(k, n) for k in extra_steps if k % (n // 2)} - set(boot)
         return list(boot.values()) + [config.compute_levels] * len(plan) + [params.max_level]
 
     def key_estimate(self, params, extra_steps: list[int]) -> tuple[int, int]:

@@ -161,9 +161,19 @@ def test_bootstrapping_keys_are_exactly_as_tall_as_their_highest_use(monkeypatch
     assert b.key_memory() == b.key_memory_estimate() < len(levels) * boot.params.key_switch_key_bytes()
     assert max(levels.values()) == boot.params.max_level
     assert min(levels.values()) <= b.config.compute_levels + b.config.stc_levels
-    # the user's keys in a bootstrapping context are made for the compute levels only
-    boot.generate_galois_keys([1])
-    assert boot.galois_keys.levels() == {galois_element(1, 1024): b.config.compute_levels}
+    # the user's keys in a bootstrapping context are made for the compute levels only; a step the
+    # bootstrapping keys already have shares their (taller) key: the same arrays, no memory
+    own = next(k for k in range(1, 512) if galois_element(k, 1024) not in levels)
+    shared = next(k for k in range(1, 512) if galois_element(k, 1024) in levels)
+    boot.generate_galois_keys([own, shared])
+    g_own, g_shared = galois_element(own, 1024), galois_element(shared, 1024)
+    assert boot.galois_keys.levels() == {g_own: b.config.compute_levels, g_shared: levels[g_shared]}
+    assert boot.galois_keys.keys[g_shared] is b.galois_keys.keys[g_shared]
+    v = boot.encrypt(np.linspace(-1, 1, 512))
+    for step in (own, shared):
+        assert np.allclose(v.rotate(step).decrypt().real, np.roll(np.linspace(-1, 1, 512), -step), atol=1e-3)
+    with pytest.raises(LevelError):
+        boot.generate_galois_keys([own], max_level="top")
 
     by_data = {id(key.data): g for g, key in b.galois_keys.keys.items()}
     used: dict[int, int] = {}
