@@ -41,7 +41,8 @@ masks onto its other operand (`PermutationEngine.moved_product`), so it costs
 one level: 6 levels per step for p = x^2 (7 when c2 is not an integer; see
 `step_depth`), and the default 128-bit chain (N = 16384, 12 levels at scale
 2^29) holds two steps between refreshes.  The gradient of each block is
-summed over the blocks by log2(S / d^2) rotations.
+summed over the blocks by log2(S / d^2) rotations, before the product's
+rescale, so that the blocks a batch leaves empty add no rescale noise.
 """
 
 from __future__ import annotations

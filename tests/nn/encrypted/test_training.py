@@ -25,12 +25,13 @@ import math
 import numpy as np
 import pytest
 
+import ckks
 import nn
 from ckks.errors import KeyMissingError
 from nn.datasets import load_iris
 from nn.encrypted import training
 from nn.encrypted.training import naive_counts, step_depth, train, training_parameters
-from nn.encrypted.training_packing import phi_sigma_sources, psi_tau_sources, transpose_sources
+from nn.encrypted.training_packing import PermutationEngine, phi_sigma_sources, psi_tau_sources, transpose_sources
 from nn.encrypted.training_twin import TwinState, augment_batch, twin_step
 from nn.errors import ConfigError, DatasetError, ShapeError, TrainingDivergedError
 
@@ -334,3 +335,23 @@ def test_a_given_context_is_checked_before_encryption(iris):
         train(make_model(), x, y, epochs=1, learning_rate=0.1, batch_size=12, context=shallow.public_copy(),
               verbose=False)
     assert shallow.galois_keys is None  # nothing was generated or encrypted
+
+
+def test_the_gradient_all_reduce_adds_one_rescale_error_not_one_per_block():
+    # moved_product(..., "all") sums S / d^2 = 256 blocks of which only block 0 holds data: the sum runs
+    # before the rescale (at scale s^2, where key switching errors are negligible), so the result carries
+    # one rescale error, as a single product does, not the sum of 256 (about 16 times larger)
+    ctx = ckks.Context(2048, [40, 25, 25, 40], scale_bits=25, security=None, seed=1)
+    ctx.generate_galois_keys()
+    engine = PermutationEngine(ctx, 2)
+    rng = np.random.default_rng(0)
+    a, b = np.zeros(ctx.slots), np.zeros(ctx.slots)
+    a[:4], b[:4] = rng.uniform(-1, 1, 4), rng.uniform(-1, 1, 4)
+    ca, cb = ctx.encrypt(a).ciphertext, ctx.encrypt(b).ciphertext
+
+    def dec(ct):
+        return ctx.decrypt(ckks.CKKSVector(ctx, ct, ctx.slots))
+
+    single = dec(engine.multiply(ca, cb)) - a * b
+    reduced = dec(engine.moved_product({0: ca}, {0: cb}, "all")) - np.tile(a[:4] * b[:4], ctx.slots // 4)
+    assert np.max(np.abs(reduced)) < 4 * np.max(np.abs(single))
