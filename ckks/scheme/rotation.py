@@ -215,6 +215,8 @@ class Rotator:
             InputError: ``ct`` has size 3 (relinearize first) or malformed data.
             ContextMismatchError: ``ct`` belongs to other parameters or another secret key than the keys.
             KeyMissingError: no key, or composition of keys, makes this rotation.
+            LevelError: a key it needs was made for lower levels than the ciphertext's (a level-truncated
+                key, `KeyGenerator.create_galois_keys(max_level=...)`).
         """
         return self.rotate_many(ct, [step])[step]
 
@@ -237,6 +239,8 @@ class Rotator:
             InputError: ``ct`` has size 3 (relinearize first) or malformed data.
             ContextMismatchError: ``ct`` belongs to other parameters or another secret key than the keys.
             KeyMissingError: some step cannot be made with the present keys.
+            LevelError: a key it needs was made for lower levels than the ciphertext's (a level-truncated
+                key, `KeyGenerator.create_galois_keys(max_level=...)`).
         """
         self._check(ct)
         steps = check_steps(steps)
@@ -285,6 +289,8 @@ class Rotator:
             InputError: ``ct`` has size 3 (relinearize first) or malformed data.
             ContextMismatchError: ``ct`` belongs to other parameters or another secret key than the keys.
             KeyMissingError: the conjugation key is absent.
+            LevelError: a key it needs was made for lower levels than the ciphertext's (a level-truncated
+                key, `KeyGenerator.create_galois_keys(max_level=...)`).
         """
         self._check(ct)
         element = conjugation_element(self.params.poly_degree)
