@@ -7,8 +7,10 @@ encrypted matrix products and transposes of Jiang et al.
 and Chebyshev bases with the fewest levels (`ckks.circuits.polynomial`),
 Chebyshev fits of common functions (`ckks.circuits.chebyshev`),
 comparisons (sign, compare, maximum, ReLU, the maximum of a block of slots)
-by composite minimax polynomials (`ckks.circuits.comparison`), and
-bootstrapping (`ckks.circuits.bootstrapping`).
+by composite minimax polynomials (`ckks.circuits.comparison`),
+interleaved packing of B vectors in one ciphertext, with encoder and rotator
+views that run any circuit of N/2B slots on all of them
+(`ckks.circuits.interleave`), and bootstrapping (`ckks.circuits.bootstrapping`).
 
 Every function takes scheme objects (Evaluator, Encoder, Rotator,
 Ciphertext) and states the levels it consumes.  Nothing here keeps state

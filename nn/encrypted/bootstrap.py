@@ -324,10 +324,12 @@ class BootstrapPlan:
         ctx.generate_bootstrapping_keys(progress=True, memory_limit=self.memory_limit)
         return ctx
 
-    def summary_lines(self, layout: str) -> list[str]:
-        """The context, each bootstrap (where, level restored, modelled cost), the totals and the naive policy."""
+    def summary_lines(self, layout: str, copies: int = 1) -> list[str]:
+        """The context, each bootstrap (where, level restored, modelled cost), the totals and the naive policy
+        (``copies``: samples per ciphertext of the sample layout)."""
         p = self.placement
-        per = "per sample" if layout == "sample" else "per chunk"
+        per = ("per sample" if copies == 1 else f"per ciphertext of {copies} samples") if layout == "sample" \
+            else "per chunk"
         full = self.slots_refreshed == self.config().poly_degree // 2
         mask = ", masked before each bootstrap" if self.masked else ""
         lines = [f"bootstraps ({self.reason}): preset '{self.preset}' "
@@ -365,8 +367,11 @@ class BootstrapPlan:
 
 
 def _chain_config(name: str, chain: list, poly_degree, security, layout: str, stages: list, batch_size: int,
-                  masked: bool = False):
-    """The preset and its changed options for a chain (teaching: compute levels raised to the deepest segment)."""
+                  masked: bool = False, full: bool = False):
+    """The preset and its changed options for a chain (teaching: compute levels raised to the deepest segment).
+
+    ``full``: refresh all N/2 slots (interleaved samples, `nn.encrypted.sample_layout`), never sparse packing.
+    """
     from ckks.circuits.bootstrapping import preset
 
     base = preset(name)
@@ -383,7 +388,7 @@ def _chain_config(name: str, chain: list, poly_degree, security, layout: str, st
         raise SecurityError(f"the 128-bit bootstrapping chain has N = 65536; poly_degree={poly_degree} cannot hold "
                             "this plan's depth securely")
     config = preset(name, **options)
-    slots = sparse_slots(stages, layout, config, batch_size, masked)
+    slots = config.slots if full else sparse_slots(stages, layout, config, batch_size, masked)
     if slots != config.slots:
         options["slots"] = slots
     return options, preset(name, **options)
@@ -421,9 +426,10 @@ def plan(stages: list, layout, reason: str, *, precision_bits, security, poly_de
 
     name = "teaching" if security is None else "128"
     chain = plan_segments(stages, layout, stage_max)
-    options, config = _chain_config(name, chain, poly_degree, security, layout.name, stages, batch_size)
+    full = getattr(layout, "copies", 1) > 1  # interleaved samples fill every slot
+    options, config = _chain_config(name, chain, poly_degree, security, layout.name, stages, batch_size, full=full)
     masked = False
-    if config.full_packing:  # try sparse packing with a mask before every bootstrap (one level before it)
+    if config.full_packing and not full:  # try sparse packing with a mask before every bootstrap (one level before it)
         masked_chain = [replace(seg, pre=max(seg.pre, 1)) for seg in chain]
         m_options, m_config = _chain_config(name, masked_chain, poly_degree, security, layout.name, stages,
                                             batch_size, masked=True)
@@ -444,7 +450,8 @@ def plan(stages: list, layout, reason: str, *, precision_bits, security, poly_de
                           "scale the inputs down")
     params = bootstrapping_parameters(config, security)
     if params.slots < slots_needed:
-        raise ConfigError(f"the bootstrapping ring has {params.slots} slots; the layout needs {slots_needed}")
+        raise ConfigError(f"the bootstrapping ring has {params.slots} slots; the layout needs {slots_needed}"
+                          + (" (compile with fewer interleaved samples)" if full else ""))
     depth = sum(s.levels for s in chain)
     choice = ParameterChoice(params.poly_degree, tuple(params.moduli_bits), config.scale_bits, security, depth,
                              statistical_security)
@@ -492,21 +499,21 @@ def fold(stages: list, boot: BootstrapPlan) -> None:
         _fold_scaling(stages, i, boot.scales[i])
 
 
-def _layout_for(stages: list, layout: str, slots: int):
+def _layout_for(stages: list, layout: str, slots: int, copies: int = 1):
     from nn.encrypted.batch_layout import BatchLayout
     from nn.encrypted.sample_layout import SampleLayout
 
-    return SampleLayout(stages, slots) if layout == "sample" else BatchLayout(stages, slots)
+    return SampleLayout(stages, slots, copies) if layout == "sample" else BatchLayout(stages, slots)
 
 
 def _runs(lay, batch_size: int) -> int:
-    return int(batch_size) if lay.name == "sample" else -(-int(batch_size) // lay.chunk)
+    return lay.ciphertexts_for(int(batch_size)) if lay.name == "sample" else -(-int(batch_size) // lay.chunk)
 
 
 def choose(stages: list, layout: str, bootstrap: str, *, depth: int, stage_max: list[float], max_abs: float,
            slots_needed: int, batch_size: int, calibrated: bool, precision_bits, security, poly_degree, scale_bits,
            statistical_security, memory_limit,
-           notes: list | None = None) -> tuple[ParameterChoice, BootstrapPlan | None]:
+           notes: list | None = None, copies: int = 1) -> tuple[ParameterChoice, BootstrapPlan | None]:
     """Parameters of a plan, bootstrapping or not (module docstring: "never", "auto", "always").
 
     "auto" compares the modelled seconds of a full batch with and without bootstraps when a parameter set
@@ -525,6 +532,8 @@ def choose(stages: list, layout: str, bootstrap: str, *, depth: int, stage_max: 
         calibrated: whether compile was given calibration data.
         precision_bits, security, poly_degree, scale_bits, statistical_security, memory_limit: as `compile`'s.
         notes: where "auto" appends why it did not bootstrap after comparing the modelled costs (for the summary).
+        copies: samples per ciphertext of the sample layout (interleaved; ``slots_needed`` holds all of them):
+            the runs of a batch are ``ceil(batch_size / copies)``, and a bootstrap refreshes every slot.
 
     Returns:
         (ParameterChoice, BootstrapPlan or None).
@@ -560,11 +569,11 @@ def choose(stages: list, layout: str, bootstrap: str, *, depth: int, stage_max: 
     if params is not None and bootstrap == "auto" and depth <= max(base.compute_levels, deepest):
         return params, None  # a bootstrapping chain would hold it without a bootstrap: nothing to gain
     if params is not None:
-        lay = _layout_for(stages, layout, params.slots)
+        lay = _layout_for(stages, layout, params.slots, copies)
         chain = plan_segments(stages, lay)
         alternative = placing.chain_cost(chain, depth, placing.CostModel(params.poly_degree)) * _runs(lay, batch_size)
     slots = (poly_degree or base.poly_degree) // 2
-    lay = _layout_for(stages, layout, max(slots, slots_needed))
+    lay = _layout_for(stages, layout, max(slots, slots_needed), copies)
     runs = _runs(lay, batch_size)
     kwargs = {"precision_bits": precision_bits, "security": security, "poly_degree": poly_degree,
               "scale_bits": scale_bits, "statistical_security": statistical_security, "stage_max": stage_max,

@@ -93,6 +93,7 @@ def compile(  # noqa: A001 - the issue's API name
     approximate: bool = False,
     approx_bits: int = 12,
     conv_packing: str = "auto",
+    interleave: int = 1,
 ) -> EncryptedModel:
     """Compile a trained HE-friendly model into an encrypted inference plan.
 
@@ -156,6 +157,13 @@ def compile(  # noqa: A001 - the issue's API name
             Linear reads the packed layout through permuted weights), or "auto" (default): multiplexed when
             its cost model (rotations + 0.2 x plaintext products) is lower or the dense plan's memory estimate
             is over ``memory_limit``; `summary` states both costs.  The batch layout is always dense.
+        interleave: samples per ciphertext in the sample layout, B (a power of two; default 1).  Each sample
+            keeps the layout it would have alone on S' slots, and B of them share a ring of B S' slots,
+            interleaved: feature i of sample j at slot i B + j (`ckks.circuits.interleave`: a rotation by k B
+            rotates every sample by k, a plaintext vector repeated B times multiplies every sample).  A run
+            then costs what one sample's does, for B samples: the sample layout's latency, amortised like the
+            batch layout's.  S' is the smallest power of two that holds the layout, so the ring needs B S'
+            slots; bootstraps refresh every slot (no sparse packing).  Use with ``layout="sample"``.
 
     Returns:
         An EncryptedModel.
@@ -188,6 +196,8 @@ def compile(  # noqa: A001 - the issue's API name
         ConfigError (packing): ``conv_packing`` not one of "auto", "dense", "multiplexed", or "multiplexed" for a
             model or layout it cannot pack (the batch layout, approximations, no leading Conv2d/AvgPool2d on a
             (C, H, W) input, tensors over 2^15 slots).
+        ConfigError (interleave): ``interleave`` is not a power of two >= 1, or is above 1 without
+            ``layout="sample"``; or a bootstrapping ring with fewer than B S' slots.
         ConfigError (approximations): ``approximate`` is not a bool, ``approx_bits`` is not an integer in
             4 .. 20, ``approximate=True`` without ``calibration``, or a smooth activation that no Chebyshev
             degree up to 255 approximates to ``approx_bits`` on its range.
@@ -212,6 +222,7 @@ def compile(  # noqa: A001 - the issue's API name
         raise ConfigError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     if first_conv not in ("im2col", "server"):
         raise ConfigError(f"first_conv must be 'im2col' or 'server', got {first_conv!r}")
+    copies = _check_interleave(interleave, layout)
     x_cal = _calibration(calibration, input_shape, input_range)
     candidates = {}
     for name in packing.layouts if layout == "auto" else (layout,):
@@ -231,9 +242,12 @@ def compile(  # noqa: A001 - the issue's API name
     if isinstance(stages[-1], argmax.ArgmaxStage):
         stages[-1].batch_size = int(batch_size)  # the batch layout's block width
         slots_needed = max(slots_needed, argmax.min_slots(stages[-1]) if layout == "sample" else 2 * stages[-1].classes)
+    info["sample_slots"] = 1 << max(0, math.ceil(math.log2(slots_needed)))  # S': the slots of one sample
+    if copies > 1:  # B samples of S' slots each: the ring holds B S' (nn.encrypted.sample_layout)
+        slots_needed = info["sample_slots"] * copies
     params, info["bootstrap"] = choose_bootstraps(  # nn.encrypted.bootstrap, nn.encrypted.placement
         stages, layout, bootstrap, depth=depth, stage_max=info["stage_max"], max_abs=info["max_abs"],
-        slots_needed=slots_needed, batch_size=int(batch_size), calibrated=calibration is not None,
+        slots_needed=slots_needed, batch_size=int(batch_size), calibrated=calibration is not None, copies=copies,
         precision_bits=precision_bits, security=security, poly_degree=poly_degree, scale_bits=scale_bits,
         statistical_security=int(statistical_security) if flooding else None, memory_limit=limit,
         notes=info.setdefault("bootstrap_notes", []))
@@ -243,7 +257,7 @@ def compile(  # noqa: A001 - the issue's API name
                         softargmax_error)
     features = int(np.prod(input_shape)) if stages[0].im2col is None else stages[0].matrix.shape[0]
     check_memory(f"the ciphertexts of a batch of {batch_size}", ciphertext_bytes(
-        layout, int(batch_size), features, _last_width(stages) + 1, params), limit)
+        layout, int(batch_size), features, _last_width(stages) + 1, params, copies), limit)
     if info["conv_packing"] is not None and info["conv_packing"].packing == "multiplexed":
         check_memory("the encoded diagonals and Galois keys of this plan", multiplexed.runtime_bytes(stages, params),
                      limit)
@@ -253,10 +267,22 @@ def compile(  # noqa: A001 - the issue's API name
     k = 1 if layout == "sample" else min(int(batch_size), params.slots)  # the flooding noise run (keygen)
     order = np.argsort(-np.max(np.abs(x_cal.reshape(len(x_cal), -1)), axis=1), kind="stable")
     info["noise_samples"] = x_cal[order[np.arange(k) % len(x_cal)]]
+    info["copies"] = copies
     return EncryptedModel(model, input_shape, int(batch_size), layout, stages, params, info)
 
 
 _check_shape = check_shape
+
+
+def _check_interleave(interleave, layout: str) -> int:
+    """compile's ``interleave`` as an int (see `compile` for the errors)."""
+    if isinstance(interleave, bool) or not isinstance(interleave, (int, np.integer)) or interleave < 1 or (
+            interleave & (interleave - 1)):
+        raise ConfigError(f"interleave must be a power of two >= 1 (samples per ciphertext), got {interleave!r}")
+    if interleave > 1 and layout != "sample":
+        raise ConfigError(f"interleave={interleave} packs samples in the sample layout; compile with layout='sample' "
+                          f"(got layout={layout!r})")
+    return int(interleave)
 
 
 def _calibration(calibration, input_shape, input_range) -> np.ndarray:
@@ -356,8 +382,8 @@ def _width(stages) -> int:
     return max(max(st.matrix.shape) for st in stages if isinstance(st, AffineStage))
 
 
-def _layout(name: str, stages: list, slots: int):
-    return SampleLayout(stages, slots) if name == "sample" else BatchLayout(stages, slots)
+def _layout(name: str, stages: list, slots: int, copies: int = 1):
+    return SampleLayout(stages, slots, copies) if name == "sample" else BatchLayout(stages, slots)
 
 
 @translating_methods
@@ -382,7 +408,9 @@ class EncryptedModel:
         self.params = params
         self.info = info
         self.layout = layout
-        self._layout = _layout(layout, stages, params.slots)
+        self._layout = _layout(layout, stages, params.slots, info.get("copies", 1))
+        #: samples per ciphertext (interleaved in the sample layout; `compile`'s ``interleave``)
+        self.copies = info.get("copies", 1)
         self.depth = params.depth
         #: the bootstraps of the plan (`nn.encrypted.bootstrap.BootstrapPlan`), or None
         self.bootstrap = info.get("bootstrap")
@@ -395,7 +423,8 @@ class EncryptedModel:
             stages[-1], AffineStage) else _last_width(stages)
         self.classes = sa.classes if sa else self.outputs
         h = hashlib.sha256()
-        h.update(repr((layout, input_shape, batch_size, params.describe())).encode())
+        h.update(repr((layout, input_shape, batch_size, params.describe())
+                      + ((self.copies,) if self.copies > 1 else ())).encode())
         for st in stages:
             for arr in (getattr(st, "matrix", None), getattr(st, "bias", None), getattr(st, "coeffs", None),
                         getattr(st, "weight", None)):
@@ -415,6 +444,14 @@ class EncryptedModel:
     def rotation_steps(self) -> list[int]:
         """The Galois-key steps the plan needs (exactly those `keygen` makes)."""
         return self._layout.rotation_steps()
+
+    @property
+    def max_interleave(self) -> int:
+        """The most samples one ciphertext of this plan's ring could hold interleaved (sample layout; else 1):
+        N/2 over the smallest power of two of slots that holds one sample (`compile`'s ``interleave``)."""
+        if self.layout != "sample":
+            return 1
+        return max(1, self.params.slots // self.info["sample_slots"])
 
     @property
     def tolerance(self) -> float:
@@ -442,6 +479,10 @@ class EncryptedModel:
         """
         names = {"sample": "one sample per ciphertext (BSGS diagonal matvec, hoisted rotations)",
                  "batch": "SIMD over the batch (slot = sample, one ciphertext per feature)"}
+        if self.copies > 1:
+            names["sample"] = (f"{self.copies} samples per ciphertext, interleaved (feature i of sample j at slot "
+                               f"i*{self.copies} + j; each sample in {self._layout.slots} slots as alone; BSGS "
+                               f"diagonal matvec, rotations by k*{self.copies})")
         lines = [
             f"EncryptedModel: layout '{self.layout}' - {names[self.layout]}",
             f"input {self.input_shape}, batch_size {self.batch_size}, outputs {self.outputs}"
@@ -466,7 +507,8 @@ class EncryptedModel:
                 lines.append(f"{'':>14}folded: {note}")
         lines.extend(multiplexed.summary_lines(self.info.get("conv_packing"), self.stages, self.params.slots))
         chunk = getattr(self._layout, "chunk", self.params.slots)
-        unit = "per sample" if self.layout == "sample" else f"per group of up to {chunk} samples"
+        unit = ("per sample" if self.copies == 1 else f"per ciphertext of {self.copies} samples") \
+            if self.layout == "sample" else f"per group of up to {chunk} samples"
         lines.append(
             f"levels used: {self.depth} (without folding: {self.unfolded_depth}); "
             f"rotations {unit}: {sum(c['rotations'] for c in costs)}; "
@@ -482,7 +524,7 @@ class EncryptedModel:
                          "layers")
         lines.extend(level_lines(self) + self.info.get("bootstrap_notes", []))
         if self.bootstrap is not None:
-            lines.extend(self.bootstrap.summary_lines(self.layout))
+            lines.extend(self.bootstrap.summary_lines(self.layout, self.copies))
         lines.append(f"plan vs model on calibration data: max |difference| {self.info['plan_error']:.2e}")
         lines.append(flooding.describe(self.params, self.flooding, self.statistical_security, self.measured_noise))
         return "\n".join(lines)
@@ -684,7 +726,8 @@ class EncryptedModel:
     def _check_outputs(self, out: EncryptedBatch) -> None:
         """Count, number, level and scale of the output ciphertexts must be this plan's (before decrypting)."""
         count = out.count
-        expected = count if self.layout == "sample" else -(-count // self.params.slots) * self.outputs
+        expected = (self._layout.ciphertexts_for(count) if self.layout == "sample"
+                    else -(-count // self.params.slots) * self.outputs)
         if self.layout == "batch" and isinstance(self.stages[-1], argmax.ArgmaxStage):
             expected = -(-count // self._layout.packing.width)  # one packed one-hot ciphertext per chunk
         if not 1 <= count <= self.batch_size or len(out.vectors) != expected:

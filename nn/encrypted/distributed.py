@@ -138,7 +138,7 @@ def run_distributed(
     model, public = _send_plan(client, em, context)
     threads = worker_threads(client)
     if em.layout == "sample":
-        parts = [(chunk, len(chunk)) for chunk in split(enc.vectors, threads)]
+        parts = [(chunk, min(em.batch_size, len(chunk) * em.copies)) for chunk in split(enc.vectors, threads)]
     else:
         width = len(enc.vectors) // -(-enc.count // em.params.slots)  # ciphertexts per group of N/2 samples
         groups = [enc.vectors[i : i + width] for i in range(0, len(enc.vectors), width)]

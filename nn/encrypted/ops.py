@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ckks.circuits import polynomial
+from ckks.circuits.interleave import InterleavedEncoder, InterleavedRotator, check_copies
 from ckks.errors import PrecisionWarning
 from ckks.scheme.ciphertext import Ciphertext
 
@@ -38,17 +39,29 @@ class Ops:
 
     Args:
         context: a ``ckks.Context`` (a public copy is enough).
+        copies: B > 1 runs every helper on B interleaved copies of S / B slots
+            (`ckks.circuits.interleave`): ``enc`` and ``rotator`` are then views that repeat plaintext
+            vectors B times and rotate by k B, and ``params.slots`` is S / B.
+
+    Raises:
+        InputError: ``copies`` is not a power of two dividing the slots.
     """
 
-    def __init__(self, context):
+    def __init__(self, context, copies: int = 1):
         self.context = context
         self.ev = context.evaluator
-        self.enc = context.encoder
-        self.params = context.params
+        self.copies = check_copies(copies, context.params.slots)
+        self.enc = context.encoder if self.copies == 1 else InterleavedEncoder(context.encoder, self.copies)
+        self.params = self.enc.params
+        self._rotator = None
 
     @property
     def rotator(self):
-        return self.context.rotator
+        if self.copies == 1:
+            return self.context.rotator
+        if self._rotator is None or self._rotator.rotator is not self.context.rotator:
+            self._rotator = InterleavedRotator(self.context.rotator, self.copies)
+        return self._rotator
 
     def multiply(self, a: Ciphertext, b: Ciphertext) -> Ciphertext:
         """a * b, relinearized and rescaled: level min(l_a, l_b) - 1, scale s_a s_b / q_l."""

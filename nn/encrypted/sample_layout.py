@@ -26,12 +26,24 @@ all multiples of the window count.  Pooling and strided layers do not keep the i
 flat layout (their diagonals grow with image area times channels): `nn.encrypted.multiplexed` keeps the
 images packed instead (channels interleaved in the slots) and gives this layout its stages
 (``slot_transform``, ``run_packed``).
+
+**Several samples per ciphertext** (``copies`` = B, compile's ``interleave``): every stage is built for
+S' = S / B slots and evaluated through the views of `ckks.circuits.interleave` (rotations by k B,
+plaintext vectors repeated B times), so B samples interleaved in one ciphertext (feature i of sample j
+at slot i B + j) each see the layout they would have alone on a ring of S' slots::
+
+    slot:   0       1     ...  B-1       B      ...   i B + j   ...
+          x_0[0]  x_1[0]  ... x_B-1[0]  x_0[1]  ...   x_j[i]    ...
+
+The linear maps become M (x) I_B; polynomials, comparisons and bootstraps act slot by slot (a bootstrap
+refreshes all S slots: sparse packing would replicate one sample's S' slots over the others).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ckks.circuits.interleave import check_copies, deinterleave, interleave, physical_steps
 from ckks.circuits.linear_transform import LinearTransform, vector_matrix_transform
 from nn.encrypted import argmax
 from nn.encrypted.approximation import APPROX_STAGES
@@ -46,13 +58,21 @@ class SampleLayout:
     Args:
         stages: the plan's stages (`nn.encrypted.plan`).
         slots: N/2 of the chosen parameters.
+        copies: samples per ciphertext, B (a power of two dividing ``slots``): each sample in the layout it
+            would have alone on S' = N / 2B slots, interleaved (`ckks.circuits.interleave`: feature i of
+            sample j at slot i B + j; rotations by k B; plaintext vectors repeated B times).  Every stage
+            then runs on B samples for the price of one; a bootstrap must refresh all N/2 slots.
     """
 
     name = "sample"
 
-    def __init__(self, stages: list, slots: int):
+    def __init__(self, stages: list, slots: int, copies: int = 1):
         self.stages = stages
-        self.slots = slots
+        self.copies = check_copies(copies, slots)
+        #: S', the slots of one sample (N/2 without interleaving)
+        self.slots = slots // self.copies
+        self.ring_slots = slots
+        slots = self.slots
         #: an Argmax output: all its differences in one ciphertext, blocks of one slot (`nn.encrypted.argmax`)
         self.packing = argmax.sample_packing(stages[-1], slots) if isinstance(stages[-1], argmax.ArgmaxStage) else None
         self.transforms: list = []
@@ -73,9 +93,14 @@ class SampleLayout:
                 self.transforms.append(None)
 
     def ciphertexts_for(self, count: int) -> int:
-        return count
+        return -(-count // self.copies)
 
     def rotation_steps(self) -> list[int]:
+        """The Galois-key steps of the plan (with interleaving, the ciphertext's steps (k mod S') B)."""
+        steps = self._sample_steps()
+        return steps if self.copies == 1 else physical_steps(steps, self.copies, self.ring_slots)
+
+    def _sample_steps(self) -> list[int]:
         steps: set[int] = set()
         for t in self.transforms:
             for lt in (t if isinstance(t, tuple) else (t,)):
@@ -121,11 +146,22 @@ class SampleLayout:
         return rows
 
     def pack(self, features: np.ndarray) -> list[np.ndarray]:
-        """(count, n) features -> one slot vector per ciphertext."""
-        return [row for row in features]
+        """(count, n) features -> one slot vector per ciphertext (B samples interleaved in each)."""
+        if self.copies == 1:
+            return [row for row in features]
+        vectors = []
+        for start in range(0, len(features), self.copies):
+            rows = np.zeros((self.copies, features.shape[1]))
+            chunk = features[start:start + self.copies]
+            rows[: len(chunk)] = chunk
+            vectors.append(interleave(rows, self.ring_slots))
+        return vectors
 
     def unpack(self, decrypted: list[np.ndarray], count: int, outputs: int) -> np.ndarray:
-        return np.stack([v[:outputs] for v in decrypted])[:count]
+        """Decrypted slot vectors -> (count, outputs)."""
+        if self.copies == 1:
+            return np.stack([v[:outputs] for v in decrypted])[:count]
+        return np.concatenate([deinterleave(np.asarray(v), self.copies)[:, :outputs] for v in decrypted])[:count]
 
     def run_stage(self, ops: Ops, index: int, cts: list, refresh=None) -> list:
         """One stage on every sample ciphertext (new ciphertexts; the inputs are not modified).
@@ -133,6 +169,8 @@ class SampleLayout:
         ``refresh(cts, k)``: the stage protocol's callback (`nn.encrypted.bootstrap.Executor`), passed to
         stages that can be cut (the arg-max, approximated stages' ``evaluate``).
         """
+        if getattr(ops, "copies", 1) != self.copies:  # interleaved samples: the views of ckks.circuits.interleave
+            ops = Ops(ops.context, self.copies)
         st, t = self.stages[index], self.transforms[index]
         if hasattr(st, "evaluate"):  # a stage that runs itself (nn.encrypted.approximation)
             return st.evaluate(ops, cts, refresh)

@@ -230,7 +230,7 @@ def check_memory(what: str, estimate: float, memory_limit: float) -> None:
         )
 
 
-def ciphertext_bytes(layout: str, batch_size: int, features: int, outputs: int, params) -> int:
+def ciphertext_bytes(layout: str, batch_size: int, features: int, outputs: int, params, copies: int = 1) -> int:
     """Bytes of the input and output ciphertexts of one full batch under ``params``.
 
     Args:
@@ -239,13 +239,14 @@ def ciphertext_bytes(layout: str, batch_size: int, features: int, outputs: int, 
         features: values per input sample.
         outputs: values per output sample.
         params: the `nn.encrypted.params.ParameterChoice`.
+        copies: samples per ciphertext (the sample layout's interleaving).
 
     Returns:
         The estimate in bytes.
     """
     per_ct = 2 * (params.depth + 1) * params.poly_degree * 8
     if layout == "sample":
-        count = 2 * batch_size
+        count = 2 * -(-batch_size // copies)
     else:
         count = -(-batch_size // params.slots) * (features + outputs)
     return count * per_ct

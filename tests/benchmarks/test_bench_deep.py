@@ -20,7 +20,8 @@ from tutorials.figures import level_path  # noqa: E402
 
 def _args(**changes) -> argparse.Namespace:
     args = dict(preset="teaching", images=2, boot_images=1, only=None, approx_bits=12, layout="sample",
-                flooding=False, no_convert=True, profile=False, json=None, plot=None, memory_limit=None)
+                flooding=False, no_convert=True, profile=False, json=None, plot=None, memory_limit=None, interleave=1,
+                first_conv=None)
     args.update(changes)
     return argparse.Namespace(**args)
 
@@ -65,7 +66,8 @@ def test_profile_groups_sum_the_named_functions():
     assert out["total_s"] == 1.0 and all(v == 0.0 for v in out["groups"].values())  # no bootstrap ran
 
 
-@pytest.mark.parametrize("argv", [["--images", "0"], ["--boot-images", "451"], ["--preset", "64"]])
+@pytest.mark.parametrize("argv", [["--images", "0"], ["--boot-images", "451"], ["--preset", "64"],
+                                  ["--interleave", "many"], ["--first-conv", "patches"]])
 def test_bad_arguments_are_refused(argv):
     with pytest.raises(SystemExit):
         bench_deep.main(argv)
