@@ -81,6 +81,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.polynomial import chebyshev as npcheb
 
+from ckks.circuits.interleave import InterleavedEncoder, InterleavedRotator
 from ckks.circuits.linear_transform import require_levels
 from ckks.circuits.polynomial import CHEBYSHEV, chebval, levels_for_degree, plan_polynomial
 from ckks.errors import InputError, InputTypeError, PrecisionWarning
@@ -381,7 +382,7 @@ def _as_plan(bits: int, margin: float | None, plan: SignPlan | None, evaluator: 
     """The plan to use, after checking the scheme objects' types."""
     if not isinstance(evaluator, Evaluator):
         raise InputTypeError(f"evaluator must be a ckks Evaluator, got {type(evaluator).__name__}")
-    if not isinstance(encoder, Encoder):
+    if not isinstance(encoder, (Encoder, InterleavedEncoder)):  # a view: the circuit on interleaved copies
         raise InputTypeError(f"encoder must be a ckks Encoder, got {type(encoder).__name__}")
     if plan is None:
         return sign_plan(bits, margin)
@@ -636,13 +637,13 @@ def slot_max(ct: Ciphertext, block: int, evaluator: Evaluator, encoder: Encoder,
     """
     plan = _as_plan(bits, margin, plan, evaluator, encoder)
     _check_ct("x", ct, 0.5)
-    if not isinstance(rotator, Rotator):
+    if not isinstance(rotator, (Rotator, InterleavedRotator)):
         raise InputTypeError(f"rotator must be a ckks Rotator, got {type(rotator).__name__}")
     if refresh is not None and not callable(refresh):
         raise InputTypeError(f"refresh must be a callable (Ciphertext -> Ciphertext) or None, got {refresh!r}")
     rounds = _rounds(block)
-    if evaluator.params.slots % block:
-        raise InputError(f"block {block} must divide the slot count {evaluator.params.slots}")
+    if rotator.slots % block:  # the slots the rotations are cyclic on (S / B for interleaved copies)
+        raise InputError(f"block {block} must divide the slot count {rotator.slots}")
     what = f"slot_max over blocks of {block} ({rounds} rounds of maximum, {plan.maximum_depth} levels each)"
     if refresh is None:
         require_levels(ct.level, rounds * plan.maximum_depth, what, evaluator.params)

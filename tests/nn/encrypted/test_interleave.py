@@ -86,3 +86,33 @@ def test_a_bootstrapping_ring_too_small_for_the_samples_is_refused():
     with pytest.raises(ConfigError, match="fewer interleaved samples"):
         encrypted.compile(model, (4,), 4, layout="sample", calibration=x, approximate=True, approx_bits=4,
                           interleave=1 << 14, **BOOT)
+
+
+def test_interleaved_soft_argmax_and_arg_max_outputs(digits, shipped_mlp):
+    """The output stages with their own rotations, interleaved: the soft-argmax (`nn.encrypted.softargmax`, its
+    sums by linear transforms) and the arg-max (`nn.encrypted.argmax`, comparisons over a block of slots through
+    `ckks.circuits.comparison` with the views) give every sample of the ciphertext what the plaintext layer does."""
+    import nn
+    from nn.encrypted.softargmax import exact
+
+    x = digits.x_test[:4]
+    soft = nn.Sequential([nn.Flatten(), nn.Linear(64, 8, init="xavier", rng=1), nn.Square(),
+                          nn.Linear(8, 4, init="xavier", rng=2), nn.SoftArgmax(2.0)])
+    em = encrypted.compile(soft, (1, 8, 8), 4, layout="sample", calibration=digits.x_train, precision_bits=20,
+                           interleave=4, **TOY)
+    ctx = em.keygen()
+    out = em.run(ctx.public_copy(), em.encrypt(ctx, x))
+    assert len(out.vectors) == 1
+    np.testing.assert_allclose(em.decrypt(ctx, out), soft.forward(x), atol=5e-3)
+    logits = x.reshape(4, -1)
+    for layer in soft.layers[1:-1]:
+        logits = layer.forward(logits)
+    np.testing.assert_allclose(em.decrypt_soft_argmax(ctx, out), exact(logits, 2.0)[:, -1], atol=2e-2)
+
+    hard = nn.Sequential(list(shipped_mlp.layers) + [nn.Argmax()])
+    em = encrypted.compile(hard, (1, 8, 8), 4, layout="sample", calibration=digits.x_train, flooding=False,
+                           interleave=4, security=None, poly_degree=8192)
+    ctx = em.keygen()
+    got = em.decrypt(ctx, em.run(ctx.public_copy(), em.encrypt(ctx, x)))
+    np.testing.assert_array_equal(got.argmax(axis=1), shipped_mlp.forward(x).argmax(axis=1))
+    np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=em.tolerance)
