@@ -25,6 +25,7 @@ Run::
     python benchmarks/bench_training.py                 # 128-bit parameters (N = 16384)
     python benchmarks/bench_training.py --fast          # N = 8192, below 128-bit security
     python benchmarks/bench_training.py --skip-lr       # part 1 only
+    python benchmarks/bench_training.py --skip-lr --epochs 2 --batch 16 --no-flooding   # drift without flooding
     python benchmarks/bench_training.py --plot docs/nn/encrypted_training.png
     python benchmarks/bench_training.py --skip-mlp --skip-lr --bootstrap-rings 2048 4096   # refresh="bootstrap"
     NUMBA_NUM_THREADS=1 python benchmarks/bench_training.py   # on a shared, oversubscribed machine
@@ -57,7 +58,7 @@ def iris_mlp(args) -> None:
         warnings.simplefilter("ignore")  # security=None warns; the table says which parameters ran
         report = train(
             model, ds.x_train, ds.y_train, epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch,
-            refresh="owner", seed=0, **kwargs,
+            refresh="owner", seed=0, flooding=not args.no_flooding, **kwargs,
         )
 
     def accuracy(m) -> float:
@@ -69,7 +70,7 @@ def iris_mlp(args) -> None:
     per_epoch = [h["seconds"] for h in report.history]
     print()
     print(f"parameters: N={p['poly_degree']}, moduli_bits={p['moduli_bits']}, security={p['security']}, "
-          f"d={p['d']}, depth/step={p['depth_per_step']}")
+          f"d={p['d']}, depth/step={p['depth_per_step']}, flooding={not args.no_flooding}")
     print(f"epochs={args.epochs}, batch_size={args.batch}, learning_rate={args.lr}, steps={report.steps}")
     print()
     print("| metric | encrypted | plaintext twin |")
@@ -275,6 +276,8 @@ def main() -> None:
     parser.add_argument("--init-seed", type=int, default=0)
     parser.add_argument("--fast", action="store_true", help="N = 8192, security=None (faster, below 128 bits)")
     parser.add_argument("--skip-mlp", action="store_true")
+    parser.add_argument("--no-flooding", action="store_true",
+                        help="train(..., flooding=False): the key owner does not flood refreshes and decryptions")
     parser.add_argument("--skip-lr", action="store_true")
     parser.add_argument("--lr-samples", type=int, default=780)
     parser.add_argument("--lr-epochs", type=int, default=1)

@@ -40,9 +40,22 @@ permutation.  Every product on the critical path moves the permutation's
 masks onto its other operand (`PermutationEngine.moved_product`), so it costs
 one level: 6 levels per step for p = x^2 (7 when c2 is not an integer; see
 `step_depth`), and the default 128-bit chain (N = 16384, 12 levels at scale
-2^29) holds two steps between refreshes.  The gradient of each block is
+2^30) holds two steps between refreshes.  The gradient of each block is
 summed over the blocks by log2(S / d^2) rotations, before the product's
 rescale, so that the blocks a batch leaves empty add no rescale noise.
+
+Noise.  The learning rate lr / B is folded into masks: for dW1 into the
+client's masked X^T, for dW2 into the masked copies of A1^T, which stay
+unrescaled (``masked_copies(..., rescale=False)``; the product rescales
+twice at no cost in depth, A1^T being on the longer path).  A rescaled copy
+of the small (lr / B) A1^T would carry a rescale error B / lr times larger
+relative to its values, and each of its 2d - 1 copies would reach every output
+slot; the rounding of an encoded mask is about 100 times smaller (and 16 times
+smaller again at ``DW2_MASK_SCALE``, since it repeats in every step).  One step adds
+about 7e-6 (rms) to each weight at N = 16384 and scale 2^30, a few rescale
+errors.  The weights are periodic (S / d^2 copies), so the key owner refreshes
+and reads the mean of the copies: sqrt(S / d^2) times less flooding noise.  See
+docs/nn/encrypted_training.md, "Noise budget per step".
 """
 
 from __future__ import annotations
@@ -73,6 +86,7 @@ from nn.encrypted.training_packing import (
     offset_masks,
     pack_batch,
     pack_weight,
+    periodic_mean,
     phi_sigma_sources,
     psi_tau_sources,
     transpose_sources,
@@ -101,6 +115,11 @@ __all__ = [
     "train",
     "training_parameters",
 ]
+
+#: dW2's masks (holding lr / B) are encoded at this times q_l, the permutation of A1^T before them at q_l / this:
+#: their rounding, the same in every step, is that much smaller relative to lr / B, the rescale error of the
+#: permuted A1^T (met once per block, not once per mask offset) that much larger; 16 balances the two on Iris.
+DW2_MASK_SCALE = 16.0
 
 #: log2(Q P) bounds of the HomomorphicEncryption.org standard at 128 bits (ternary secrets).
 _BOUND_128 = {1024: 27, 2048: 54, 4096: 109, 8192: 218, 16384: 438, 32768: 881, 65536: 1761}
@@ -209,7 +228,8 @@ def step_depth(c1: float = 0.0, c2: float = 1.0) -> int:
     * Z2 = A1 W2, E = Z2 - Y: -3 (W2's permutation -1 and masks -2 are ready before A1).
     * dA1 = E W2^T: -4 (W2^T -1, its permutation -2, masks -3); dZ1 = dA1 p'(Z1): -5.
     * dW1 = X^T ((lr / B) dZ1): -6 (the client's masked X^T).
-    * dW2 = ((lr / B) A1)^T E: -6 (A1^T -3, its permutation -4, masks -5).
+    * dW2 = ((lr / B) A1)^T E: -6 (A1^T -3, its permutation -4, masked copies with lr / B left unrescaled
+      at -4, the product rescaled twice).
 
     Args:
         c1: linear coefficient of the activation.
@@ -226,7 +246,7 @@ def step_depth(c1: float = 0.0, c2: float = 1.0) -> int:
     da1 = min(err, -3) - 1
     dz1 = min(da1, p1) - 1
     dw1 = dz1 - 1
-    dw2 = min(err, a1 - 3) - 1
+    dw2 = min(err, a1 - 2) - 2
     return -min(dw1, dw2)
 
 
@@ -235,7 +255,7 @@ def training_parameters(
     poly_degree: int | None = None,
     scale_bits: int | None = None,
     security: int | None = 128,
-    headroom_bits: int = 10,
+    headroom_bits: int = 7,
     steps_per_refresh: int | None = 2,
     flooding: bool = False,
 ) -> dict:
@@ -245,19 +265,22 @@ def training_parameters(
     ``headroom_bits`` more bits than the scale (values up to 2^(headroom_bits - 1)
     survive the last level); the special prime P has q0's size.  Without
     ``scale_bits``, the largest scale of at most 30 bits whose chain fits the
-    128-bit bound of N is used (N = 16384, x^2: 2 steps of 6 levels at scale 2^29).
+    128-bit bound of N is used (N = 16384, x^2: 2 steps of 6 levels at scale 2^30,
+    [37] + [30] * 12 + [37] = 434 bits).
 
     Args:
         depth: levels per step (see `step_depth`).
         poly_degree: N (default 16384 at 128-bit security, 8192 without).
         scale_bits: log2 of the scale (default: the largest <= 30 that fits the bound).
         security: 128, or None for parameters below the standard (warns when used).
-        headroom_bits: bits of q0 above the scale.
+        headroom_bits: bits of q0 above the scale (7: values below 64; Iris peaks at 14).
         steps_per_refresh: training steps the chain holds; the weights are refreshed after them (None: 2,
             or with flooding the most up to 2 that fit).
         flooding: budget the scale for the key owner's flooded refreshes and decryptions: without
-            ``scale_bits``, the scale is 60 - ``headroom_bits`` (q0 at the 60-bit prime limit), which leaves
-            about 12 bits after flooding at N = 16384 (see `nn.encrypted.params.flooding_bits`).
+            ``scale_bits``, the scale is 60 - ``headroom_bits`` (q0 at the 60-bit prime limit: 2^53, whose 6
+            levels and q0 = P = 60 fill the 438 bits of N = 16384 exactly), which leaves about 15 bits after
+            flooding at N = 16384 (see `nn.encrypted.params.flooding_bits`): each flooded refresh adds about
+            1.3e-5 (standard deviation) to every slot, 1.2e-6 to a weight averaged over its S / d^2 copies.
 
     Returns:
         ``{"poly_degree", "moduli_bits", "scale_bits", "security", "steps_per_refresh"}``.
@@ -483,7 +506,8 @@ class KeyOwner:
             self.flooding = flooding_policy(self._context.params.poly_degree, worst, self.statistical_security)
         return worst
 
-    def plan_refreshes(self, count: int, level: int, budget: int, value_limit: float) -> None:
+    def plan_refreshes(self, count: int, level: int, budget: int, value_limit: float,
+                       period: int | None = None) -> None:
         """What the training plan expects of every refresh (before the first `issue`).
 
         Args:
@@ -491,16 +515,25 @@ class KeyOwner:
             level: their level when refreshed.
             budget: the number of refreshes the plan needs.
             value_limit: the largest absolute slot value a refreshed weight may hold.
+            period: the weights are periodic with this period (d^2): a refresh re-encrypts the mean of
+                the periods (`nn.encrypted.training_packing.periodic_mean`) of the decrypted, flooded
+                values, whose noise is sqrt(S / period) times smaller.  None: re-encrypt them as decrypted.
 
         Raises:
-            ConfigError: a negative or non-integer count, level or budget, or a non-positive limit.
+            ConfigError: a negative or non-integer count, level or budget, a non-positive limit, or a period
+                that is not a positive integer dividing the number of slots.
         """
         for name, value in (("count", count), ("level", level), ("budget", budget)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
         if not float(value_limit) > 0:
             raise ConfigError(f"value_limit must be positive, got {value_limit!r}")
-        self._plan = {"count": count, "level": level, "budget": budget, "limit": float(value_limit)}
+        slots = self._context.slots
+        if period is not None and (isinstance(period, bool) or not isinstance(period, int) or period < 1
+                                   or slots % period):
+            raise ConfigError(f"period must be a positive integer dividing the {slots} slots, got {period!r}")
+        self._plan = {"count": count, "level": level, "budget": budget, "limit": float(value_limit),
+                      "period": period}
 
     def issue(self, ciphertexts: list) -> bytes:
         """Record weight ciphertexts as issued to the server: the ticket of their generation.
@@ -521,7 +554,7 @@ class KeyOwner:
 
     def refresh(self, ciphertexts: list, ticket: bytes | None = None) -> list:
         """Decrypt and re-encrypt weight ciphertexts this owner issued: the same values (plus flooding and fresh
-        noise) at the top level.
+        noise; averaged over their periods when the plan gives one) at the top level.
 
         Args:
             ciphertexts: the server's weight ciphertexts, derived from the last ones issued.
@@ -559,6 +592,8 @@ class KeyOwner:
             raise refused from None
         if not all(np.all(np.isfinite(v)) and float(np.max(np.abs(v))) <= plan["limit"] for v in values):
             raise refused
+        if plan["period"] is not None:  # plaintext post-processing of flooded values: no effect on their security
+            values = [periodic_mean(v, plan["period"]) for v in values]
         self.refreshes += 1
         self.refreshed_ciphertexts += len(ciphertexts)
         self._generation += 1
@@ -708,10 +743,10 @@ class _Layout:
         """The right-operand permutation with the learning rate lr / B in its masks."""
         return [(src, np.full(self.d**2, self.lr / size)) for src, _ in self.right]
 
-    def scaled_left(self, size: int) -> list:
-        """The left-operand permutation of (lr / B) A1^T, row h scaled by 1 / p(1)^2 (the bias b2 / p(1))."""
+    def scaled_left(self) -> list:
+        """The left-operand permutation of A1^T, row h scaled by 1 / p(1)^2 (the bias b2 / p(1))."""
         i, _ = block_index(self.d)
-        row_scale = np.where(i == self.net.hidden, 1.0 / self.net.p1**2, 1.0) * self.lr / size
+        row_scale = np.where(i == self.net.hidden, 1.0 / self.net.p1**2, 1.0)
         return [(src, row_scale) for src, _ in self.left]
 
     def masks(self, spec: list, periodic: bool) -> dict:
@@ -773,11 +808,11 @@ class _Server:
             dz1 = e.multiply(da1, p1)
             rated = lay.rated(batch.size)
             dw1 = e.moved_product(e.rotations_for(dz1, [(rated, False)]), batch.xt_terms, "all")
-            # dW2 = (rate A1, row h scaled by 1 / p(1)^2)^T E (-6)
+            # dW2 = (A1, row h scaled by 1 / p(1)^2)^T (rate E) (-6): the rate rides in the unrescaled masks
             (a1_t,) = e.permute(a1, [lay.transpose], False, "a1")
-            (a1t_left,) = e.permute(a1_t, [lay.scaled_left(batch.size)], False, ("a1t", batch.size))
-            a1t_masked = e.masked_copies(a1t_left, lay.right, False, "dw2")
-            dw2 = e.moved_product(err_rotated, a1t_masked, "all")
+            (a1t_left,) = e.permute(a1_t, [lay.scaled_left()], False, "a1t", 1 / DW2_MASK_SCALE)
+            a1t_masked = e.masked_copies(a1t_left, rated, False, ("dw2", batch.size), False, DW2_MASK_SCALE)
+            dw2 = e.moved_product(err_rotated, a1t_masked, "all", rescales=2)
             return self.subtract(w1, dw1), self.subtract(w2, dw2)
 
 
@@ -955,7 +990,7 @@ def train(
     poly_degree: int | None = None,
     scale_bits: int | None = None,
     security: int | None = 128,
-    headroom_bits: int = 10,
+    headroom_bits: int = 7,
     activation_range: float | None = None,
     max_steps: int | None = None,
     steps_per_refresh: int | None = None,
@@ -990,12 +1025,12 @@ def train(
         poly_degree: N for the automatic parameters.
         scale_bits: log2 of the scale for the automatic parameters.
         security: 128, or None (toy parameters, warns).
-        headroom_bits: bits of q0 above the scale (bounds the values: 2^(headroom_bits - 1)).
+        headroom_bits: bits of q0 above the scale (bounds the values: 2^(headroom_bits - 1), 64 by default).
         activation_range: if given, the activation's inputs must stay in [-r, r].
         max_steps: stop the encrypted training after this many steps (the twin runs the same steps).
         steps_per_refresh: for the automatic parameters, steps the modulus chain holds between two
-            refreshes (default 2: N = 16384, 12 levels at scale 2^29, 128-bit; with flooding 1: 6 levels at
-            scale 2^50; for ``refresh="bootstrap"`` the teaching preset's ``compute_levels``).  With a
+            refreshes (default 2: N = 16384, 12 levels at scale 2^30, 128-bit; with flooding 1: 6 levels at
+            scale 2^53; for ``refresh="bootstrap"`` the teaching preset's ``compute_levels``).  With a
             ``context``, its levels decide.
         verbose: print one line per epoch.
         flooding: True (default): the key owner floods every refresh and every decryption of the weights
@@ -1136,7 +1171,8 @@ def train(
         shadow = [owner.encrypt(pack_weight(init.w1, slots)), owner.encrypt(pack_weight(init.w2, slots))]
     if refresh == "owner":
         total, per_cycle = sum(len(b) for b in plan), max(fresh_levels // depth, 1)
-        owner.plan_refreshes(2, fresh_levels - per_cycle * depth, max(-(-total // per_cycle) - 1, 0), limit)
+        owner.plan_refreshes(2, fresh_levels - per_cycle * depth, max(-(-total // per_cycle) - 1, 0), limit,
+                             period=net.d**2)
         owner.issue([w1, w2])
     setup = time.perf_counter() - start
     history: list[dict] = []
@@ -1165,7 +1201,7 @@ def train(
             if shadow is not None:
                 shadow = list(server.step(*shadow, _client_batch(owner, server.layout, xa, ya, len(idx))))
         shadow = _measured(owner, [w1, w2], shadow)
-        state = TwinState(unpack_weight(owner.decrypt(w1), net.d), unpack_weight(owner.decrypt(w2), net.d))
+        state = TwinState(*(unpack_weight(owner.decrypt(w), net.d, average=True) for w in (w1, w2)))
         loss, accuracy = loss_and_accuracy(state, x, y, net.coeffs, net.n_out)
         twin = twin_states[epoch]
         diff = max(float(np.max(np.abs(state.w1 - twin.w1))), float(np.max(np.abs(state.w2 - twin.w2))))
@@ -1189,7 +1225,7 @@ def train(
                 f"refreshes {entry['refreshes']}",
                 flush=True,
             )
-    final = TwinState(unpack_weight(owner.decrypt(w1), net.d), unpack_weight(owner.decrypt(w2), net.d))
+    final = TwinState(*(unpack_weight(owner.decrypt(w), net.d, average=True) for w in (w1, w2)))
     counts = dict(step_counts[0]) if step_counts else {}
     counts["naive"] = naive_counts(net.n_in, net.hidden, net.n_out, batch_size)
     return TrainingReport(

@@ -66,6 +66,7 @@ __all__ = [
     "offset_masks",
     "pack_batch",
     "pack_weight",
+    "periodic_mean",
     "phi_sigma_sources",
     "psi_tau_sources",
     "transpose_sources",
@@ -158,17 +159,40 @@ def pack_weight(matrix: np.ndarray, slots: int) -> np.ndarray:
     return np.tile(flat, slots // flat.size)
 
 
-def unpack_weight(values: np.ndarray, d: int) -> np.ndarray:
-    """The d x d weight matrix held in the first block of a decrypted slot vector.
+def unpack_weight(values: np.ndarray, d: int, average: bool = False) -> np.ndarray:
+    """The d x d weight matrix held in a decrypted slot vector: its first block, or the mean of all blocks.
+
+    A weight is periodic (the same block in all S / d^2 blocks), and the noise of its copies is
+    independent from block to block (the flooding of a decryption, the last rescales of a step),
+    so their mean (``average=True``, `periodic_mean`) has up to sqrt(S / d^2) times less.
 
     Args:
         values: decrypted slots.
         d: the matrix dimension.
+        average: the mean of all blocks instead of the first one.
 
     Returns:
         A (d, d) array.
     """
-    return np.asarray(values[: d * d], dtype=np.float64).reshape(d, d).copy()
+    values = periodic_mean(values, d * d) if average else np.asarray(values, dtype=np.float64)
+    return values[: d * d].reshape(d, d).copy()
+
+
+def periodic_mean(values: np.ndarray, period: int) -> np.ndarray:
+    """The slot vector whose every block of ``period`` slots is the mean of the blocks of ``values``.
+
+    The least-squares periodic vector for a periodic value observed with independent noise per slot:
+    the noise's standard deviation shrinks by sqrt(len(values) / period).
+
+    Args:
+        values: S real values (S a multiple of ``period``).
+        period: the block length (d^2 for a weight).
+
+    Returns:
+        S real values, periodic.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    return np.tile(values.reshape(-1, period).mean(axis=0), values.size // period)
 
 
 def block_offsets(sources: np.ndarray, d: int, periodic: bool) -> np.ndarray:
@@ -476,15 +500,15 @@ class PermutationEngine:
             return ct
         return self.ev.add_plain(ct, self.encoder.encode_constant(float(value), ct.scale, ct.level))
 
-    def _mask(self, key, values_of, level: int):
-        """The mask plaintext ``key`` at ``level`` (scale q_level), cached while memory allows."""
-        plain = self._masks.get((key, level))
+    def _mask(self, key, values_of, level: int, factor: float = 1.0):
+        """The mask plaintext ``key`` at ``level`` (scale factor * q_level), cached while memory allows."""
+        plain = self._masks.get((key, level, factor))
         if plain is None:
             q = float(self.params.data_moduli[level])
-            plain = self.encoder.encode(values_of(), q, level)
+            plain = self.encoder.encode(values_of(), factor * q, level)
             size = plain.data.nbytes
             if size <= self._cache_left:
-                self._masks[(key, level)] = plain
+                self._masks[(key, level, factor)] = plain
                 self._cache_left -= size
         return plain
 
@@ -504,16 +528,16 @@ class PermutationEngine:
         rotated[0] = ct
         return rotated
 
-    def _masked_sum(self, rotated: dict, masks: dict, key, level: int):
-        """sum_r M_r * rotated[r] with the masks encoded at scale q_level (not rescaled)."""
+    def _masked_sum(self, rotated: dict, masks: dict, key, level: int, factor: float = 1.0):
+        """sum_r M_r * rotated[r] with the masks encoded at scale factor * q_level (not rescaled)."""
         acc = None
         for r, values in masks.items():
-            plain = self._mask((key, r), lambda values=values: values, level)
+            plain = self._mask((key, r), lambda values=values: values, level, factor)
             term = self.multiply_plain(rotated[r], plain)
             acc = term if acc is None else self.ev.add(acc, term)
         return acc
 
-    def permute(self, ct, outputs: list, periodic: bool, name) -> list:
+    def permute(self, ct, outputs: list, periodic: bool, name, mask_scale: float = 1.0) -> list:
         """Weighted block permutations of one ciphertext, group by group, hoisted: l -> l - 1, scale kept.
 
         Output o, group g, slot l of every block: w[l] * input[l + r_l] with
@@ -526,37 +550,55 @@ class PermutationEngine:
             outputs: per output, d pairs ``(sources, weights)`` (one per group; arrays of length d^2).
             periodic: whether the input repeats one block everywhere.
             name: a name for the mask cache (the same name must mean the same outputs).
+            mask_scale: encode the masks at scale ``mask_scale`` q_l: the output's scale is then ``mask_scale``
+                times the input's (see `masked_copies`).
 
         Returns:
             One ciphertext per output.
         """
         rotated = self.rotations_for(ct, [(spec, periodic) for spec in outputs])
         return [
-            self.rescale(self._masked_sum(rotated, self.masks(spec, periodic), (name, o), ct.level))
+            self.rescale(self._masked_sum(rotated, self.masks(spec, periodic), (name, o), ct.level, mask_scale))
             for o, spec in enumerate(outputs)
         ]
 
-    def masked_copies(self, ct, spec: list, periodic: bool, name) -> dict:
-        """M_r * ct for every mask M_r of the permutation ``spec``: l -> l - 1 each, scale kept.
+    def masked_copies(self, ct, spec: list, periodic: bool, name, rescale: bool = True,
+                      mask_scale: float = 1.0) -> dict:
+        """M_r * ct for every mask M_r of the permutation ``spec``, the masks encoded at scale q_l.
 
         The other operand of a [`moved_product`][nn.encrypted.training_packing.PermutationEngine.moved_product].
+        Rescaled (the default), each copy is at level l - 1 with the scale of ``ct``, and carries its own
+        rescale error, spread over all slots: in the product, every output slot meets the errors of all
+        2d - 1 copies.  Unrescaled (``rescale=False``), each copy stays at level l with scale s q_l and
+        carries no error of its own beyond the rounding of the encoded mask (a plaintext, with no
+        secret-key term: sqrt(1 + 2N/3) times, about 100 times at N = 16384, smaller than a rescale
+        error); the product then rescales twice.  This is free on the critical path when l <= the level
+        of the other operand, and lets a small factor (the learning rate lr / B) ride in the masks
+        instead of in a rescaled ciphertext, whose rescale error would be B / lr times larger relative
+        to its values.  The rounding of a mask holding lr / B is itself B / lr times larger relative to
+        its values, and the same in every step; ``mask_scale`` > 1 encodes the masks at scale
+        ``mask_scale`` q_l (the rounding that much smaller, the copies' scale that much larger), to be
+        balanced by a permutation of ``ct`` with ``mask_scale`` < 1.
 
         Args:
             ct: a ciphertext (level >= 1).
             spec: the permutation whose masks are applied, d pairs ``(sources, weights)``.
             periodic: whether the permutation's input is periodic (offsets reduced modulo d^2).
             name: a name for the mask cache.
+            rescale: rescale each copy (one level, scale kept) or leave it at scale s q_l.
+            mask_scale: encode the masks at scale ``mask_scale`` q_l.
 
         Returns:
-            ``{r: M_r * ct}``, rescaled.
+            ``{r: M_r * ct}``.
         """
         masks = self.masks(spec, periodic)
-        return {
-            r: self.rescale(self.multiply_plain(ct, self._mask((name, r), lambda v=v: v, ct.level)))
+        copies = {
+            r: self.multiply_plain(ct, self._mask((name, r), lambda v=v: v, ct.level, mask_scale))
             for r, v in masks.items()
         }
+        return {r: self.rescale(c) for r, c in copies.items()} if rescale else copies
 
-    def moved_product(self, rotated: dict, others: dict, reduce: str = "groups"):
+    def moved_product(self, rotated: dict, others: dict, reduce: str = "groups", rescales: int = 1):
         """perm(a) * b with the permutation's masks moved onto b: sum_r rot_r(a) * (M_r * b), one level on a.
 
         Because a permutation is sum_r M_r * rot_r(a) and slot-wise products commute,
@@ -570,13 +612,20 @@ class PermutationEngine:
         carries one rescale error instead of one per block summed (S / d^2 of them for ``"all"``,
         most of them blocks the batch leaves empty: a factor sqrt(S / d^2) more noise).
 
+        With unrescaled copies (``masked_copies(..., rescale=False)``, scale s_b q_l) the sum is
+        rescaled twice: the first rescale's error is relative to s_a s_b (negligible), so the product
+        carries one rescale error in all, where rescaled copies add 2d - 1 more (one per offset, each
+        met by every output slot, and S / d^2 times for ``"all"``, once per block summed).
+
         Args:
             rotated: ``{r: rot_r(a)}`` from `rotations_for` (at least the offsets of ``others``).
             others: ``{r: M_r * b}`` for every offset r of the permutation of a (its keys say which).
             reduce: ``"groups"`` or ``"all"``.
+            rescales: 1 for rescaled copies, 2 for unrescaled ones.
 
         Returns:
-            The product (scale s_a s_b / q, level min - 1), summed as ``reduce`` says.
+            The product (scale s_a s_b / q, level min - 1; with unrescaled copies scale s_a s_b q_l / (q_l q_(l-1)),
+            level min - 2), summed as ``reduce`` says.
         """
         acc = None
         for r, masked in others.items():
@@ -586,7 +635,10 @@ class PermutationEngine:
             acc = term if acc is None else self.ev.add(acc, term)
         self.counts.relinearizations += 1
         steps = self.group_steps() if reduce == "groups" else self.allreduce_steps()
-        return self.rescale(self._sum_rotations(self.ev.relinearize(acc), steps))
+        out = self._sum_rotations(self.ev.relinearize(acc), steps)
+        for _ in range(rescales):
+            out = self.rescale(out)
+        return out
 
     def _sum_rotations(self, ct, steps: list[int]):
         rotator = self.context.rotator

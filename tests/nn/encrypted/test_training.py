@@ -29,9 +29,15 @@ import ckks
 import nn
 from ckks.errors import KeyMissingError
 from nn.datasets import load_iris
-from nn.encrypted import training
+from nn.encrypted import training, training_packing
 from nn.encrypted.training import naive_counts, step_depth, train, training_parameters
-from nn.encrypted.training_packing import PermutationEngine, phi_sigma_sources, psi_tau_sources, transpose_sources
+from nn.encrypted.training_packing import (
+    PermutationEngine,
+    offset_masks,
+    phi_sigma_sources,
+    psi_tau_sources,
+    transpose_sources,
+)
 from nn.encrypted.training_twin import TwinState, augment_batch, twin_step
 from nn.errors import ConfigError, DatasetError, ShapeError, TrainingDivergedError
 
@@ -102,6 +108,8 @@ def test_counts_per_step(three_steps):
     assert counts["uploaded_ciphertexts"] == 8 + 15 + 1
     assert counts["ct_ct_multiplications"] == 8 + 1 + 15 + 15 + 1 + 15 + 15
     assert counts["key_switches"] == counts["rotations"] + counts["relinearizations"]
+    # the masked copies of dW2's product stay unrescaled (the product rescales twice): 15 rescales fewer
+    assert counts["rescales"] == 46
     assert all(c == report.step_counts[0] for c in report.step_counts)
     naive = counts["naive"]
     assert naive["per_value"]["ct_ct_multiplications"] > 10 * counts["ct_ct_multiplications"]
@@ -151,7 +159,11 @@ def test_parameters_and_depth():
     assert step_depth(0.5, 0.25) == 7  # one level more for the non-integer 0.25 x^2 (measured below)
     secure = training_parameters(6)
     assert secure["poly_degree"] == 16384 and sum(secure["moduli_bits"]) <= 438
-    assert len(secure["moduli_bits"]) == 2 + 12 and secure["scale_bits"] == 29  # two steps between refreshes
+    assert len(secure["moduli_bits"]) == 2 + 12 and secure["scale_bits"] == 30  # two steps between refreshes
+    # the key owner's flooding costs about 38 bits at N = 16384: the largest scale whose 6 levels fit with q0 = P = 60
+    flooded = training_parameters(6, flooding=True, steps_per_refresh=None)
+    assert flooded["moduli_bits"] == [60] + [53] * 6 + [60] and sum(flooded["moduli_bits"]) <= 438
+    assert flooded["steps_per_refresh"] == 1
     assert len(training_parameters(6, steps_per_refresh=1)["moduli_bits"]) == 2 + 6
     with pytest.raises(ConfigError, match="bound"):
         training_parameters(6, poly_degree=16384, steps_per_refresh=4)
@@ -355,3 +367,60 @@ def test_the_gradient_all_reduce_adds_one_rescale_error_not_one_per_block():
     single = dec(engine.multiply(ca, cb)) - a * b
     reduced = dec(engine.moved_product({0: ca}, {0: cb}, "all")) - np.tile(a[:4] * b[:4], ctx.slots // 4)
     assert np.max(np.abs(reduced)) < 4 * np.max(np.abs(single))
+
+
+def test_a_moved_product_with_unrescaled_masked_copies_adds_one_rescale_error():
+    # perm(a) * (c b) summed over all blocks, c = 1/64 (a learning rate / batch) riding in the masks of the copies.
+    # Rescaled copies carry one rescale error each, spread over all slots, and every output slot meets 2d - 1 = 7
+    # of them per block summed, relative to the small c b; unrescaled copies carry only the rounding of the encoded
+    # masks, and the product's second rescale divides its own error by the scale: one rescale error in all, as a
+    # single product has.  (The training step computes dW2 this way.)
+    ctx = ckks.Context(2048, [40, 25, 25, 40], scale_bits=25, security=None, seed=3)
+    ctx.generate_galois_keys()
+    d, c = 4, 1.0 / 64
+    engine = PermutationEngine(ctx, d)
+    rng = np.random.default_rng(1)
+    a, b = rng.uniform(-1, 1, ctx.slots), rng.uniform(-1, 1, ctx.slots)
+    ca, cb = ctx.encrypt(a).ciphertext, ctx.encrypt(b).ciphertext
+    spec = [(phi_sigma_sources(d, k), np.full(d * d, c)) for k in range(d)]
+    masks = offset_masks(spec, False, d, ctx.slots)
+    assert len(masks) == 2 * d - 1
+    exact = sum(m * np.roll(a, -r) * b for r, m in masks.items())
+    exact = np.tile(exact.reshape(-1, d * d).sum(axis=0), ctx.slots // (d * d))
+
+    def error(ct, expected):
+        return float(np.max(np.abs(ctx.decrypt(ckks.CKKSVector(ctx, ct, ctx.slots)) - expected)))
+
+    rotated = engine.rotations_for(ca, [(spec, False)])
+    before = engine.counts.rescales
+    unrescaled = engine.masked_copies(cb, spec, False, "new", rescale=False)
+    assert engine.counts.rescales == before and all(m.level == cb.level for m in unrescaled.values())
+    new = engine.moved_product(rotated, unrescaled, "all", rescales=2)
+    assert engine.counts.rescales == before + 2 and new.level == ca.level - 2
+    old = engine.moved_product(rotated, engine.masked_copies(cb, spec, False, "old"), "all")
+    assert old.level == new.level and abs(new.scale / old.scale - 1) < 1e-3
+    single = error(engine.multiply(ca, cb), a * b)
+    assert error(new, exact) < 2 * single
+    assert error(old, exact) > 3 * error(new, exact)
+
+
+def test_a_refresh_of_periodic_weights_averages_the_flooding_over_the_periods():
+    # the key owner floods every refresh; a weight repeats its d^2 values S / d^2 times, and the mean of the flooded
+    # copies (plaintext post-processing of flooded values: as safe to release) has sqrt(S / period) = 8 times less
+    ctx = ckks.Context(2048, [60, 50, 60], 50, security=None, seed=5)
+    period = 16
+    truth = np.tile(np.random.default_rng(0).uniform(-1, 1, period), ctx.slots // period)
+    errors = {}
+    for p in (None, period):
+        owner = training.KeyOwner(ctx)
+        weights = [owner.encrypt(truth)]
+        owner.plan_refreshes(1, level=ctx.params.max_level, budget=1, value_limit=4.0, period=p)
+        owner.issue(weights)
+        (fresh,) = owner.refresh(weights, owner.ticket)
+        values = ctx.decrypt(ckks.CKKSVector(ctx, fresh, ctx.slots))
+        errors[p] = float(np.sqrt(np.mean((values - truth) ** 2)))
+    assert errors[period] < errors[None] / 4
+    np.testing.assert_allclose(training_packing.periodic_mean(truth + 1.0, period), truth + 1.0)
+    for bad in (3, 0, 2.0, True):  # 3 does not divide the 1024 slots
+        with pytest.raises(ConfigError, match="period"):
+            owner.plan_refreshes(1, 0, 1, 4.0, period=bad)
