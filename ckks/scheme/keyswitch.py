@@ -328,6 +328,9 @@ class KeySwitcher:
 
 
 _IDENTITY = np.empty(0, dtype=np.int64)  # "no permutation" for key_inner_product
+# read-only as the cached automorphism permutations are: numba types read-only arrays apart, so a writable
+# identity would compile key_inner_product a second time (about 3 s on a cold cache, issue 26)
+_IDENTITY.setflags(write=False)
 
 @njit(inline="always", cache=True)
 def _accumulate(x, b, a, high0, low0, high1, low1, j, m):
