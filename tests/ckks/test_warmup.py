@@ -1,0 +1,28 @@
+"""`python -m ckks.warmup`: the jobs compile (or load) the kernels in their own processes and report seconds."""
+
+from __future__ import annotations
+
+import pytest
+
+from ckks import warmup
+from ckks.errors import InputError
+
+
+def test_main_runs_a_job_in_a_process_and_reports_it(capsys):
+    assert warmup.main(["--jobs", "small", "--processes", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "small" in out and "ckks.warmup: 1 job(s)" in out
+
+
+def test_background_jobs_finish_cleanly():
+    processes = warmup.start(["small"])
+    warmup.finish(processes, timeout=600)
+    assert [p.exitcode for p in processes] == [0]
+
+
+def test_every_job_is_listed_and_unknown_ones_are_refused():
+    assert set(warmup.JOBS) == {"keyswitch", "ring", "small"}
+    with pytest.raises(InputError, match="unknown warm-up job"):
+        warmup.run(["nope"])
+    with pytest.raises(InputError, match="the jobs are"):
+        warmup.start(["ring", "gpu"])
