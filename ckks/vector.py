@@ -1369,7 +1369,7 @@ class CKKSVector:
         out = comparison.slot_max(ct, block, self._ev, self._context.encoder, self._context.rotator, bits, margin)
         return self._wrap(out, zero_tail=False)
 
-    def bootstrap(self) -> CKKSVector:
+    def bootstrap(self, output_scale: float | None = None) -> CKKSVector:
         """The same values at a higher level: CKKS bootstrapping (`ckks.circuits.bootstrapping`).
 
         ModRaise, CoeffsToSlots, EvalMod and SlotsToCoeffs; the result is at level
@@ -1380,6 +1380,10 @@ class CKKSVector:
         conjugation): the bootstrap's error is complex in the slots, and steep polynomials applied
         afterwards (a composite sign) blow imaginary errors up (`Bootstrapper.bootstrap`, ``real``).
 
+        Args:
+            output_scale: the scale of the result (default: this vector's): the same values, no level
+                (`Bootstrapper.bootstrap`).
+
         Returns:
             The refreshed vector.
 
@@ -1387,7 +1391,8 @@ class CKKSVector:
             KeyMissingError: the context was not made by ``ckks.Context.for_bootstrapping`` or
                 ``ctx.generate_bootstrapping_keys()`` was not called.
             InputError: with sparse packing, the vector is longer than the bootstrapped slots or
-                its slots beyond its size are not known to be zero; or its scale is too large.
+                its slots beyond its size are not known to be zero; or its scale is too large; or
+                ``output_scale`` is not a number in [1, q_0 / 2^8].
         """
         from ckks.circuits.bootstrapping import find_bootstrapper
         from ckks.errors import KeyMissingError
@@ -1407,7 +1412,7 @@ class CKKSVector:
                 "multiply by a 0/1 mask first, or use full packing (slots=N/2)"
             )
         real = not self._is_complex  # real vectors get real outputs (Bootstrapper.bootstrap, ``real``)
-        return self._map(lambda ct: bootstrapper.bootstrap(ct, real=real),
+        return self._map(lambda ct: bootstrapper.bootstrap(ct, real=real, output_scale=output_scale),
                          zero_tail=self._zero_tail or not config.full_packing)
 
     # -- TenSEAL's packing -------------------------------------------------------------------

@@ -635,18 +635,23 @@ class BootstrapRefresher:
             ticket: ignored (the interface of `KeyOwner.refresh`: no key owner is involved).
 
         Returns:
-            Bootstrapped ciphertexts at level ``config.compute_levels``, same scale.
+            Bootstrapped ciphertexts at level ``config.compute_levels`` and the context's nominal scale (the same
+            values).
         """
         start = time.perf_counter()
         self.refreshes += 1
         self.refreshed_ciphertexts += len(ciphertexts)
         slots = self._context.slots
         evaluator = self._context.evaluator
+        scale = self._context.params.scale
         out = []
         for ct in ciphertexts:
             if ct.level > 0:
                 ct = evaluator.mod_switch_to(ct, 0)
-            out.append(CKKSVector(self._context, ct, slots).bootstrap().ciphertext)
+            # back at the nominal scale (no level): a step's output scale is a power of its input scale over the
+            # primes, so a bootstrap that kept it would let the deviation grow about 5x a step until the
+            # scale no longer fits below q_0 (Bootstrapper.bootstrap, ``output_scale``)
+            out.append(CKKSVector(self._context, ct, slots).bootstrap(output_scale=scale).ciphertext)
         self.seconds += time.perf_counter() - start
         return out
 

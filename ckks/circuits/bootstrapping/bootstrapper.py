@@ -207,7 +207,7 @@ class Bootstrapper:
         return cached
 
     # -- the circuit --------------------------------------------------------------------------------
-    def bootstrap(self, ct: Ciphertext, real: bool = False) -> Ciphertext:
+    def bootstrap(self, ct: Ciphertext, real: bool = False, output_scale: float | None = None) -> Ciphertext:
         """A ciphertext of the same values at level ``config.compute_levels``, with the input's scale.
 
         Slots beyond ``config.slots`` (sparse packing) are summed into the first
@@ -234,6 +234,10 @@ class Bootstrapper:
                 |z| <= 1 for the promised precision; values beyond
                 q_0 / (4 Delta_in) wrap around (the result is garbage: CKKS cannot see them).
             real: return the real parts of the values only (see above).
+            output_scale: the scale of the result (default: the input's).  The same values at another scale
+                cost no level: the factor output_scale / Delta_in is folded into EvalMod's constant, as the 1/2
+                of ``real`` is.  A computation whose output scale drifts from step to step (a scale s' comes
+                back as a power of s' over the primes) restarts from its nominal scale at each bootstrap.
 
         Returns:
             The refreshed ciphertext.
@@ -244,14 +248,21 @@ class Bootstrapper:
                 2^MIN_MESSAGE_RATIO_BITS (the values would not fit the EvalMod range).
             ContextMismatchError: ``ct`` belongs to other parameters.
             InputTypeError: ``ct`` is not a Ciphertext, or ``real`` is not a bool.
+            InputError: ``output_scale`` is not a positive finite number below q_0 / 2^MIN_MESSAGE_RATIO_BITS.
         """
         self._check_input(ct, "bootstrap")
         if not isinstance(real, (bool, np.bool_)):
             raise InputTypeError(f"real must be True or False, got {type(real).__name__}")
+        if output_scale is not None:
+            q0 = self.params.data_moduli[0]
+            if not (isinstance(output_scale, (int, float, np.floating, np.integer)) and math.isfinite(output_scale)
+                    and 1.0 <= output_scale <= q0 / 2.0**MIN_MESSAGE_RATIO_BITS):
+                raise InputError(f"output_scale must be a number in [1, q_0 / 2^{MIN_MESSAGE_RATIO_BITS}], got "
+                                 f"{output_scale!r}")
         if ct.params != self.params:
             raise ContextMismatchError("the ciphertext was made for other parameters than the bootstrapper's")
         rotator = self.rotator
-        v = self._circuit(ct, halve=bool(real))
+        v = self._circuit(ct, halve=bool(real), output_scale=output_scale)
         if real:
             v = self.evaluator.add(v, rotator.conjugate(v))
         return v
@@ -322,9 +333,10 @@ class Bootstrapper:
         if not isinstance(ct, Ciphertext):
             raise InputTypeError(f"{call} takes a Ciphertext, got {type(ct).__name__}")
 
-    def _circuit(self, ct: Ciphertext, halve: bool) -> Ciphertext:
+    def _circuit(self, ct: Ciphertext, halve: bool, output_scale: float | None = None) -> Ciphertext:
         """ModRaise, (trace,) CoeffsToSlots, EvalMod, SlotsToCoeffs on a checked ciphertext: its values (halved
-        with ``halve``, folded into EvalMod's constant) at ``config.compute_levels`` with its scale.
+        with ``halve``, folded into EvalMod's constant) at ``config.compute_levels`` with its scale, or at
+        ``output_scale`` (the factor output_scale / scale folded into EvalMod's constant too).
 
         Raises:
             InputError: size 3, or a scale too close to q_0 (`bootstrap`).
@@ -358,13 +370,14 @@ class Bootstrapper:
         for part in parts:
             x = Ciphertext(params, part.data, part.scale * config.eval_mod.k_range, part.key_id)
             # halve (real outputs, pairs): the values halved here, folded into EvalMod's constant
-            reduced.append(eval_mod(x, config.eval_mod, q0 / params.scale / (2 if halve else 1), ev, enc))
+            factor = (1.0 if output_scale is None else float(output_scale) / delta_in) / (2 if halve else 1)
+            reduced.append(eval_mod(x, config.eval_mod, q0 / params.scale * factor, ev, enc))
         v = reduced[0]
         if config.full_packing:
             v = ev.add(v, multiply_by_i(reduced[1], 1))
         for matrix in self.stc:
             v = apply_matrix(v, matrix, params.scale, ev, enc, rotator, self._cache)
-        return Ciphertext(params, v.data, delta_in, v.key_id)
+        return Ciphertext(params, v.data, delta_in if output_scale is None else float(output_scale), v.key_id)
 
     # -- reporting -----------------------------------------------------------------------------------
     def expected_precision_bits(self, max_value: float = 1.0) -> float:

@@ -279,12 +279,17 @@ def bootstrap_steps(iris):
     x, y = iris
     ctx = ckks.Context.for_bootstrapping("teaching", security=None, poly_degree=BOOT_N, compute_levels=6)
     ctx.generate_bootstrapping_keys(progress=False)
-    contexts = []
+    contexts, scales = [], []
 
     class SpyRefresher(training.BootstrapRefresher):
         def __init__(self, context):
             contexts.append(context)
             super().__init__(context)
+
+        def refresh(self, ciphertexts, ticket=None):
+            out = super().refresh(ciphertexts, ticket)
+            scales.extend(ct.scale for ct in out)
+            return out
 
     def owner_refresh(self, ciphertexts):
         raise AssertionError("the server called the key owner to refresh")
@@ -297,11 +302,14 @@ def bootstrap_steps(iris):
         # test_secure_defaults.py covers flooding)
         report = train(make_model(), x, y, epochs=1, learning_rate=0.2, batch_size=12, refresh="bootstrap",
                        seed=0, max_steps=STEPS, context=ctx, verbose=False, flooding=False)
-    return ctx, contexts, report
+    return ctx, contexts, report, scales
 
 
 def test_bootstrap_refresh_matches_the_twin_without_the_key_owner(bootstrap_steps):
-    ctx, contexts, report = bootstrap_steps
+    ctx, contexts, report, scales = bootstrap_steps
+    # every refresh returns the weights at the nominal scale: a step's output scale is a power of its input
+    # scale over the primes, and a kept deviation grew about 5x a step until a bootstrap refused the scale
+    assert scales and all(s == ctx.params.scale for s in scales)
     assert report.steps == STEPS
     # the refresher ran on the server's public copy, which finds the owner's bootstrapper and keys
     assert len(contexts) == 1 and not contexts[0].is_private

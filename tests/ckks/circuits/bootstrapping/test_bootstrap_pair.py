@@ -75,7 +75,7 @@ def test_pair_runs_the_circuit_once(packed, monkeypatch):
     boot = ctx.bootstrapper
     runs = []
     circuit = boot._circuit
-    monkeypatch.setattr(boot, "_circuit", lambda ct, halve: runs.append(halve) or circuit(ct, halve))
+    monkeypatch.setattr(boot, "_circuit", lambda ct, halve, **kw: runs.append(halve) or circuit(ct, halve, **kw))
     x = np.linspace(-1, 1, n)
     a2, b2 = boot.bootstrap_pair(_real(ctx, x, 0), _real(ctx, -x, 0))
     assert runs == [True]

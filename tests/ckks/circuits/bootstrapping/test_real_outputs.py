@@ -104,3 +104,22 @@ def test_real_must_be_bool(ctx):
     ct = _noisy(ctx, np.zeros(SPARSE), 0)
     with pytest.raises(InputTypeError, match="real must be True or False"):
         ctx.bootstrapper.bootstrap(ct, real="yes")
+
+
+def test_output_scale_gives_the_same_values_at_another_scale_without_a_level(ctx):
+    """``bootstrap(ct, output_scale=...)`` folds output_scale / scale into EvalMod's constant: a ciphertext whose
+    scale drifted from the nominal one comes back at the nominal scale, same values, same level as without."""
+    from ckks.errors import InputError
+
+    b = ctx.bootstrapper
+    x = np.linspace(-0.8, 0.8, SPARSE)
+    ct = ctx.evaluator.mod_switch_to(ctx.encrypt(x).ciphertext, 0)
+    drifted = ct.with_scale(ct.scale * 1.37)  # the same integers read at a 1.37x larger scale: x / 1.37
+    kept = b.bootstrap(drifted, real=True)
+    reset = b.bootstrap(drifted, real=True, output_scale=ctx.params.scale)
+    assert kept.scale == drifted.scale and reset.scale == ctx.params.scale and reset.level == kept.level
+    for out in (kept, reset):
+        np.testing.assert_allclose(ctx.decrypt(ckks.CKKSVector(ctx, out, SPARSE)), x / 1.37, atol=1e-4)
+    for bad in (0.0, -1.0, float("inf"), "2", ctx.params.data_moduli[0]):
+        with pytest.raises(InputError, match="output_scale"):
+            b.bootstrap(drifted, output_scale=bad)
