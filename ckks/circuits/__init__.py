@@ -3,7 +3,9 @@
 What lives here: plaintext linear transforms of the slots by the diagonal
 method and baby-step giant-step (`ckks.circuits.linear_transform`),
 encrypted matrix products and transposes of Jiang et al.
-(`ckks.circuits.matrix_product`), polynomial evaluation in the power
+(`ckks.circuits.matrix_product`), permutations of blocks as sums of masked
+hoisted rotations and the moved-mask product (`ckks.circuits.permutation`),
+polynomial evaluation in the power
 and Chebyshev bases with the fewest levels (`ckks.circuits.polynomial`),
 Chebyshev fits of common functions (`ckks.circuits.chebyshev`),
 comparisons (sign, compare, maximum, ReLU, the maximum of a block of slots)

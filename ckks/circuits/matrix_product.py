@@ -64,9 +64,63 @@ def check_dimension(d: int, slots: int) -> int:
     return d
 
 
-def _indices(d: int) -> tuple[np.ndarray, np.ndarray]:
+def block_indices(d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of every slot of a d x d matrix packed row-major: slot l = d i + j.
+
+    Args:
+        d: the matrix dimension.
+
+    Returns:
+        ``(i, j)``: two int arrays of length d^2.
+    """
     l = np.arange(d * d)
     return l // d, l % d
+
+
+def phi_sigma_sources(d: int, k: int = 0) -> np.ndarray:
+    """Source slots of phi^k(sigma(A)): output [i, j] reads A[i, (i + j + k) mod d].
+
+    The left operand of term k of Jiang et al.'s product (k = 0: sigma(A)).  The offsets
+    source - slot lie in (-d, d): a row-local permutation.
+
+    Args:
+        d: the matrix dimension.
+        k: the term of the product, 0 <= k < d.
+
+    Returns:
+        For every output slot of a d^2-slot block, the input slot it reads.
+    """
+    i, j = block_indices(d)
+    return d * i + (i + j + k) % d
+
+
+def psi_tau_sources(d: int, k: int = 0) -> np.ndarray:
+    """Source slots of psi^k(tau(B)), the right operand of term k (k = 0: tau(B)): [i, j] reads B[(i + j + k) mod d, j].
+
+    Column-local: the offsets source - slot are multiples of d in d (-d, d).
+
+    Args:
+        d: B's dimension.
+        k: which term, 0 <= k < d.
+
+    Returns:
+        The input slot read by each of the d^2 slots of a block.
+    """
+    i, j = block_indices(d)
+    return d * ((i + j + k) % d) + j
+
+
+def transpose_sources(d: int) -> np.ndarray:
+    """Source slots of the transpose: output [i, j] reads A[j, i] (offsets (d - 1)(j - i)).
+
+    Args:
+        d: the matrix dimension.
+
+    Returns:
+        For every output slot of a d^2-slot block, the input slot it reads.
+    """
+    i, j = block_indices(d)
+    return d * j + i
 
 
 def sigma_transform(d: int, slots: int) -> LinearTransform:
@@ -79,9 +133,7 @@ def sigma_transform(d: int, slots: int) -> LinearTransform:
     Returns:
         A new transform with 2d - 1 diagonals, period d^2 (not cached).
     """
-    i, j = _indices(d)
-    shift = np.where(i + j < d, i, i - d)
-    return _permutation_transform(shift, d, slots)
+    return _permutation_transform(phi_sigma_sources(d) - np.arange(d * d), d, slots)
 
 
 def tau_transform(d: int, slots: int) -> LinearTransform:
@@ -94,8 +146,8 @@ def tau_transform(d: int, slots: int) -> LinearTransform:
     Returns:
         A new transform with d diagonals, period d^2 (not cached).
     """
-    i, j = _indices(d)
-    return _permutation_transform(d * j, d, slots)
+    n = d * d
+    return _permutation_transform((psi_tau_sources(d) - np.arange(n)) % n, d, slots)  # d j, in [0, d^2)
 
 
 def transpose_transform(d: int, slots: int) -> LinearTransform:
@@ -108,8 +160,7 @@ def transpose_transform(d: int, slots: int) -> LinearTransform:
     Returns:
         A new transform with 2d - 1 diagonals, period d^2 (not cached).
     """
-    i, j = _indices(d)
-    return _permutation_transform((d - 1) * (j - i), d, slots)
+    return _permutation_transform(transpose_sources(d) - np.arange(d * d), d, slots)
 
 
 def _permutation_transform(shift: np.ndarray, d: int, slots: int) -> LinearTransform:
@@ -136,7 +187,7 @@ def _transform(kind: str, d: int, encoder: Encoder) -> LinearTransform:
 
 def _phi_masks(d: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     """phi^k(A)[i, j] = A[i, j + k]: rotation by k where j < d - k, by k - d elsewhere."""
-    _, j = _indices(d)
+    _, j = block_indices(d)
     first = (j < d - k).astype(np.float64)
     return first, 1.0 - first
 

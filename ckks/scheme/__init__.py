@@ -9,7 +9,9 @@ Galois keys and the key generator (`ckks.scheme.keys`), hybrid key switching
 (`ckks.scheme.encryption`), the evaluator: add, multiply, relinearize,
 rescale, level switching (`ckks.scheme.evaluator`), the automorphisms
 X -> X^g of the Galois group (`ckks.scheme.automorphism`) and the rotator
-that applies them with key switching (`ckks.scheme.rotation`).
+that applies them with key switching (`ckks.scheme.rotation`), and the one
+hook that counts their operations while an `OperationCounter` is active
+(`ckks.scheme.counting`).
 
 Every operation here is one step of the scheme, SEAL-shaped and explicit:
 nothing relinearizes or rescales by itself.

@@ -49,6 +49,7 @@ from ckks.errors import (
 )
 from ckks.ring.modarith import poly_mul_scalar, shoup_per_limb, tensor_square_free
 from ckks.scheme.ciphertext import Ciphertext, Plaintext, check_same_context
+from ckks.scheme.counting import ACTIVE, record
 from ckks.scheme.encoder import Encoder
 from ckks.scheme.keys import RelinKey, require_key
 from ckks.scheme.keyswitch import KeySwitcher
@@ -358,7 +359,10 @@ class Evaluator:
         if a.noise is not None and a.bound is not None and p.bound is not None:
             noise = noise_model.plain_product_noise(a.bound, a.scale, a.noise, p.bound, p.scale)
         exact = (exact or p.constant) and a.bound_exact
-        return self._result(out, a.scale * p.scale, a.key_id, bound, noise, exact, "multiply by a plaintext")
+        result = self._result(out, a.scale * p.scale, a.key_id, bound, noise, exact, "multiply by a plaintext")
+        if ACTIVE:  # ckks.scheme.counting: one test of an empty list when nothing counts
+            record("pt_multiplications")
+        return result
 
     def multiply(self, a: Ciphertext, b: Ciphertext) -> Ciphertext:
         """The tensor product (d_0, d_1, d_2) = (a_0 b_0, a_0 b_1 + a_1 b_0, a_1 b_1) at level min(l_a, l_b).
@@ -398,7 +402,10 @@ class Evaluator:
         if None not in (a.bound, b.bound, a.noise, b.noise):
             noise = noise_model.product_noise(self.params, a.bound, a.scale, a.noise, b.bound, b.scale, b.noise)
         exact = same and a.bound_exact
-        return self._result(out, a.scale * b.scale, a.key_id, bound, noise, exact, "multiply")
+        result = self._result(out, a.scale * b.scale, a.key_id, bound, noise, exact, "multiply")
+        if ACTIVE:
+            record("ct_ct_multiplications")
+        return result
 
     def square(self, a: Ciphertext) -> Ciphertext:
         """a * a (size 3); level unchanged, scale s^2.
@@ -534,6 +541,8 @@ class Evaluator:
         ring.add(a.data[0], switched[0], out=out[0])
         ring.add(a.data[1], switched[1], out=out[1])
         noise = None if a.noise is None else a.noise + noise_model.keyswitch_noise(self.params)
+        if ACTIVE:
+            record("relinearizations")
         return Ciphertext(self.params, out, a.scale, a.key_id, bound=a.bound, noise=noise, bound_exact=a.bound_exact)
 
     # -- levels ----------------------------------------------------------------------
@@ -560,6 +569,8 @@ class Evaluator:
         out = divider.divide_many(a.data)  # every polynomial in one fused kernel call
         q_last = self.params.data_moduli[a.level]
         noise = None if a.noise is None else a.noise / q_last + noise_model.rounding_noise(self.params)
+        if ACTIVE:
+            record("rescales")
         return Ciphertext(
             self.params, out, a.scale / q_last, a.key_id, bound=a.bound, noise=noise, bound_exact=a.bound_exact
         )

@@ -40,6 +40,7 @@ import numpy as np
 from ckks.errors import ContextMismatchError, InputError, InputTypeError, KeyMissingError
 from ckks.scheme.automorphism import check_steps, conjugation_element, galois_element, ntt_permutation, permuted_add
 from ckks.scheme.ciphertext import Ciphertext, check_same_context
+from ckks.scheme.counting import ACTIVE, record
 from ckks.scheme.evaluator import check_operand_data
 from ckks.scheme.keys import GaloisKeys, KeySwitchKey
 from ckks.scheme.keyswitch import KeySwitcher
@@ -191,6 +192,8 @@ class Rotator:
             out[g] = Ciphertext(
                 params, data, ct.scale, ct.key_id, bound=ct.bound, noise=noise, bound_exact=ct.bound_exact
             )
+        if ACTIVE:  # ckks.scheme.counting: one key switch per automorphism
+            record("rotations", len(elements))
         return out
 
     # -- public operations --------------------------------------------------------------------
@@ -218,7 +221,7 @@ class Rotator:
             LevelError: a key it needs was made for lower levels than the ciphertext's (a level-truncated
                 key, `KeyGenerator.create_galois_keys(max_level=...)`).
         """
-        return self.rotate_many(ct, [step])[step]
+        return self._rotate_many(ct, [step], hoisted=False)[step]
 
     def rotate_many(self, ct: Ciphertext, steps: list[int]) -> dict[int, Ciphertext]:
         """Rotations of one ciphertext by several steps, hoisted.
@@ -242,6 +245,10 @@ class Rotator:
             LevelError: a key it needs was made for lower levels than the ciphertext's (a level-truncated
                 key, `KeyGenerator.create_galois_keys(max_level=...)`).
         """
+        return self._rotate_many(ct, steps, hoisted=True)
+
+    def _rotate_many(self, ct: Ciphertext, steps: list[int], hoisted: bool) -> dict[int, Ciphertext]:
+        """`rotate_many`; ``hoisted`` counts its shared decomposition (`ckks.scheme.counting`), `rotate` does not."""
         self._check(ct)
         steps = check_steps(steps)
         slots, n = self.slots, self.params.poly_degree
@@ -255,6 +262,8 @@ class Rotator:
         if direct:
             for g, value in self._hoisted(ct, list(direct)).items():
                 done[direct[g]] = value
+            if hoisted and ACTIVE:
+                record("hoisted_decompositions")
         out = {}
         for k in steps:
             out[k] = done[k % slots] if k % slots in done else self._composed(k, done)

@@ -669,21 +669,53 @@ def _masked(ops, ct, slots: int, value: float):
     return ops.ev.rescale(ops.ev.multiply_plain(ct, mask)).with_scale(ct.scale)
 
 
-#: Two ciphertexts whose scales differ by at most this relative amount share a bootstrap (`_pair`).
-PAIR_SCALE_RTOL = 2.0**-20
+#: Two ciphertexts whose scales differ by at most this relative amount share a bootstrap (`bootstrap_in_pairs`).
+#: Ciphertexts that took different paths carry scales that differ by products of (prime / scale) factors:
+#: about 1e-8 at the teaching rings, 6.2e-6 for the weights of a training step at the "128" preset (N = 2^16,
+#: primes 1 mod 2^17 within 6e-6 of 2^42).  b read at a's scale holds its values times b.scale / a.scale, at
+#: most 1 + 2^-12 times larger: still inside EvalMod's range.
+PAIR_SCALE_RTOL = 2.0**-12
 
 
-def _pair(bootstrapper, a, b) -> tuple[list, int]:
-    """([a', b'], bootstraps run): one ``bootstrap_pair``, or two ``bootstrap(real=True)`` when the scales differ by
-    more than ``PAIR_SCALE_RTOL``.  Ciphertexts that took different paths may carry scales that differ in the last bits
-    (rescales by primes close to, not equal to, the scale): b read at a's scale holds its values times
-    b.scale / a.scale, which a bootstrap refreshes like any others (it works on the integer message m and
-    returns m at the input's scale), and b' is read back at b's scale: exact.
+def bootstrap_in_pairs(bootstrapper, cts: list, output_scale: float | None = None) -> tuple[list, int]:
+    """Real ciphertexts refreshed two per bootstrap, an odd one out alone: (refreshed, bootstraps run).
+
+    ``cts[0], cts[1]`` share one ``bootstrap_pair`` (z = a + i b), then ``cts[2], cts[3]``, and so on; a pair whose
+    scales differ by more than ``PAIR_SCALE_RTOL`` is bootstrapped one at a time (``bootstrap(real=True)``).
+    Within the tolerance, b is read at a's scale: its values times r = b.scale / a.scale, which a bootstrap
+    refreshes like any others (it works on the integer message m), and b' is read back at its scale times r:
+
+    * ``output_scale=None``: a' at a.scale, b' at b.scale, the same values (exact);
+    * ``output_scale=s``: a' at s and b' at s r, the same values (exact; |r - 1| <= ``PAIR_SCALE_RTOL``).  A
+      single bootstrap returns s itself.  So no refreshed scale is ever more than ``PAIR_SCALE_RTOL`` from s
+      (a scale that drifts from step to step restarts from s at every refresh, `Bootstrapper.bootstrap`,
+      ``output_scale``), and the values carry no error from the scales: relabelling b' to s instead would
+      multiply its values by r at every refresh (6.2e-6 a refresh at the "128" preset, a bias that adds up).
+
+    Args:
+        bootstrapper: a ``ckks.circuits.bootstrapping.Bootstrapper`` with keys.
+        cts: size-2 ciphertexts of real values (any levels).
+        output_scale: the scale to refresh to (None: each input's).
+
+    Returns:
+        (the refreshed ciphertexts in the order given, at ``config.compute_levels``; the bootstraps run).
+
+    Raises:
+        InputError: a scale too close to q_0, or a bad ``output_scale`` (``Bootstrapper.bootstrap``).
+        KeyMissingError: the bootstrapper has no keys.
     """
-    if abs(b.scale / a.scale - 1.0) > PAIR_SCALE_RTOL:
-        return [bootstrapper.bootstrap(a, real=True), bootstrapper.bootstrap(b, real=True)], 2
-    first, second = bootstrapper.bootstrap_pair(a, b if b.scale == a.scale else b.with_scale(a.scale))
-    return [first, second.with_scale(b.scale)], 1
+    options = {} if output_scale is None else {"output_scale": output_scale}
+    out, runs = [], 0
+    for k in range(0, len(cts), 2):
+        a, b = cts[k], (cts[k + 1] if k + 1 < len(cts) else None)
+        if b is None or abs(b.scale / a.scale - 1.0) > PAIR_SCALE_RTOL:
+            out.extend(bootstrapper.bootstrap(ct, real=True, **options) for ct in (a, b) if ct is not None)
+            runs += 1 if b is None else 2
+            continue
+        first, second = bootstrapper.bootstrap_pair(a, b if b.scale == a.scale else b.with_scale(a.scale), **options)
+        out.extend([first, second.with_scale(b.scale if output_scale is None else second.scale * (b.scale / a.scale))])
+        runs += 1
+    return out, runs
 
 
 class Executor:
@@ -716,15 +748,11 @@ class Executor:
                 elif explicit:
                     ct = _times(self.ops, ct, 1.0 / bound)
                 ready.append(ct)
-            out = []
             # real outputs: the bootstrap's imaginary error would blow up in the sign polynomials that follow
             # (ckks Bootstrapper.bootstrap, ``real``; garbage at the 128-bit preset otherwise); two real
             # ciphertexts per bootstrap (a + i b, ``bootstrap_pair``), an odd one out alone
-            for k in range(0, len(ready), 2):
-                done, runs = _pair(bootstrapper, *ready[k:k + 2]) if k + 1 < len(ready) else (
-                    [bootstrapper.bootstrap(ready[k], real=True)], 1)
-                self.count += runs
-                out.extend(done)
+            out, runs = bootstrap_in_pairs(bootstrapper, ready)
+            self.count += runs
             cts = [_times(self.ops, ct, bound) for ct in out] if explicit else out
         run = placement.run_levels[j]
         return [self.ops.ev.mod_switch_to(ct, run) if ct.level > run else ct for ct in cts]

@@ -17,12 +17,14 @@ called back only to refresh the weights ([`KeyOwner.refresh`][nn.encrypted.train
 decrypt and re-encrypt, counted), as TenSEAL's encrypted-training tutorial
 does.  The *server* holds a public copy of the context (no secret key) and
 runs every step.  ``refresh="bootstrap"`` goes through the same interface
-with ``CKKSVector.bootstrap()`` instead, so that no key owner is needed.
+with bootstraps on the server instead (`BootstrapRefresher`: two weight ciphertexts a bootstrap), so that
+no key owner is needed.
 
 Loss: mean-squared error against one-hot labels, L = sum (z - y)^2 / (2 B)
 (no cross-entropy surrogate).  Activation: a polynomial p(x) = c1 x + c2 x^2
 (``nn.Square`` or a degree <= 2 ``nn.PolyActivation`` / ``nn.QuadraticActivation``
-with p(0) = 0; trainable coefficients stay fixed).  The arithmetic, and the
+with p(0) = 0; the row packing trains a trainable activation's coefficients, the block packing keeps them
+fixed).  The arithmetic, and the
 plaintext twin that repeats it in numpy, are described in
 `nn.encrypted.training_twin`; the packing in
 `nn.encrypted.training_packing`.
@@ -78,9 +80,10 @@ from ckks.vector import CKKSVector
 from nn.activations import PolyActivation, QuadraticActivation, ReLUToQuadratic, Square
 from nn.encrypted.flooding import difference_noise
 from nn.encrypted.flooding import policy as flooding_policy
-from nn.encrypted.ops import ranges_checked_in_plaintext
+from nn.encrypted.ops import Ops, ranges_checked_in_plaintext
 from nn.encrypted.params import flooding_bits
 from nn.encrypted.training_packing import (
+    OpCounts,
     PermutationEngine,
     block_index,
     offset_masks,
@@ -92,6 +95,7 @@ from nn.encrypted.training_packing import (
     transpose_sources,
     unpack_weight,
 )
+from nn.encrypted.training_rows import RowsBatch, RowsLayout, RowsServer, rows_depth, softmax_slope
 from nn.encrypted.training_twin import TwinState, augment_batch, loss_and_accuracy, twin_step
 from nn.errors import (
     ConfigError,
@@ -121,6 +125,9 @@ __all__ = [
 #: permuted A1^T (met once per block, not once per mask offset) that much larger; 16 balances the two on Iris.
 DW2_MASK_SCALE = 16.0
 
+#: Memory for the encoded masks a training server reuses from step to step (`nn.encrypted.ops.Ops.plain`).
+MASK_CACHE_BYTES = 256 << 20
+
 #: log2(Q P) bounds of the HomomorphicEncryption.org standard at 128 bits (ternary secrets).
 _BOUND_128 = {1024: 27, 2048: 54, 4096: 109, 8192: 218, 16384: 438, 32768: 881, 65536: 1761}
 
@@ -136,6 +143,7 @@ class _Network:
     c1: float
     c2: float
     d: int
+    trainable: bool = False  # the activation's coefficients are trainable (trained by the row packing)
 
     @property
     def coeffs(self) -> tuple[float, float]:
@@ -156,6 +164,7 @@ def _network(model: Sequential) -> _Network:
             f"encrypted training takes Sequential([Linear, polynomial activation, Linear]), got {kinds}"
         )
     act = layers[1]
+    trainable = False
     if isinstance(act, Square):
         c0, c1, c2 = 0.0, 0.0, 1.0
     elif isinstance(act, PolyActivation) and not isinstance(act, ReLUToQuadratic):
@@ -164,11 +173,7 @@ def _network(model: Sequential) -> _Network:
             raise ConfigError(f"the activation must have degree <= 2 for encrypted training, got {act!r}")
         coeffs = np.pad(coeffs, (0, 3))[:3]
         c0, c1, c2 = (float(c) for c in coeffs)
-        if act.trainable or isinstance(act, QuadraticActivation):
-            warnings.warn(
-                "encrypted training keeps the activation's coefficients fixed (they are not trained)",
-                stacklevel=3,
-            )
+        trainable = bool(act.trainable or isinstance(act, QuadraticActivation))
     else:
         raise ConfigError(
             f"the middle layer must be nn.Square or a degree <= 2 nn.PolyActivation, got {type(act).__name__}"
@@ -188,27 +193,48 @@ def _network(model: Sequential) -> _Network:
         )
     n_in, hidden, n_out = first.in_features, first.out_features, second.out_features
     d = 1 << max(1, math.ceil(math.log2(max(n_in + 1, hidden + 1, n_out))))
-    return _Network(n_in, hidden, n_out, c1, c2, d)
+    return _Network(n_in, hidden, n_out, c1, c2, d, trainable)
 
 
-def _augmented(model: Sequential, net: _Network) -> TwinState:
+def _augmented(model: Sequential, net: _Network, train_coefficients: bool = False) -> TwinState:
+    coeffs = np.array(net.coeffs) if train_coefficients else None
+    return _augment(net, model[0].params["weight"], model[0].params["bias"], model[2].params["weight"],
+                    model[2].params["bias"], coeffs)
+
+
+def _augment(net: _Network, w1: np.ndarray, b1: np.ndarray, w2: np.ndarray, b2: np.ndarray,
+             coeffs: np.ndarray | None = None) -> TwinState:
+    """The augmented d x d matrices of the twin (see `nn.encrypted.training_twin`) of W1, b1, W2, b2.
+
+    ``coeffs``: the trained (c1, c2), kept in the state; b2 rides on their p(1).
+    """
     d = net.d
-    w1 = np.zeros((d, d))
-    w1[: net.n_in, : net.hidden] = model[0].params["weight"]
-    w1[net.n_in, : net.hidden] = model[0].params["bias"]
-    w1[net.n_in, net.hidden] = 1.0
-    w2 = np.zeros((d, d))
-    w2[: net.hidden, : net.n_out] = model[2].params["weight"]
-    w2[net.hidden, : net.n_out] = model[2].params["bias"] / net.p1
-    return TwinState(w1, w2)
+    w1a = np.zeros((d, d))
+    w1a[: net.n_in, : net.hidden] = w1
+    w1a[net.n_in, : net.hidden] = b1
+    w1a[net.n_in, net.hidden] = 1.0
+    w2a = np.zeros((d, d))
+    w2a[: net.hidden, : net.n_out] = w2
+    w2a[net.hidden, : net.n_out] = np.asarray(b2) / (net.p1 if coeffs is None else float(np.sum(coeffs)))
+    return TwinState(w1a, w2a, coeffs)
+
+
+def _split(net: _Network, state: TwinState) -> tuple[np.ndarray, ...]:
+    """(W1, b1, W2, b2) of augmented matrices."""
+    p1 = net.p1 if state.coeffs is None else float(np.sum(state.coeffs))
+    return (state.w1[: net.n_in, : net.hidden], state.w1[net.n_in, : net.hidden],
+            state.w2[: net.hidden, : net.n_out], state.w2[net.hidden, : net.n_out] * p1)
 
 
 def _to_model(model: Sequential, net: _Network, state: TwinState) -> Sequential:
     out = model.copy()
-    out[0].params["weight"][...] = state.w1[: net.n_in, : net.hidden]
-    out[0].params["bias"][...] = state.w1[net.n_in, : net.hidden]
-    out[2].params["weight"][...] = state.w2[: net.hidden, : net.n_out]
-    out[2].params["bias"][...] = state.w2[net.hidden, : net.n_out] * net.p1
+    w1, b1, w2, b2 = _split(net, state)
+    out[0].params["weight"][...] = w1
+    out[0].params["bias"][...] = b1
+    out[2].params["weight"][...] = w2
+    out[2].params["bias"][...] = b2
+    if state.coeffs is not None:  # the trained activation (a trainable nn.PolyActivation)
+        out[1].params["coeffs"][1:3] = state.coeffs
     return out
 
 
@@ -258,6 +284,7 @@ def training_parameters(
     headroom_bits: int = 7,
     steps_per_refresh: int | None = 2,
     flooding: bool = False,
+    max_scale_bits: int = 30,
 ) -> dict:
     """CKKS parameters for ``steps_per_refresh`` training steps of ``depth`` levels between refreshes.
 
@@ -281,6 +308,8 @@ def training_parameters(
             levels and q0 = P = 60 fill the 438 bits of N = 16384 exactly), which leaves about 15 bits after
             flooding at N = 16384 (see `nn.encrypted.params.flooding_bits`): each flooded refresh adds about
             1.3e-5 (standard deviation) to every slot, 1.2e-6 to a weight averaged over its S / d^2 copies.
+        max_scale_bits: without ``scale_bits`` and flooding, the largest scale tried (30; the row packing,
+            one step between refreshes, uses up to 40).
 
     Returns:
         ``{"poly_degree", "moduli_bits", "scale_bits", "security", "steps_per_refresh"}``.
@@ -299,7 +328,7 @@ def training_parameters(
     if scale_bits:
         candidates = [scale_bits]
     else:
-        candidates = [min(60 - headroom_bits, 60)] if flooding else range(30, 19, -1)
+        candidates = [min(60 - headroom_bits, 60)] if flooding else range(max_scale_bits, 19, -1)
     for steps in options:
         for s in candidates:
             q0 = s + headroom_bits
@@ -604,19 +633,26 @@ class KeyOwner:
 
 
 class BootstrapRefresher:
-    """Refresh by bootstrapping (``CKKSVector.bootstrap()``), with the interface of `KeyOwner`.
+    """Refresh by bootstrapping (``ckks.circuits.bootstrapping.Bootstrapper``), with the interface of `KeyOwner`.
 
-    Runs on the server's public context: no secret key and no call to the key
-    owner.  Each weight ciphertext is switched down to level 0 (modulus q_0,
-    its scale unchanged, as ``Bootstrapper.bootstrap`` takes it) and bootstrapped:
-    the same values (within the bootstrapping precision) at level
-    ``config.compute_levels``, with the same scale.
+    Runs on the server's public context: no secret key and no call to the key owner.  The weight
+    ciphertexts are real, so two share one bootstrap (z = a + i b, ``Bootstrapper.bootstrap_pair``; an
+    odd one out alone, ``bootstrap(real=True)``): k weight ciphertexts cost ceil(k / 2) bootstraps, counted
+    in ``bootstraps`` (`nn.encrypted.bootstrap.bootstrap_in_pairs`).  The same values (within the
+    bootstrapping precision, about one bit less for a pair than alone) come back at level
+    ``config.compute_levels`` and at the context's nominal scale s, for no level (``output_scale``: the
+    factor folded into EvalMod's constant).  A step's output scale is a power of its input scale over the
+    primes, so a refresh that kept the scale would let its deviation grow about 5x a step until the scale no
+    longer fits below q_0.  The first of a pair comes back at s exactly; the second, read at the first's
+    scale, at s r with r = its scale / the first's (exact values; |r - 1| <= ``PAIR_SCALE_RTOL`` = 2^-12, else
+    both are bootstrapped alone at s): no refreshed scale is more than 2^-12 from s, at any refresh.
 
     Args:
         context: the server's context (a bootstrapping context or its public copy), with bootstrapping keys.
 
     Raises:
-        ConfigError: this ckks has no ``CKKSVector.bootstrap``.
+        ConfigError: this ckks has no ``CKKSVector.bootstrap``, or the context bootstraps fewer slots than it has
+            (sparse packing: the weights fill every slot).
         KeyMissingError: the context is not a bootstrapping context, or has no bootstrapping keys.
     """
 
@@ -625,33 +661,30 @@ class BootstrapRefresher:
         self._context = context
         self.refreshes = 0
         self.refreshed_ciphertexts = 0
+        self.bootstraps = 0
         self.seconds = 0.0
 
     def refresh(self, ciphertexts: list, ticket: bytes | None = None) -> list:
-        """Bootstrap each ciphertext (no secret key involved).
+        """Bootstrap the ciphertexts two at a time (no secret key involved).
 
         Args:
-            ciphertexts: weight ciphertexts (size 2, any level, scale with q_0 / scale >= 2^8).
+            ciphertexts: real weight ciphertexts, any number (size 2, any level, scale with q_0 / scale >= 2^8).
             ticket: ignored (the interface of `KeyOwner.refresh`: no key owner is involved).
 
         Returns:
-            Bootstrapped ciphertexts at level ``config.compute_levels`` and the context's nominal scale (the same
-            values).
+            Bootstrapped ciphertexts, in the order given, at level ``config.compute_levels`` and the context's
+            nominal scale (the second of a pair within 2^-12 of it, see the class), holding the same values.
+
+        Raises:
+            InputError: a ciphertext's scale is too close to q_0 (``Bootstrapper.bootstrap``).
         """
+        from nn.encrypted.bootstrap import bootstrap_in_pairs
+
         start = time.perf_counter()
+        out, runs = bootstrap_in_pairs(self._bootstrapper, list(ciphertexts), output_scale=self._context.params.scale)
         self.refreshes += 1
-        self.refreshed_ciphertexts += len(ciphertexts)
-        slots = self._context.slots
-        evaluator = self._context.evaluator
-        scale = self._context.params.scale
-        out = []
-        for ct in ciphertexts:
-            if ct.level > 0:
-                ct = evaluator.mod_switch_to(ct, 0)
-            # back at the nominal scale (no level): a step's output scale is a power of its input scale over the
-            # primes, so a bootstrap that kept it would let the deviation grow about 5x a step until the
-            # scale no longer fits below q_0 (Bootstrapper.bootstrap, ``output_scale``)
-            out.append(CKKSVector(self._context, ct, slots).bootstrap(output_scale=scale).ciphertext)
+        self.refreshed_ciphertexts += len(out)
+        self.bootstraps += runs
         self.seconds += time.perf_counter() - start
         return out
 
@@ -670,7 +703,8 @@ def check_bootstrap_available(context: Context | None):
         The context's ``ckks.circuits.bootstrapping.Bootstrapper``.
 
     Raises:
-        ConfigError: ``CKKSVector`` has no ``bootstrap`` method in this ckks.
+        ConfigError: ``CKKSVector`` has no ``bootstrap`` method in this ckks, or the context bootstraps fewer
+            slots than it has (sparse packing).
         KeyMissingError: no context, not a bootstrapping context, or no bootstrapping keys.
     """
     if not hasattr(CKKSVector, "bootstrap"):
@@ -692,6 +726,12 @@ def check_bootstrap_available(context: Context | None):
         raise KeyMissingError(
             "refresh='bootstrap' needs the bootstrapping keys: call ctx.generate_bootstrapping_keys() on the "
             "owner's context first"
+        )
+    if bootstrapper.config.slots < context.params.slots:
+        raise ConfigError(
+            f"refresh='bootstrap' refreshes weights that fill all {context.params.slots} slots, but this context "
+            f"bootstraps {bootstrapper.config.slots} (sparse packing); build it with "
+            f"ckks.Context.for_bootstrapping(..., slots={context.params.slots})"
         )
     return bootstrapper
 
@@ -759,12 +799,17 @@ class _Layout:
 
 
 class _Server:
-    """The training steps on public material only (a public copy of the context)."""
+    """The training steps on public material only (a public copy of the context).
+
+    Its ciphertext operations are those of one `nn.encrypted.ops.Ops` (``ops``, counting into an
+    `OpCounts`), shared with the layout's permutations (``engine``, a `PermutationEngine`).
+    """
 
     def __init__(self, context: Context, net: _Network, lr: float):
         self.ctx = context
         self.net = net
-        self.engine = PermutationEngine(context, net.d)
+        self.ops = Ops(context, counts=OpCounts(), cache_bytes=MASK_CACHE_BYTES)
+        self.engine = PermutationEngine(context, net.d, ops=self.ops)
         self.layout = _Layout(net, lr, context.slots)
 
     def galois_steps(self) -> list[int]:
@@ -774,43 +819,23 @@ class _Server:
             steps |= set(e.steps_of([lay.left, lay.right, lay.transpose, lay.keep], periodic))
         return sorted(steps)
 
-    def _affine(self, ct, alpha: float, beta: float):
-        return self.engine.add_constant(self.engine.scalar(ct, alpha), beta)
-
-    def _adjust(self, ct, level: int, scale: float):
-        """ct brought down to ``level`` with its scale set to ``scale`` (one dropped level used)."""
-        e = self.engine
-        ct = self.ctx.evaluator.mod_switch_to(ct, level + 1)
-        q = self.ctx.params.data_moduli[level + 1]
-        factor = round(scale * q / ct.scale)
-        plain = self.ctx.encoder.encode_constant(1.0, float(factor), ct.level)
-        return e.rescale(e.multiply_plain(ct, plain))
-
-    def subtract(self, a, b):
-        """a - b with levels and scales aligned (the higher operand brought down exactly)."""
-        if a.level > b.level:
-            a = self._adjust(a, b.level, b.scale)
-        elif b.level > a.level:
-            b = self._adjust(b, a.level, a.scale)
-        return self.ctx.evaluator.sub(a, b)
-
     def step(self, w1, w2, batch: _Batch):
         """One SGD step; levels relative to the weights' (see `step_depth`): both updates at -6 for x^2."""
-        net, e, lay = self.net, self.engine, self.layout
-        with ranges_checked_in_plaintext():
+        net, ops, e, lay = self.net, self.ops, self.engine, self.layout
+        with ranges_checked_in_plaintext(), ops.counting():
             # forward: Z1 = X W1 (-1), A1 = p(Z1) (-2), Z2 = A1 W2 (-3), E = Z2 - Y (-3)
             z1 = e.moved_product(e.rotations_for(w1, [(lay.right, True)]), batch.x_terms)
-            a1 = e.multiply(z1, self._affine(z1, net.c2, net.c1))
-            p1 = self._affine(z1, 2.0 * net.c2, net.c1)
+            a1 = ops.multiply(z1, ops.affine(z1, net.c2, net.c1))
+            p1 = ops.affine(z1, 2.0 * net.c2, net.c1)
             w2_right, w2_t = e.permute(w2, [lay.right, lay.transpose], True, "w2")
             w2_masked = e.masked_copies(w2_right, lay.left, False, "z2")
             z2 = e.moved_product(e.rotations_for(a1, [(lay.left, False)]), w2_masked)
-            err = self.subtract(z2, batch.y)
+            err = ops.subtract(z2, batch.y)
             # backward: dA1 = E (W2 with row h masked)^T (-4), dZ1 = dA1 * p'(Z1) (-5), dW1 = X^T (rate dZ1) (-6)
             (w2t_right,) = e.permute(w2_t, [lay.keep], True, "w2t")
             err_rotated = e.rotations_for(err, [(lay.left, False), (lay.right, False)])
             da1 = e.moved_product(err_rotated, e.masked_copies(w2t_right, lay.left, False, "da1"))
-            dz1 = e.multiply(da1, p1)
+            dz1 = ops.multiply(da1, p1)
             rated = lay.rated(batch.size)
             dw1 = e.moved_product(e.rotations_for(dz1, [(rated, False)]), batch.xt_terms, "all")
             # dW2 = (A1, row h scaled by 1 / p(1)^2)^T (rate E) (-6): the rate rides in the unrescaled masks
@@ -818,7 +843,7 @@ class _Server:
             (a1t_left,) = e.permute(a1_t, [lay.scaled_left()], False, "a1t", 1 / DW2_MASK_SCALE)
             a1t_masked = e.masked_copies(a1t_left, rated, False, ("dw2", batch.size), False, DW2_MASK_SCALE)
             dw2 = e.moved_product(err_rotated, a1t_masked, "all", rescales=2)
-            return self.subtract(w1, dw1), self.subtract(w2, dw2)
+            return ops.subtract(w1, dw1), ops.subtract(w2, dw2)
 
 
 # -- the report and the entry point -------------------------------------------------------------------
@@ -844,6 +869,7 @@ class TrainingReport:
         parameters: the CKKS parameters used.
         refreshes: total refreshes; ``refreshed_ciphertexts`` their ciphertexts; ``refresh_seconds``
             the wall time spent refreshing (decrypt/re-encrypt, or bootstrapping on the server).
+        bootstraps: bootstraps run by ``refresh="bootstrap"`` (two weight ciphertexts each, `BootstrapRefresher`).
         seconds: total wall time of the encrypted training (setup included: ``setup_seconds``).
     """
 
@@ -858,6 +884,7 @@ class TrainingReport:
     seconds: float = 0.0
     refresh_seconds: float = 0.0
     setup_seconds: float = 0.0
+    bootstraps: int = 0
     steps: int = 0
 
 
@@ -901,42 +928,72 @@ def _batches(n: int, batch_size: int, epochs: int, seed: int) -> list[list[np.nd
     return plan
 
 
-def _run_twin(model, net, x, y, plan, lr, limit, activation_range, weight_limit=None):
-    """The whole twin training (before any encryption): range checks, then the per-epoch states."""
-    state = _augmented(model, net)
+def _partial_sums(xa: np.ndarray, state: TwinState, values: dict) -> dict:
+    """Bounds on the partial sums the row packing leaves beside its run sums (cleared by masks, but held)."""
+    return {"partial sums of Z1": np.abs(xa) @ np.abs(state.w1), "partial sums of Z2": np.abs(values["A1"]) @ np.abs(
+        state.w2), "partial sums of dA1": np.abs(values["E"]) @ np.abs(state.w2).T}
+
+
+def _check_twin_values(values: dict, where: str, limit: float, lr: float, weight_limit, activation_range,
+                       logit_range, n_out: int, batch: int) -> None:
+    """Raise if a twin value would not fit the encrypted circuit (see `_run_twin`)."""
+    for name, value in values.items():
+        peak = float(np.max(np.abs(value)))
+        if not np.isfinite(peak):
+            raise TrainingDivergedError(
+                f"the plaintext twin diverged ({name} is not finite at {where}); lower learning_rate"
+            )
+        if peak >= limit:
+            raise ConfigError(
+                f"{name} reaches {peak:.3g} at {where} (plaintext twin, checked before encryption), beyond "
+                f"the {limit:g} that q0 / scale allows; lower learning_rate={lr:g}, scale the data down, "
+                "or raise headroom_bits"
+            )
+        if weight_limit is not None and name in ("W1", "W2") and peak >= weight_limit:
+            raise ConfigError(
+                f"{name} reaches {peak:.3g} at {where} (plaintext twin, checked before encryption), beyond "
+                f"the {weight_limit:g} that bootstrapping refreshes (q0 / (8 scale)); lower "
+                f"learning_rate={lr:g} or use refresh='owner'"
+            )
+    if activation_range is not None:
+        peak = float(np.max(np.abs(values["Z1"])))
+        if peak > activation_range:
+            raise ConfigError(
+                f"the activation's input reaches {peak:.3g} at {where}, outside its valid range "
+                f"[-{activation_range:g}, {activation_range:g}]; lower learning_rate or scale the data"
+            )
+    if logit_range is not None:
+        logits = values["Z2"][:batch, :n_out]
+        peak = float(np.max(np.abs(logits - logits.mean(axis=1, keepdims=True))))
+        if peak > logit_range:
+            raise ConfigError(
+                f"loss='softmax_ce' is fitted to centred logits in [-{logit_range:g}, {logit_range:g}], and the "
+                f"plaintext twin's reach {peak:.3g} at {where} (checked before encryption); lower learning_rate, "
+                "raise logit_range, or use loss='mse'"
+            )
+
+
+def _run_twin(model, net, x, y, plan, lr, limit, activation_range, weight_limit=None, softmax=None,
+              logit_range=None, rows=False):
+    """The whole twin training (before any encryption): range checks, then the per-epoch states.
+
+    The row packing trains a trainable activation's coefficients (the block packing keeps them fixed).
+    """
+    state = _augmented(model, net, rows and net.trainable)
+    loss = "mse" if softmax is None else "softmax_ce"
     states, losses = [], []
     for epoch, batches in enumerate(plan):
         for step, idx in enumerate(batches):
             xa, ya = augment_batch(x[idx], y[idx], net.d, net.n_out)
-            values = twin_step(state, xa, ya, len(idx), lr, net.coeffs, net.hidden)
-            where = f"epoch {epoch + 1}, step {step + 1}"
-            for name, value in {**values, "W1": state.w1, "W2": state.w2}.items():
-                peak = float(np.max(np.abs(value)))
-                if not np.isfinite(peak):
-                    raise TrainingDivergedError(
-                        f"the plaintext twin diverged ({name} is not finite at {where}); lower learning_rate"
-                    )
-                if peak >= limit:
-                    raise ConfigError(
-                        f"{name} reaches {peak:.3g} at {where} (plaintext twin, checked before encryption), beyond "
-                        f"the {limit:g} that q0 / scale allows; lower learning_rate={lr:g}, scale the data down, "
-                        "or raise headroom_bits"
-                    )
-                if weight_limit is not None and name in ("W1", "W2") and peak >= weight_limit:
-                    raise ConfigError(
-                        f"{name} reaches {peak:.3g} at {where} (plaintext twin, checked before encryption), beyond "
-                        f"the {weight_limit:g} that bootstrapping refreshes (q0 / (8 scale)); lower "
-                        f"learning_rate={lr:g} or use refresh='owner'"
-                    )
-            if activation_range is not None:
-                peak = float(np.max(np.abs(values["Z1"])))
-                if peak > activation_range:
-                    raise ConfigError(
-                        f"the activation's input reaches {peak:.3g} at {where}, outside its valid range "
-                        f"[-{activation_range:g}, {activation_range:g}]; lower learning_rate or scale the data"
-                    )
+            before = state.copy() if rows else None
+            values = twin_step(state, xa, ya, len(idx), lr, net.coeffs, net.hidden, softmax=softmax)
+            if rows:
+                values.update(_partial_sums(xa, before, values))
+            values.update({"W1": state.w1, "W2": state.w2})
+            _check_twin_values(values, f"epoch {epoch + 1}, step {step + 1}", limit, lr, weight_limit,
+                               activation_range, logit_range, net.n_out, len(idx))
         states.append(state.copy())
-        losses.append(loss_and_accuracy(state, x, y, net.coeffs, net.n_out))
+        losses.append(loss_and_accuracy(state, x, y, net.coeffs, net.n_out, loss))
     return states, losses
 
 
@@ -1001,6 +1058,9 @@ def train(
     steps_per_refresh: int | None = None,
     verbose: bool = True,
     flooding: bool = True,
+    packing: str = "auto",
+    loss: str = "mse",
+    logit_range: float = 16.0,
 ) -> TrainingReport:
     """Train ``model`` on encrypted data with packed products; the key owner only refreshes the weights.
 
@@ -1019,7 +1079,8 @@ def train(
         learning_rate: SGD step on the MSE loss sum (z - y)^2 / (2 B).
         batch_size: samples per step (packed ceil(B / d) blocks of d rows).
         refresh: ``"owner"`` (decrypt and re-encrypt at the key owner) or ``"bootstrap"`` (the server
-            bootstraps the weights with ``CKKSVector.bootstrap()``: no key owner during training).
+            bootstraps the weights, two ciphertexts a bootstrap, `BootstrapRefresher`: no key owner during
+            training).
         seed: seeds the batch order (the encryption randomness stays from the OS).
         context: a private ``ckks.Context`` to use instead of automatic parameters; Galois keys are
             added to it.  For ``refresh="bootstrap"``: a ``ckks.Context.for_bootstrapping(...)`` context
@@ -1043,14 +1104,27 @@ def train(
             separate encryptions; `KeyOwner.measure_noise`), and the automatic parameters budget the scale
             for it (`training_parameters`).  False opts out: a server that sees the trained weights and
             their last ciphertexts can recover the secret key (Li and Micciancio, Eurocrypt 2021).
+        packing: ``"blocks"`` (Jiang et al.'s d x d products, `nn.encrypted.training_packing`: every layer
+            squared to one power of two d, d^3 <= S slots, 6 levels a step), ``"rows"`` (one sample per
+            segment, each matrix at its own shape, `nn.encrypted.training_rows`: any sizes, 8 levels a step)
+            or ``"auto"``: blocks when the loss is MSE, the activation not trainable and 2 d^3 <= N, else rows.
+            The row packing trains a trainable activation's coefficients (``nn.QuadraticActivation``, a
+            ``PolyActivation(trainable=True)``: one (c1, c2) shared by the units, as in ``nn``); the block packing
+            keeps them fixed (with a warning).
+        loss: ``"mse"`` (sum (z - y)^2 / (2 B)) or ``"softmax_ce"``: softmax cross-entropy through its linear
+            surrogate fitted over centred logits in [-``logit_range``, ``logit_range``]
+            (`nn.encrypted.training_rows.softmax_slope`; rows packing only).
+        logit_range: R of ``loss="softmax_ce"``: the twin's centred logits must stay within [-R, R].
 
     Returns:
         A [`TrainingReport`][nn.encrypted.training.TrainingReport].
 
     Raises:
         ConfigError: unsupported model, bad hyper-parameter, values that would overflow q0 / scale or leave
-            ``activation_range``, ``refresh="bootstrap"`` without ckks bootstrapping, or with flooding a scale
-            that leaves fewer than 8 bits after it.
+            ``activation_range`` (or ``logit_range`` for ``loss="softmax_ce"``), an unknown ``packing`` or
+            ``loss``, ``loss="softmax_ce"`` with ``packing="blocks"``, a network whose packing does not fit
+            the ring, ``refresh="bootstrap"`` without ckks bootstrapping, or with flooding a scale that leaves
+            fewer than 8 bits after it.
         ShapeError: ``x_train`` or ``y_train`` has the wrong shape.
         DatasetError: labels outside the classes, or non-finite features.
         TrainingDivergedError: the plaintext twin diverges.
@@ -1061,75 +1135,106 @@ def train(
     """
     net = _network(model)
     x, y = _check_data(x_train, y_train, net)
-    epochs = _check_int("epochs", epochs, 1)
-    batch_size = _check_int("batch_size", batch_size, 1)
-    seed = _check_int("seed", seed, 0)
-    if max_steps is not None:
-        max_steps = _check_int("max_steps", max_steps, 1)
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float, np.floating, np.integer)):
-        raise ConfigError(f"learning_rate must be a positive number, got {learning_rate!r}")
-    lr = float(learning_rate)
-    if not (math.isfinite(lr) and lr > 0):
-        raise ConfigError(f"learning_rate must be a positive finite number, got {learning_rate!r}")
-    if refresh not in ("owner", "bootstrap"):
-        raise ConfigError(f"refresh must be 'owner' or 'bootstrap', got {refresh!r}")
-    if activation_range is not None and not (float(activation_range) > 0):
-        raise ConfigError(f"activation_range must be a positive number or None, got {activation_range!r}")
-    depth = step_depth(net.c1, net.c2)
-    if steps_per_refresh is not None:
-        steps_per_refresh = _check_int("steps_per_refresh", steps_per_refresh, 1)
-    if not isinstance(flooding, bool):
-        raise ConfigError(f"flooding must be True or False, got {flooding!r}")
-    boot_config = None
-    if context is None and refresh == "bootstrap":
-        boot_config = _bootstrap_config(depth * (steps_per_refresh or 2), poly_degree, security)
-        data_bits = boot_config.data_bits()
-        params = {"poly_degree": boot_config.poly_degree, "moduli_bits": boot_config.moduli_bits(),
-                  "scale_bits": boot_config.scale_bits, "security": None}
-        headroom_bits = int(data_bits[0] - boot_config.scale_bits)
-    elif context is None:
-        params = training_parameters(depth, poly_degree, scale_bits, security, headroom_bits, steps_per_refresh,
-                                     flooding=flooding)
-    else:
-        if not isinstance(context, Context):
-            raise ConfigError(f"context must be a ckks.Context, got {type(context).__name__}")
-        p = context.params
-        data_bits = list(p.moduli_bits[: len(p.moduli_bits) - p.special_count])
-        params = {"poly_degree": p.poly_degree, "moduli_bits": list(p.moduli_bits), "scale_bits": p.scale_bits,
-                  "security": p.security}
-        headroom_bits = int(data_bits[0] - p.scale_bits)
-        if not context.is_private:
-            raise KeyMissingError("encrypted training needs the key owner's private context, got a public copy")
-        bootstrapper = _find_bootstrapper(context)
-        if refresh == "bootstrap" and bootstrapper is None:
-            check_bootstrap_available(context)  # raises: not a bootstrapping context
-        if bootstrapper is not None:
-            boot_config = bootstrapper.config
-            fresh_levels = min(p.max_level, boot_config.compute_levels)
-            if fresh_levels < depth:
-                raise LevelError(
-                    f"a training step needs {depth} levels but this bootstrapping context gives "
-                    f"{fresh_levels} (compute_levels); build it with "
-                    f"ckks.Context.for_bootstrapping(..., compute_levels={depth})"
-                )
-        elif p.max_level < depth:
-            raise LevelError(
-                f"a training step needs {depth} levels but the context has {p.max_level}; "
-                f"use moduli_bits with {depth} rescaling primes (see nn.encrypted.training.training_parameters)"
-            )
+    epochs, batch_size, seed, max_steps, lr, steps_per_refresh = _check_arguments(
+        epochs, batch_size, seed, max_steps, learning_rate, refresh, activation_range, steps_per_refresh, flooding)
+    kind, softmax = _choose_packing(packing, loss, logit_range, net, context, poly_degree)
+    depth = step_depth(net.c1, net.c2) if kind == "blocks" else rows_depth()
+    params, boot_config, headroom_bits = _choose_parameters(
+        context, refresh, depth, kind, poly_degree, scale_bits, security, headroom_bits, steps_per_refresh, flooding)
     slots = params["poly_degree"] // 2
-    if slots % net.d**3:
-        raise ConfigError(f"d groups of {net.d}x{net.d} blocks need poly_degree >= {2 * net.d**3}")
-    blocks, per_group = -(-batch_size // net.d), slots // net.d**3
-    if blocks > per_group:
-        raise ConfigError(
-            f"batch_size={batch_size} needs {blocks} blocks of {net.d} samples, more than the {per_group} that "
-            f"poly_degree={2 * slots} holds (S / d^3); use batch_size <= {per_group * net.d} or a larger poly_degree"
-        )
+    _check_fits(kind, net, slots, batch_size, loss)
     if batch_size > x.shape[0]:
         raise ConfigError(f"batch_size={batch_size} exceeds the {x.shape[0]} training samples")
     if refresh == "bootstrap" and context is not None:
         check_bootstrap_available(context)  # the bootstrapping keys
+    limit, weight_limit = _value_limits(params, flooding, headroom_bits, refresh, x)
+    plan = _step_plan(x.shape[0], batch_size, epochs, seed, max_steps)
+    twin_states, twin_metrics = _run_twin(model, net, x, y, plan, lr, limit, activation_range, weight_limit,
+                                          softmax, logit_range if softmax else None, kind == "rows")
+    # -- encrypted training (nothing above encrypted anything) --
+    start = time.perf_counter()
+    server, owner, refresher, weights, shadow, fresh_levels = _encrypted_setup(
+        context, refresh, boot_config, params, kind, net, lr, softmax, flooding,
+        _augmented(model, net, kind == "rows" and net.trainable), plan, depth, limit)
+    setup = time.perf_counter() - start
+    metric = "mse" if softmax is None else "softmax_ce"
+    weights, history, step_counts = _training_loop(
+        server, owner, refresher, weights, shadow, plan, (x, y), depth, (twin_states, twin_metrics), metric, verbose)
+    return _report(model, net, server.decrypt(owner, weights), twin_states[-1], history, step_counts, batch_size,
+                   {**params, "depth_per_step": depth, "d": net.d, "refresh": refresh,
+                    "steps_per_refresh": fresh_levels // depth, "packing": kind, "loss": metric, **server.describe(),
+                    **({"compute_levels": boot_config.compute_levels, "bootstrap_depth": boot_config.depth,
+                        "bootstrap_precision_bits": boot_config.precision_bits} if boot_config else {})},
+                   refresher, start, setup)
+
+
+def _training_loop(server, owner: KeyOwner, refresher, weights: list, shadow: list | None, plan: list, data: tuple,
+                   depth: int, twin: tuple, metric: str, verbose: bool) -> tuple[list, list[dict], list[dict]]:
+    """The encrypted epochs: (final weights, per-epoch history, per-step counts).
+
+    Before a step the weights are refreshed when fewer than ``depth`` levels are left; with
+    flooding the ``shadow`` (a second encryption of the initial weights) runs the first cycle
+    again so that the key owner can measure the noise (`_measured`).
+    """
+    x, y = data
+    twin_states, twin_metrics = twin
+    net = server.net
+    history: list[dict] = []
+    step_counts: list[dict] = []
+    for epoch, batches in enumerate(plan):
+        t0 = time.perf_counter()
+        refreshes_before = refresher.refreshes
+        for idx in batches:
+            uploads = owner.encryptions
+            batch = server.upload(owner, x[idx], y[idx])
+            uploads = owner.encryptions - uploads
+            if min(w.level for w in weights) < depth:
+                shadow = _measured(owner, weights, shadow)
+                weights = refresher.refresh(weights, owner.ticket)
+                if min(w.level for w in weights) < depth:
+                    raise LevelError(
+                        f"after a refresh the weights have {weights[0].level} levels, a step needs {depth}")
+            before, level = server.counts.copy(), min(w.level for w in weights)
+            weights = server.step(weights, batch)
+            counts = server.counts.minus(before).as_dict()
+            counts["depth"] = level - min(w.level for w in weights)
+            counts["uploaded_ciphertexts"] = uploads
+            step_counts.append(counts)
+            if shadow is not None:
+                shadow = server.step(shadow, server.upload(owner, x[idx], y[idx]))
+        shadow = _measured(owner, weights, shadow)
+        state = server.decrypt(owner, weights)
+        loss_value, accuracy = loss_and_accuracy(state, x, y, net.coeffs, net.n_out, metric)
+        diff = max(float(np.max(np.abs(state.w1 - twin_states[epoch].w1))),
+                   float(np.max(np.abs(state.w2 - twin_states[epoch].w2))))
+        entry = {
+            "epoch": epoch + 1,
+            "loss": loss_value,
+            "twin_loss": twin_metrics[epoch][0],
+            "train_accuracy": accuracy,
+            "twin_train_accuracy": twin_metrics[epoch][1],
+            "weight_diff": diff,
+            "seconds": time.perf_counter() - t0,
+            "levels_left": min(w.level for w in weights),
+            "refreshes": refresher.refreshes - refreshes_before,
+            "steps": len(batches),
+        }
+        history.append(entry)
+        if verbose:
+            print(
+                f"epoch {entry['epoch']:3d}  loss {loss_value:.4f} (twin {entry['twin_loss']:.4f})  "
+                f"|enc - twin| {diff:.2e}  {entry['seconds']:.1f} s  levels left {entry['levels_left']}  "
+                f"refreshes {entry['refreshes']}",
+                flush=True,
+            )
+    return weights, history, step_counts
+
+
+# -- the pieces of train --------------------------------------------------------------------------------
+
+
+def _value_limits(params: dict, flooding: bool, headroom_bits: int, refresh: str, x: np.ndarray) -> tuple:
+    """(limit on every value: 2^(headroom - 1), limit on the weights for bootstrapping or None), checked."""
     flood = flooding_bits(params["poly_degree"], DEFAULT_STATISTICAL_SECURITY) if flooding else 0
     if flooding and params["scale_bits"] - flood < 8:
         raise ConfigError(
@@ -1144,18 +1249,17 @@ def train(
         raise DatasetError(
             f"x_train reaches {np.max(np.abs(x)):.3g}, beyond the {limit:g} that q0 / scale allows; standardize it"
         )
-    plan = _batches(x.shape[0], batch_size, epochs, seed)
-    if max_steps is not None:
-        kept, left = [], max_steps
-        for batches in plan:
-            if left <= 0:
-                break
-            kept.append(batches[:left])
-            left -= len(kept[-1])
-        plan = kept
-    twin_states, twin_metrics = _run_twin(model, net, x, y, plan, lr, limit, activation_range, weight_limit)
-    # -- encrypted training (nothing above encrypted anything) --
-    start = time.perf_counter()
+    return limit, weight_limit
+
+
+def _encrypted_setup(context, refresh, boot_config, params, kind, net, lr, softmax, flooding, init: TwinState,
+                     plan: list, depth: int, limit: float) -> tuple:
+    """The context (made when not given), key owner, Galois keys, server, refresher and encrypted weights.
+
+    Returns ``(server, owner, refresher, weights, shadow, fresh_levels)``: the shadow is a second
+    encryption of the weights for the key owner's noise measurement (with flooding), and the owner's
+    refresh plan is set (``refresh="owner"``).
+    """
     if context is None and refresh == "bootstrap":
         context = Context.for_bootstrapping(boot_config.name, security=None, **_options(boot_config))
         context.generate_bootstrapping_keys(progress=False)
@@ -1164,89 +1268,240 @@ def train(
             params["poly_degree"], params["moduli_bits"], scale_bits=params["scale_bits"], security=params["security"]
         )
     owner = KeyOwner(context, flooding=flooding)
-    context.generate_galois_keys(_Server(context, net, lr).galois_steps(), progress=False)
-    server = _Server(owner.public_context, net, lr)
+    context.generate_galois_keys(_packing(kind, context, net, lr, softmax).galois_steps(), progress=False)
+    server = _packing(kind, owner.public_context, net, lr, softmax)
     refresher = owner if refresh == "owner" else BootstrapRefresher(server.ctx)
-    init = _augmented(model, net)
-    w1 = owner.encrypt(pack_weight(init.w1, slots))
-    w2 = owner.encrypt(pack_weight(init.w2, slots))
-    fresh_levels = min(w1.level, boot_config.compute_levels) if boot_config else w1.level
-    shadow = None
-    if flooding:  # the noise run: the first cycle again on separate encryptions (KeyOwner.measure_noise)
-        shadow = [owner.encrypt(pack_weight(init.w1, slots)), owner.encrypt(pack_weight(init.w2, slots))]
+    weights = server.encrypt(owner, init)
+    fresh_levels = min(weights[0].level, boot_config.compute_levels) if boot_config else weights[0].level
+    # the noise run: the first cycle again on separate encryptions (KeyOwner.measure_noise)
+    shadow = server.encrypt(owner, init) if flooding else None
     if refresh == "owner":
         total, per_cycle = sum(len(b) for b in plan), max(fresh_levels // depth, 1)
-        owner.plan_refreshes(2, fresh_levels - per_cycle * depth, max(-(-total // per_cycle) - 1, 0), limit,
-                             period=net.d**2)
-        owner.issue([w1, w2])
-    setup = time.perf_counter() - start
-    history: list[dict] = []
-    step_counts: list[dict] = []
-    steps = 0
-    for epoch, batches in enumerate(plan):
-        t0 = time.perf_counter()
-        refreshes_before = refresher.refreshes
-        for idx in batches:
-            xa, ya = augment_batch(x[idx], y[idx], net.d, net.n_out)
-            uploads = owner.encryptions
-            batch = _client_batch(owner, server.layout, xa, ya, len(idx))
-            uploads = owner.encryptions - uploads
-            if min(w1.level, w2.level) < depth:
-                shadow = _measured(owner, [w1, w2], shadow)
-                w1, w2 = refresher.refresh([w1, w2], owner.ticket)
-                if min(w1.level, w2.level) < depth:
-                    raise LevelError(f"after a refresh the weights have {w1.level} levels, a step needs {depth}")
-            before, level = server.engine.counts.copy(), min(w1.level, w2.level)
-            w1, w2 = server.step(w1, w2, batch)
-            counts = server.engine.counts.minus(before).as_dict()
-            counts["depth"] = level - min(w1.level, w2.level)
-            counts["uploaded_ciphertexts"] = uploads
-            step_counts.append(counts)
-            steps += 1
-            if shadow is not None:
-                shadow = list(server.step(*shadow, _client_batch(owner, server.layout, xa, ya, len(idx))))
-        shadow = _measured(owner, [w1, w2], shadow)
-        state = TwinState(*(unpack_weight(owner.decrypt(w), net.d, average=True) for w in (w1, w2)))
-        loss, accuracy = loss_and_accuracy(state, x, y, net.coeffs, net.n_out)
-        twin = twin_states[epoch]
-        diff = max(float(np.max(np.abs(state.w1 - twin.w1))), float(np.max(np.abs(state.w2 - twin.w2))))
-        entry = {
-            "epoch": epoch + 1,
-            "loss": loss,
-            "twin_loss": twin_metrics[epoch][0],
-            "train_accuracy": accuracy,
-            "twin_train_accuracy": twin_metrics[epoch][1],
-            "weight_diff": diff,
-            "seconds": time.perf_counter() - t0,
-            "levels_left": min(w1.level, w2.level),
-            "refreshes": refresher.refreshes - refreshes_before,
-            "steps": len(batches),
-        }
-        history.append(entry)
-        if verbose:
-            print(
-                f"epoch {entry['epoch']:3d}  loss {loss:.4f} (twin {entry['twin_loss']:.4f})  "
-                f"|enc - twin| {diff:.2e}  {entry['seconds']:.1f} s  levels left {entry['levels_left']}  "
-                f"refreshes {entry['refreshes']}",
-                flush=True,
-            )
-    final = TwinState(*(unpack_weight(owner.decrypt(w), net.d, average=True) for w in (w1, w2)))
+        owner.plan_refreshes(len(weights), fresh_levels - per_cycle * depth, max(-(-total // per_cycle) - 1, 0),
+                             limit, period=server.period)
+        owner.issue(weights)
+    return server, owner, refresher, weights, shadow, fresh_levels
+
+
+def _report(model, net, final: TwinState, twin_final: TwinState, history, step_counts, batch_size: int,
+            parameters: dict, refresher, start: float, setup: float) -> TrainingReport:
+    """The `TrainingReport` of a finished training."""
     counts = dict(step_counts[0]) if step_counts else {}
     counts["naive"] = naive_counts(net.n_in, net.hidden, net.n_out, batch_size)
     return TrainingReport(
         model=_to_model(model, net, final),
-        twin_model=_to_model(model, net, twin_states[-1]),
+        twin_model=_to_model(model, net, twin_final),
         history=history,
         counts=counts,
         step_counts=step_counts,
-        parameters={**params, "depth_per_step": depth, "d": net.d, "refresh": refresh,
-                    "steps_per_refresh": fresh_levels // depth,
-                    **({"compute_levels": boot_config.compute_levels, "bootstrap_depth": boot_config.depth,
-                        "bootstrap_precision_bits": boot_config.precision_bits} if boot_config else {})},
+        parameters=parameters,
         refreshes=refresher.refreshes,
         refreshed_ciphertexts=refresher.refreshed_ciphertexts,
         refresh_seconds=refresher.seconds,
+        bootstraps=getattr(refresher, "bootstraps", 0),
         seconds=time.perf_counter() - start,
         setup_seconds=setup,
-        steps=steps,
+        steps=len(step_counts),
     )
+
+
+def _check_arguments(epochs, batch_size, seed, max_steps, learning_rate, refresh, activation_range,
+                     steps_per_refresh, flooding) -> tuple:
+    """The hyper-parameters checked: (epochs, batch_size, seed, max_steps, lr, steps_per_refresh)."""
+    epochs = _check_int("epochs", epochs, 1)
+    batch_size = _check_int("batch_size", batch_size, 1)
+    seed = _check_int("seed", seed, 0)
+    if max_steps is not None:
+        max_steps = _check_int("max_steps", max_steps, 1)
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float, np.floating, np.integer)):
+        raise ConfigError(f"learning_rate must be a positive number, got {learning_rate!r}")
+    lr = float(learning_rate)
+    if not (math.isfinite(lr) and lr > 0):
+        raise ConfigError(f"learning_rate must be a positive finite number, got {learning_rate!r}")
+    if refresh not in ("owner", "bootstrap"):
+        raise ConfigError(f"refresh must be 'owner' or 'bootstrap', got {refresh!r}")
+    if activation_range is not None and not (float(activation_range) > 0):
+        raise ConfigError(f"activation_range must be a positive number or None, got {activation_range!r}")
+    if steps_per_refresh is not None:
+        steps_per_refresh = _check_int("steps_per_refresh", steps_per_refresh, 1)
+    if not isinstance(flooding, bool):
+        raise ConfigError(f"flooding must be True or False, got {flooding!r}")
+    return epochs, batch_size, seed, max_steps, lr, steps_per_refresh
+
+
+def _choose_packing(packing, loss, logit_range, net: _Network, context, poly_degree) -> tuple[str, tuple | None]:
+    """("blocks" or "rows", None or (K, a) for the softmax surrogate), checked."""
+    if packing not in ("auto", "blocks", "rows"):
+        raise ConfigError(f"packing must be 'auto', 'blocks' or 'rows', got {packing!r}")
+    if loss not in ("mse", "softmax_ce"):
+        raise ConfigError(f"loss must be 'mse' or 'softmax_ce', got {loss!r}")
+    softmax = None
+    if loss == "softmax_ce":
+        if isinstance(logit_range, bool) or not isinstance(logit_range, (int, float, np.integer, np.floating)):
+            raise ConfigError(f"logit_range must be a positive number, got {logit_range!r}")
+        softmax = (net.n_out, softmax_slope(net.n_out, float(logit_range)))
+        if packing == "blocks":
+            raise ConfigError("loss='softmax_ce' needs packing='rows' (or 'auto'): the block packing has MSE only")
+    if packing == "auto":
+        params = getattr(context, "params", None)
+        n = getattr(params, "poly_degree", None) or poly_degree or 8192
+        packing = "blocks" if softmax is None and not net.trainable and 2 * net.d**3 <= n else "rows"
+    if packing == "blocks" and net.trainable:
+        warnings.warn("the block packing keeps the activation's coefficients fixed (they are not trained); "
+                      "packing='rows' trains them", stacklevel=4)
+    return packing, softmax
+
+
+def _choose_parameters(context, refresh, depth, kind, poly_degree, scale_bits, security, headroom_bits,
+                       steps_per_refresh, flooding) -> tuple[dict, object, int]:
+    """(CKKS parameters, bootstrapping config or None, headroom bits) for the context given or automatic ones."""
+    boot_config = None
+    if context is None and refresh == "bootstrap":
+        boot_config = _bootstrap_config(depth * (steps_per_refresh or 2), poly_degree, security)
+        data_bits = boot_config.data_bits()
+        params = {"poly_degree": boot_config.poly_degree, "moduli_bits": boot_config.moduli_bits(),
+                  "scale_bits": boot_config.scale_bits, "security": None}
+        return params, boot_config, int(data_bits[0] - boot_config.scale_bits)
+    if context is None:
+        if kind == "rows":  # 8 levels: one step between refreshes, at the largest scale that fits
+            if poly_degree is None and flooding and security:
+                poly_degree = 32768  # one step of 8 levels at the flooding scale 2^53 does not fit N = 16384
+            params = training_parameters(depth, poly_degree, scale_bits, security, headroom_bits,
+                                         steps_per_refresh or 1, flooding=flooding, max_scale_bits=40)
+        else:
+            params = training_parameters(depth, poly_degree, scale_bits, security, headroom_bits, steps_per_refresh,
+                                         flooding=flooding)
+        return params, None, headroom_bits
+    if not isinstance(context, Context):
+        raise ConfigError(f"context must be a ckks.Context, got {type(context).__name__}")
+    p = context.params
+    data_bits = list(p.moduli_bits[: len(p.moduli_bits) - p.special_count])
+    params = {"poly_degree": p.poly_degree, "moduli_bits": list(p.moduli_bits), "scale_bits": p.scale_bits,
+              "security": p.security}
+    if not context.is_private:
+        raise KeyMissingError("encrypted training needs the key owner's private context, got a public copy")
+    bootstrapper = _find_bootstrapper(context)
+    if refresh == "bootstrap" and bootstrapper is None:
+        check_bootstrap_available(context)  # raises: not a bootstrapping context
+    if bootstrapper is not None:
+        boot_config = bootstrapper.config
+        fresh_levels = min(p.max_level, boot_config.compute_levels)
+        if fresh_levels < depth:
+            raise LevelError(
+                f"a training step needs {depth} levels but this bootstrapping context gives "
+                f"{fresh_levels} (compute_levels); build it with "
+                f"ckks.Context.for_bootstrapping(..., compute_levels={depth})"
+            )
+    elif p.max_level < depth:
+        raise LevelError(
+            f"a training step needs {depth} levels but the context has {p.max_level}; "
+            f"use moduli_bits with {depth} rescaling primes (see nn.encrypted.training.training_parameters)"
+        )
+    return params, boot_config, int(data_bits[0] - p.scale_bits)
+
+
+def _check_fits(kind: str, net: _Network, slots: int, batch_size: int, loss: str) -> None:
+    """Raise ConfigError if the packing does not fit the slots (rows: one sample's segment; blocks: d^3)."""
+    if kind == "rows":
+        RowsLayout(net.n_in, net.hidden, net.n_out, slots, loss)
+        return
+    if slots % net.d**3:
+        raise ConfigError(
+            f"d groups of {net.d}x{net.d} blocks need poly_degree >= {2 * net.d**3}; use packing='rows' (any sizes)"
+        )
+    blocks, per_group = -(-batch_size // net.d), slots // net.d**3
+    if blocks > per_group:
+        raise ConfigError(
+            f"batch_size={batch_size} needs {blocks} blocks of {net.d} samples, more than the {per_group} that "
+            f"poly_degree={2 * slots} holds (S / d^3); use batch_size <= {per_group * net.d} or a larger poly_degree"
+        )
+
+
+def _step_plan(n: int, batch_size: int, epochs: int, seed: int, max_steps: int | None) -> list[list[np.ndarray]]:
+    """The batches of every epoch, cut after ``max_steps`` steps."""
+    plan = _batches(n, batch_size, epochs, seed)
+    if max_steps is None:
+        return plan
+    kept, left = [], max_steps
+    for batches in plan:
+        if left <= 0:
+            break
+        kept.append(batches[:left])
+        left -= len(kept[-1])
+    return kept
+
+
+class _BlockPacking:
+    """The block packing behind one interface with `_RowPacking`: weights [W1_a, W2_a] (period d^2)."""
+
+    def __init__(self, context: Context, net: _Network, lr: float):
+        self.server = _Server(context, net, lr)
+        self.ctx, self.net = context, net
+        self.period = net.d**2
+        self.counts = self.server.ops.counts
+
+    def galois_steps(self) -> list[int]:
+        return self.server.galois_steps()
+
+    def describe(self) -> dict:
+        return {"slot_use": self.net.n_in * self.net.hidden / self.net.d**2}
+
+    def encrypt(self, owner: KeyOwner, state: TwinState) -> list:
+        return [owner.encrypt(pack_weight(m, self.ctx.slots)) for m in (state.w1, state.w2)]
+
+    def decrypt(self, owner: KeyOwner, weights: list) -> TwinState:
+        return TwinState(*(unpack_weight(owner.decrypt(w), self.net.d, average=True) for w in weights))
+
+    def upload(self, owner: KeyOwner, x: np.ndarray, y: np.ndarray) -> _Batch:
+        xa, ya = augment_batch(x, y, self.net.d, self.net.n_out)
+        return _client_batch(owner, self.server.layout, xa, ya, len(x))
+
+    def step(self, weights: list, batch: _Batch) -> list:
+        return list(self.server.step(*weights, batch))
+
+
+class _RowPacking:
+    """The row packing (`nn.encrypted.training_rows`): weights [W1, b1, W2, b2] (period T)."""
+
+    def __init__(self, context: Context, net: _Network, lr: float, softmax: tuple | None):
+        loss = "mse" if softmax is None else "softmax_ce"
+        self.ctx, self.net = context, net
+        self.layout = RowsLayout(net.n_in, net.hidden, net.n_out, context.slots, loss)
+        ops = Ops(context, counts=OpCounts(), cache_bytes=MASK_CACHE_BYTES)
+        self.server = RowsServer(context, self.layout, lr, net.coeffs, ops, softmax[1] if softmax else 1.0,
+                                 trainable=net.trainable)
+        self.period = self.layout.segment
+        self.counts = ops.counts
+
+    def galois_steps(self) -> list[int]:
+        return self.layout.galois_steps()
+
+    def describe(self) -> dict:
+        lay = self.layout
+        return {"segment": lay.segment, "samples_per_ciphertext": lay.copies, "slot_use": lay.slot_use()["W1"]}
+
+    def encrypt(self, owner: KeyOwner, state: TwinState) -> list:
+        vectors = self.layout.pack_weights(*_split(self.net, state))
+        if self.net.trainable:
+            vectors += self.layout.pack_coefficients(*state.coeffs)
+        return [owner.encrypt(v) for v in vectors]
+
+    def decrypt(self, owner: KeyOwner, weights: list) -> TwinState:
+        values = [owner.decrypt(w) for w in weights]
+        coeffs = self.layout.unpack_coefficients(values[4:]) if self.net.trainable else None
+        return _augment(self.net, *self.layout.unpack_weights(values[:4]), coeffs)
+
+    def upload(self, owner: KeyOwner, x: np.ndarray, y: np.ndarray) -> RowsBatch:
+        lay, c = self.layout, self.layout.copies
+        onehot = np.eye(self.net.n_out)[y]
+        parts = range(0, len(x), c)
+        return RowsBatch([owner.encrypt(lay.pack_inputs(x[i : i + c])) for i in parts],
+                         [owner.encrypt(lay.pack_targets(onehot[i : i + c])) for i in parts],
+                         [len(x[i : i + c]) for i in parts], len(x))
+
+    def step(self, weights: list, batch: RowsBatch) -> list:
+        return self.server.step(weights, batch)
+
+
+def _packing(kind: str, context: Context, net: _Network, lr: float, softmax: tuple | None):
+    return _BlockPacking(context, net, lr) if kind == "blocks" else _RowPacking(context, net, lr, softmax)

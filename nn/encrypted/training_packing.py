@@ -19,37 +19,32 @@ Jiang et al. compute sigma(A) (one level), then phi^k by two masked
 rotations (a second level), and multiply d pairs of ciphertexts.  Here the
 left operand of term k is put in group k of *one* ciphertext, taken directly
 from A as a permutation of each block: output slot l reads input slot l + r_l
-with r_l in (-d, d) (row-local) for the left side and r_l in d (-d, d)
-(column-local) for the right side.  The rotations of one input are hoisted
-(one decomposition), each side is a sum of masked rotations (the mask of
-offset r covers all groups at once) and one rescale: **one level per side
-instead of two, 2d - 1 rotations per side, one ciphertext product instead of
-d**, and log2(d) rotations by G d^2 2^i add the d groups (leaving A B
-replicated again).  The offsets never leave a block, so the batch blocks do
-not mix.  The masks are encoded at the scale q_l of the level they are
-rescaled by, so a permutation keeps the scale of its input exactly, and a
-scalar (the learning rate) folded into a mask costs nothing.  A gradient
-(sum over the batch of A_b^T G_b) adds all blocks of all groups instead:
-log2(S / d^2) rotations, and the result is periodic like a weight.
+with r_l in (-d, d) (row-local: `phi_sigma_sources`) for the left side and
+r_l in d (-d, d) (column-local: `psi_tau_sources`) for the right side, both
+from `ckks.circuits.matrix_product`.  **One level per side instead of two,
+2d - 1 rotations per side, one ciphertext product instead of d**, and
+log2(d) rotations by G d^2 2^i add the d groups (leaving A B replicated
+again).  The offsets never leave a block, so the batch blocks do not mix.  A
+gradient (sum over the batch of A_b^T G_b) adds all blocks of all groups
+instead: log2(S / d^2) rotations, and the result is periodic like a weight.
 
-Moving the masks.  A permutation is a sum of masked rotations,
-perm(a) = sum_r M_r * rot_r(a), and slot-wise products commute, so
+The circuits themselves are generic and live in `ckks.circuits.permutation`:
+a permutation of every block, group by group, as a sum of masked hoisted
+rotations that keeps the scale ([`Permutation`][ckks.circuits.permutation.Permutation]),
+the product with the masks moved onto the other operand,
+perm(a) * b = sum_r rot_r(a) * (M_r * b)
+([`moved_product`][ckks.circuits.permutation.moved_product]: one level on the
+critical operand instead of two, so a training step is 6 levels deep instead
+of 10 and the chain of N = 16384 at 128-bit security holds two steps between
+refreshes), and the group and block sums
+([`sum_steps`][ckks.circuits.permutation.sum_steps]).  Operation counts come
+from the scheme's counting hook (`ckks.scheme.counting`).
 
-    perm(a) * b = sum_r rot_r(a) * (M_r * b).
-
-Rotations cost no level; the masks cost one level on b instead of on a.  In a
-training step the critical operand a (an activation, the error) is only
-rotated, and b (a permuted weight, or the batch, which the client uploads
-already multiplied by the public masks) is ready earlier.  Each product then
-costs one level on the critical path instead of two, for 2d - 1 tensor products
-(added before one relinearization and one rescale) instead of one:
-[`moved_product`][nn.encrypted.training_packing.PermutationEngine.moved_product].
-A training step is 6 levels deep instead of 10, so the chain of N = 16384 at
-128-bit security holds two steps between refreshes.
-
-Everything in this module is plaintext index arithmetic except
-[`PermutationEngine`][nn.encrypted.training_packing.PermutationEngine], which
-applies the permutations to ciphertexts and counts what it does.
+Everything in this module is plaintext index arithmetic (which slot holds
+what) except [`PermutationEngine`][nn.encrypted.training_packing.PermutationEngine],
+a thin layer that applies those circuits to this layout through the server's one
+evaluator wrapper, [`Ops`][nn.encrypted.ops.Ops] (ciphertext operations, the
+cache of encoded masks, the counter).
 """
 
 from __future__ import annotations
@@ -57,6 +52,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from ckks.circuits import permutation as perm
+from ckks.circuits.matrix_product import block_indices, phi_sigma_sources, psi_tau_sources, transpose_sources
+from ckks.errors import InputError
+from ckks.scheme.counting import OperationCounter
+from nn.encrypted.ops import Ops
 
 __all__ = [
     "OpCounts",
@@ -73,59 +74,9 @@ __all__ = [
     "unpack_weight",
 ]
 
-
-def block_index(d: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row and column of every slot of one d x d block.
-
-    Args:
-        d: the matrix dimension.
-
-    Returns:
-        ``(i, j)``: two int arrays of length d^2, slot l = d i + j.
-    """
-    slot = np.arange(d * d)
-    return slot // d, slot % d
-
-
-def phi_sigma_sources(d: int, k: int) -> np.ndarray:
-    """Source slots of phi^k(sigma(A)): output [i, j] reads A[i, (i + j + k) mod d].
-
-    Args:
-        d: the matrix dimension.
-        k: the term of the product, 0 <= k < d.
-
-    Returns:
-        For every output slot of a block, the input slot it reads (row-local offsets in (-d, d)).
-    """
-    i, j = block_index(d)
-    return d * i + (i + j + k) % d
-
-
-def psi_tau_sources(d: int, k: int) -> np.ndarray:
-    """Source slots of psi^k(tau(B)): output [i, j] reads B[(i + j + k) mod d, j].
-
-    Args:
-        d: the matrix dimension.
-        k: the term of the product, 0 <= k < d.
-
-    Returns:
-        For every output slot of a block, the input slot it reads (offsets in d (-d, d)).
-    """
-    i, j = block_index(d)
-    return d * ((i + j + k) % d) + j
-
-
-def transpose_sources(d: int) -> np.ndarray:
-    """Source slots of the transpose: output [i, j] reads A[j, i] (offsets (d - 1)(j - i)).
-
-    Args:
-        d: the matrix dimension.
-
-    Returns:
-        For every output slot of a block, the input slot it reads.
-    """
-    i, j = block_index(d)
-    return d * j + i
+#: Row and column of every slot of one d x d block, slot l = d i + j
+#: (`ckks.circuits.matrix_product.block_indices`).
+block_index = block_indices
 
 
 def pack_batch(blocks: np.ndarray, slots: int) -> np.ndarray:
@@ -196,33 +147,28 @@ def periodic_mean(values: np.ndarray, period: int) -> np.ndarray:
 
 
 def block_offsets(sources: np.ndarray, d: int, periodic: bool) -> np.ndarray:
-    """Rotation offset of every output slot of a block: r_l = source_l - l (reduced if periodic).
-
-    A periodic input (the same block everywhere) can read a neighbouring block's
-    copy, so offsets are reduced modulo d^2 into (-d^2 / 2, d^2 / 2].
+    """Rotation offset of every output slot of a d x d block (`ckks.circuits.permutation.block_offsets`, n = d^2).
 
     Args:
         sources: the input slot read by each output slot of a block.
         d: the matrix dimension.
-        periodic: whether the input repeats the same block in every block.
+        periodic: whether the input repeats the same block in every block (offsets reduced modulo d^2).
 
     Returns:
         int offsets, one per output slot.
+
+    Raises:
+        InputError: ``sources`` does not have d^2 entries in [0, d^2) (from ckks).
     """
-    n = d * d
-    off = np.asarray(sources) - np.arange(n)
-    if periodic:
-        off = off % n
-        off = np.where(off > n // 2, off - n, off)
-    return off
+    return perm.block_offsets(sources, d * d, periodic)
 
 
 def offset_masks(spec: list, periodic: bool, d: int, slots: int) -> dict[int, np.ndarray]:
-    """A permutation as a sum of masked rotations: ``{r: M_r}`` with perm(x) = sum_r M_r * rot_r(x).
+    """A permutation of this layout as masked rotations: ``{r: M_r}`` with perm(x) = sum_r M_r * rot_r(x).
 
-    Group g of the output, slot l of every block, reads input slot l + r_l with
-    weight w_g[l], ``(sources, w_g) = spec[g]``; M_r holds w_g[l] where r_l = r and 0
-    elsewhere.  The masks of one permutation have disjoint supports.
+    Group g of the output (slots [g S / d, (g + 1) S / d) for the d groups of a product), slot l of
+    every block, reads input slot l + r_l with weight w_g[l], ``(sources, w_g) = spec[g]``
+    (`ckks.circuits.permutation.Permutation`).
 
     Args:
         spec: d pairs ``(sources, weights)``, one per group (arrays of length d^2).
@@ -232,20 +178,27 @@ def offset_masks(spec: list, periodic: bool, d: int, slots: int) -> dict[int, np
 
     Returns:
         ``{r: S-vector}`` for every offset r some non-zero weight uses (0 included when used).
+
+    Raises:
+        InputError: the sources are not d^2 slots of a block, or the weights are all zero (from ckks).
     """
-    reps = slots // (d * d * d)
-    offs = [block_offsets(src, d, periodic) for src, _ in spec]
-    weights = [np.asarray(w, dtype=np.float64) for _, w in spec]
-    used = sorted({int(r) for off, w in zip(offs, weights) for r in np.unique(off[w != 0])})
-    return {
-        r: np.concatenate([np.tile(np.where(off == r, w, 0.0), reps) for off, w in zip(offs, weights)])
-        for r in used
-    }
+    return _permutation(spec, periodic, d, slots).masks
+
+
+def _permutation(spec: list, periodic: bool, d: int, slots: int) -> perm.Permutation:
+    """``spec`` as a `ckks.circuits.permutation.Permutation` of d^2-slot blocks."""
+    permutation = perm.Permutation([(src, w) for src, w in spec], slots, periodic)
+    if permutation.block != d * d:
+        raise InputError(f"the sources have {permutation.block} entries, a {d}x{d} block needs {d * d}")
+    return permutation
 
 
 @dataclass
-class OpCounts:
+class OpCounts(OperationCounter):
     """Homomorphic operations counted on the server (one training step, or a total).
+
+    An `ckks.scheme.counting.OperationCounter`: the scheme counts every operation while it is
+    active (``with counts:``; an `nn.encrypted.ops.Ops` given one activates it around each of its operations).
 
     Attributes:
         rotations: Galois automorphisms with a key switch (hoisted ones count one each).
@@ -254,68 +207,24 @@ class OpCounts:
         relinearizations: key switches of a product back to two components.
         rescales: divisions by the last prime (one level each).
         hoisted_decompositions: digit decompositions shared by a set of hoisted rotations.
+        extra: more counts for `as_dict`.
     """
 
-    rotations: int = 0
-    ct_ct_multiplications: int = 0
-    pt_multiplications: int = 0
-    relinearizations: int = 0
-    rescales: int = 0
-    hoisted_decompositions: int = 0
     extra: dict = field(default_factory=dict)
 
-    @property
-    def key_switches(self) -> int:
-        """Rotations plus relinearizations: the expensive operations."""
-        return self.rotations + self.relinearizations
-
     def as_dict(self) -> dict:
-        """The counts as a plain dict (with ``key_switches``).
+        """The counts as a plain dict (with ``key_switches``, and ``extra``).
 
         Returns:
             ``{name: count}``.
         """
-        out = {
-            "rotations": self.rotations,
-            "ct_ct_multiplications": self.ct_ct_multiplications,
-            "pt_multiplications": self.pt_multiplications,
-            "relinearizations": self.relinearizations,
-            "key_switches": self.key_switches,
-            "rescales": self.rescales,
-            "hoisted_decompositions": self.hoisted_decompositions,
-        }
+        out = super().as_dict()
         out.update(self.extra)
         return out
 
-    def minus(self, other: OpCounts) -> OpCounts:
-        """Counts of ``self`` minus those of ``other`` (one step from two running totals).
-
-        Args:
-            other: the earlier totals.
-
-        Returns:
-            A new OpCounts.
-        """
-        return OpCounts(
-            self.rotations - other.rotations,
-            self.ct_ct_multiplications - other.ct_ct_multiplications,
-            self.pt_multiplications - other.pt_multiplications,
-            self.relinearizations - other.relinearizations,
-            self.rescales - other.rescales,
-            self.hoisted_decompositions - other.hoisted_decompositions,
-        )
-
-    def copy(self) -> OpCounts:
-        """A snapshot.
-
-        Returns:
-            A new OpCounts with the same numbers.
-        """
-        return self.minus(OpCounts())
-
 
 class PermutationEngine:
-    """Counted ciphertext operations of the server: hoisted permutations, products, block sums.
+    """This layout's permutations, products and sums on ciphertexts, through one `nn.encrypted.ops.Ops`.
 
     Slot layout: the S slots are d *groups* of G = S / d^3 blocks of d^2 slots
     (slot g G d^2 + b d^2 + l).  A data matrix (a batch of up to G blocks)
@@ -325,28 +234,35 @@ class PermutationEngine:
     one ciphertext product computes all d terms at once and log2(d)
     rotations by G d^2 2^i sum them (the result is replicated again).
 
-    Built on the public machinery of a context (evaluator, encoder, rotator);
-    a public copy is enough.
+    The circuits are `ckks.circuits.permutation`'s; the ciphertext operations, the
+    cache of encoded masks and the counting are those of ``ops`` (the server's one
+    evaluator wrapper, `nn.encrypted.ops.Ops`, whose ``counts`` the engine activates
+    around each of its calls).  What the engine adds is this layout: its block
+    size, group and block sums and the permutations of a d x d block.  Built on the
+    public machinery of a context (evaluator, encoder, rotator); a public copy is enough.
 
     Args:
         context: a ``ckks.Context`` (no secret key needed).
         d: the block dimension (a power of two, d^3 <= S).
-        cache_bytes: memory allowed for encoded masks (reused from step to step).
+        cache_bytes: memory allowed for encoded masks (reused from step to step) when the engine
+            makes its own ``ops``.
+        ops: the `nn.encrypted.ops.Ops` to run on (None: a new one on ``context`` with an `OpCounts`
+            and a cache of ``cache_bytes``).
     """
 
-    def __init__(self, context, d: int, cache_bytes: int = 256 << 20):
+    def __init__(self, context, d: int, cache_bytes: int = 256 << 20, ops: Ops | None = None):
         self.context = context
-        self.ev = context.evaluator
-        self.encoder = context.encoder
-        self.params = context.params
+        self.ops = ops if ops is not None else Ops(context, counts=OpCounts(), cache_bytes=cache_bytes)
         self.slots = context.slots
         self.d = int(d)
         self.block = self.d * self.d
         self.group = self.slots // self.d  # slots per group (G d^2)
         self.blocks_per_group = self.group // self.block
-        self.counts = OpCounts()
-        self._masks: dict = {}
-        self._cache_left = int(cache_bytes)
+
+    @property
+    def counts(self) -> OperationCounter | None:
+        """The counter of ``ops`` (an `OpCounts` unless another ``ops`` was given)."""
+        return self.ops.counts
 
     # -- offsets ----------------------------------------------------------------------------------
     def offsets(self, sources: np.ndarray, periodic: bool) -> np.ndarray:
@@ -384,21 +300,15 @@ class PermutationEngine:
         Returns:
             The sorted distinct non-zero offsets where some weight is non-zero.
         """
-        steps: set[int] = set()
-        for per_group in outputs:
-            for sources, weights in per_group:
-                off = self.offsets(sources, periodic)
-                steps |= {int(r) for r in np.unique(off[np.asarray(weights) != 0])}
-        steps.discard(0)
-        return sorted(steps)
+        return sorted({r for spec in outputs for r in self._permutation(spec, periodic).steps})
 
     def group_steps(self) -> list[int]:
-        """Rotation steps of the sum over the d groups: G d^2 2^i.
+        """Rotation steps of the sum over the d groups: G d^2 2^i (`ckks.circuits.permutation.sum_steps`).
 
         Returns:
             The steps, increasing.
         """
-        return [self.group << i for i in range(int(np.log2(self.d)))]
+        return perm.sum_steps(self.group, self.d)
 
     def allreduce_steps(self) -> list[int]:
         """Rotation steps of the sum over all blocks: d^2 2^i below S.
@@ -406,57 +316,13 @@ class PermutationEngine:
         Returns:
             The steps, increasing.
         """
-        steps, step = [], self.block
-        while step < self.slots:
-            steps.append(step)
-            step *= 2
-        return steps
+        return perm.sum_steps(self.block, self.slots // self.block)
 
-    # -- counted primitives ----------------------------------------------------------------------
-    def rotate_many(self, ct, steps: list[int]) -> dict:
-        """Hoisted rotations (counted: one rotation per key switch).
-
-        Args:
-            ct: a size-2 ciphertext.
-            steps: rotation steps.
-
-        Returns:
-            ``{step: rotated ciphertext}``.
-        """
-        rotator = self.context.rotator
-        if not steps:
-            return {}
-        self.counts.rotations += rotator.rotations_needed(list(steps))
-        self.counts.hoisted_decompositions += 1
-        return rotator.rotate_many(ct, list(steps))
-
-    def multiply_plain(self, ct, plain):
-        """ct * plaintext (counted).
-
-        Args:
-            ct: a ciphertext.
-            plain: a plaintext at the same level.
-
-        Returns:
-            The product (not rescaled).
-        """
-        self.counts.pt_multiplications += 1
-        return self.ev.multiply_plain(ct, plain)
-
-    def rescale(self, ct):
-        """Rescale by the last prime (counted).
-
-        Args:
-            ct: a ciphertext at level >= 1.
-
-        Returns:
-            The rescaled ciphertext (level - 1).
-        """
-        self.counts.rescales += 1
-        return self.ev.rescale(ct)
+    def _permutation(self, spec: list, periodic: bool) -> perm.Permutation:
+        return _permutation(spec, periodic, self.d, self.slots)
 
     def multiply(self, a, b):
-        """a * b, levels aligned, relinearized and rescaled (counted): level min - 1, scale s_a s_b / q.
+        """a * b, levels aligned, relinearized and rescaled (`Ops.multiply`): level min - 1, scale s_a s_b / q.
 
         Args:
             a: a ciphertext.
@@ -465,52 +331,12 @@ class PermutationEngine:
         Returns:
             The product.
         """
-        a, b = self.ev.align_levels(a, b)
-        self.counts.ct_ct_multiplications += 1
-        self.counts.relinearizations += 1
-        return self.rescale(self.ev.relinearize(self.ev.multiply(a, b)))
+        return self.ops.multiply(a, b)
 
-    def scalar(self, ct, value: float):
-        """ct * value with the scale kept: an integer costs nothing, another value one level.
-
-        Args:
-            ct: a ciphertext.
-            value: a real scalar.
-
-        Returns:
-            value * ct (level l, or l - 1 with the constant encoded at scale q_l).
-        """
-        if float(value).is_integer():
-            return self.ev.multiply_integer(ct, int(value))
-        q = self.params.data_moduli[ct.level]
-        plain = self.encoder.encode_constant(float(value), float(q), ct.level)
-        return self.rescale(self.multiply_plain(ct, plain))
-
-    def add_constant(self, ct, value: float):
-        """ct + value in every slot (no level).
-
-        Args:
-            ct: a ciphertext.
-            value: a real scalar.
-
-        Returns:
-            The sum.
-        """
-        if value == 0:
-            return ct
-        return self.ev.add_plain(ct, self.encoder.encode_constant(float(value), ct.scale, ct.level))
-
-    def _mask(self, key, values_of, level: int, factor: float = 1.0):
-        """The mask plaintext ``key`` at ``level`` (scale factor * q_level), cached while memory allows."""
-        plain = self._masks.get((key, level, factor))
-        if plain is None:
-            q = float(self.params.data_moduli[level])
-            plain = self.encoder.encode(values_of(), factor * q, level)
-            size = plain.data.nbytes
-            if size <= self._cache_left:
-                self._masks[(key, level, factor)] = plain
-                self._cache_left -= size
-        return plain
+    def _plaintexts(self, permutation: perm.Permutation, level: int, factor: float) -> dict:
+        """The encoded masks of ``permutation`` at ``level`` and scale ``factor`` q_level (`Ops.plain`, cached)."""
+        scale = self.ops.mask_scale(level, factor)
+        return {r: self.ops.plain(v, scale, level) for r, v in permutation.masks.items()}
 
     # -- permutations, products, sums ----------------------------------------------------------
     def rotations_for(self, ct, specs: list[tuple[list, bool]]) -> dict:
@@ -523,50 +349,43 @@ class PermutationEngine:
         Returns:
             ``{r: rot_r(ct)}`` (same level and scale as ``ct``).
         """
-        steps = set().union(*(self.steps_of([spec], periodic) for spec, periodic in specs))
-        rotated = self.rotate_many(ct, sorted(steps))
-        rotated[0] = ct
-        return rotated
+        with self.ops.counting():
+            return perm.hoisted_rotations(ct, [self._permutation(s, p) for s, p in specs], self.ops.rotator)
 
-    def _masked_sum(self, rotated: dict, masks: dict, key, level: int, factor: float = 1.0):
-        """sum_r M_r * rotated[r] with the masks encoded at scale factor * q_level (not rescaled)."""
-        acc = None
-        for r, values in masks.items():
-            plain = self._mask((key, r), lambda values=values: values, level, factor)
-            term = self.multiply_plain(rotated[r], plain)
-            acc = term if acc is None else self.ev.add(acc, term)
-        return acc
-
-    def permute(self, ct, outputs: list, periodic: bool, name, mask_scale: float = 1.0) -> list:
+    def permute(self, ct, outputs: list, periodic: bool, name=None, mask_scale: float = 1.0) -> list:
         """Weighted block permutations of one ciphertext, group by group, hoisted: l -> l - 1, scale kept.
 
         Output o, group g, slot l of every block: w[l] * input[l + r_l] with
         ``(sources, w) = outputs[o][g]``.  One hoisted set of rotations for all
         outputs; each output is sum_r mask_r * rot_r(input), the masks encoded at
-        scale q_l, then one rescale by q_l: the scale is unchanged.
+        scale q_l, then one rescale by q_l: the scale is unchanged
+        ([`Permutation.apply`][ckks.circuits.permutation.Permutation.apply]).
 
         Args:
             ct: the input ciphertext (level >= 1).
             outputs: per output, d pairs ``(sources, weights)`` (one per group; arrays of length d^2).
             periodic: whether the input repeats one block everywhere.
-            name: a name for the mask cache (the same name must mean the same outputs).
+            name: a label for the reader (the encoded masks are cached by a digest of their values).
             mask_scale: encode the masks at scale ``mask_scale`` q_l: the output's scale is then ``mask_scale``
                 times the input's (see `masked_copies`).
 
         Returns:
             One ciphertext per output.
         """
-        rotated = self.rotations_for(ct, [(spec, periodic) for spec in outputs])
-        return [
-            self.rescale(self._masked_sum(rotated, self.masks(spec, periodic), (name, o), ct.level, mask_scale))
-            for o, spec in enumerate(outputs)
-        ]
+        perms = [self._permutation(spec, periodic) for spec in outputs]
+        ops = self.ops
+        with ops.counting():
+            rotated = perm.hoisted_rotations(ct, perms, ops.rotator)
+            return [p.apply(ct, ops.ev, ops.enc, ops.rotator, rotated, mask_scale,
+                            self._plaintexts(p, ct.level, mask_scale))
+                    for p in perms]
 
-    def masked_copies(self, ct, spec: list, periodic: bool, name, rescale: bool = True,
+    def masked_copies(self, ct, spec: list, periodic: bool, name=None, rescale: bool = True,
                       mask_scale: float = 1.0) -> dict:
         """M_r * ct for every mask M_r of the permutation ``spec``, the masks encoded at scale q_l.
 
-        The other operand of a [`moved_product`][nn.encrypted.training_packing.PermutationEngine.moved_product].
+        The other operand of a [`moved_product`][nn.encrypted.training_packing.PermutationEngine.moved_product]
+        ([`Permutation.masked_copies`][ckks.circuits.permutation.Permutation.masked_copies]).
         Rescaled (the default), each copy is at level l - 1 with the scale of ``ct``, and carries its own
         rescale error, spread over all slots: in the product, every output slot meets the errors of all
         2d - 1 copies.  Unrescaled (``rescale=False``), each copy stays at level l with scale s q_l and
@@ -584,24 +403,23 @@ class PermutationEngine:
             ct: a ciphertext (level >= 1).
             spec: the permutation whose masks are applied, d pairs ``(sources, weights)``.
             periodic: whether the permutation's input is periodic (offsets reduced modulo d^2).
-            name: a name for the mask cache.
+            name: a label for the reader (the encoded masks are cached by a digest of their values).
             rescale: rescale each copy (one level, scale kept) or leave it at scale s q_l.
             mask_scale: encode the masks at scale ``mask_scale`` q_l.
 
         Returns:
             ``{r: M_r * ct}``.
         """
-        masks = self.masks(spec, periodic)
-        copies = {
-            r: self.multiply_plain(ct, self._mask((name, r), lambda v=v: v, ct.level, mask_scale))
-            for r, v in masks.items()
-        }
-        return {r: self.rescale(c) for r, c in copies.items()} if rescale else copies
+        p = self._permutation(spec, periodic)
+        with self.ops.counting():
+            return p.masked_copies(ct, self.ops.ev, self.ops.enc, rescale, mask_scale,
+                                   self._plaintexts(p, ct.level, mask_scale))
 
     def moved_product(self, rotated: dict, others: dict, reduce: str = "groups", rescales: int = 1):
         """perm(a) * b with the permutation's masks moved onto b: sum_r rot_r(a) * (M_r * b), one level on a.
 
-        Because a permutation is sum_r M_r * rot_r(a) and slot-wise products commute,
+        [`ckks.circuits.permutation.moved_product`][ckks.circuits.permutation.moved_product] on this
+        layout: because a permutation is sum_r M_r * rot_r(a) and slot-wise products commute,
         perm(a) * b = sum_r rot_r(a) * (M_r * b).  The masks cost a level on b (computed
         earlier, off the critical path: ``others = masked_copies(b, spec, ...)`` for the
         permutation ``spec`` of a, or made by the client in plaintext) and none on a: the product is at level
@@ -627,22 +445,6 @@ class PermutationEngine:
             The product (scale s_a s_b / q, level min - 1; with unrescaled copies scale s_a s_b q_l / (q_l q_(l-1)),
             level min - 2), summed as ``reduce`` says.
         """
-        acc = None
-        for r, masked in others.items():
-            a, b = self.ev.align_levels(rotated[r], masked)
-            self.counts.ct_ct_multiplications += 1
-            term = self.ev.multiply(a, b)
-            acc = term if acc is None else self.ev.add(acc, term)
-        self.counts.relinearizations += 1
         steps = self.group_steps() if reduce == "groups" else self.allreduce_steps()
-        out = self._sum_rotations(self.ev.relinearize(acc), steps)
-        for _ in range(rescales):
-            out = self.rescale(out)
-        return out
-
-    def _sum_rotations(self, ct, steps: list[int]):
-        rotator = self.context.rotator
-        for step in steps:
-            self.counts.rotations += rotator.rotations_needed([step])
-            ct = self.ev.add(ct, rotator.rotate(ct, step))
-        return ct
+        with self.ops.counting():
+            return perm.moved_product(rotated, others, self.ops.ev, self.ops.rotator, steps, rescales)

@@ -253,12 +253,7 @@ class Bootstrapper:
         self._check_input(ct, "bootstrap")
         if not isinstance(real, (bool, np.bool_)):
             raise InputTypeError(f"real must be True or False, got {type(real).__name__}")
-        if output_scale is not None:
-            q0 = self.params.data_moduli[0]
-            if not (isinstance(output_scale, (int, float, np.floating, np.integer)) and math.isfinite(output_scale)
-                    and 1.0 <= output_scale <= q0 / 2.0**MIN_MESSAGE_RATIO_BITS):
-                raise InputError(f"output_scale must be a number in [1, q_0 / 2^{MIN_MESSAGE_RATIO_BITS}], got "
-                                 f"{output_scale!r}")
+        self._check_output_scale(output_scale)
         if ct.params != self.params:
             raise ContextMismatchError("the ciphertext was made for other parameters than the bootstrapper's")
         rotator = self.rotator
@@ -267,7 +262,8 @@ class Bootstrapper:
             v = self.evaluator.add(v, rotator.conjugate(v))
         return v
 
-    def bootstrap_pair(self, a: Ciphertext, b: Ciphertext) -> tuple[Ciphertext, Ciphertext]:
+    def bootstrap_pair(self, a: Ciphertext, b: Ciphertext,
+                       output_scale: float | None = None) -> tuple[Ciphertext, Ciphertext]:
         """Two real ciphertexts refreshed by one bootstrap: ``(a', b')``, as ``bootstrap(a, real=True)`` and
         ``bootstrap(b, real=True)`` would give them, at half the cost.
 
@@ -294,9 +290,14 @@ class Bootstrapper:
         error (``real=True`` discards it instead).  Sparse packing as in `bootstrap`: the slots beyond
         ``config.slots`` of both inputs must be zero.
 
+        Output scale: as `bootstrap`'s ``output_scale``, the factor output_scale / Delta_in folded into EvalMod's
+        constant (with the 1/2): both outputs hold the same values at ``output_scale``, no level spent.  A
+        computation whose weights' scale drifts from step to step restarts both from the nominal scale.
+
         Args:
             a: a size-2 ciphertext of real values |a| <= 1 (any level).
             b: another of the same parameters, key and scale (any level).
+            output_scale: the scale of both results (default: the inputs' scales, ``a.scale`` and ``b.scale``).
 
         Returns:
             ``(a', b')``: new ciphertexts at ``config.compute_levels``; ``a`` and ``b`` are unchanged.
@@ -304,12 +305,14 @@ class Bootstrapper:
         Raises:
             InputTypeError: ``a`` or ``b`` is not a Ciphertext.
             InputError: a ciphertext of size 3 (relinearize first); scales that differ; or a scale that leaves
-                q_0 / Delta_in below 2^MIN_MESSAGE_RATIO_BITS (as `bootstrap`).
+                q_0 / Delta_in below 2^MIN_MESSAGE_RATIO_BITS (as `bootstrap`); or ``output_scale`` is not a
+                number in [1, q_0 / 2^MIN_MESSAGE_RATIO_BITS].
             ContextMismatchError: ``a`` or ``b`` belongs to other parameters, or they belong to different keys.
             KeyMissingError: no bootstrapping keys (`generate_keys`).
         """
         for ct in (a, b):
             self._check_input(ct, "bootstrap_pair")
+        self._check_output_scale(output_scale)
         for name, ct in (("a", a), ("b", b)):
             if ct.params != self.params:
                 raise ContextMismatchError(f"ciphertext {name} was made for other parameters than the bootstrapper's")
@@ -324,14 +327,28 @@ class Bootstrapper:
                              "one at a time (bootstrap(ct, real=True))")
         rotator = self.rotator
         ev = self.evaluator
-        w = self._circuit(ev.add(a, multiply_by_i(b, 1)), halve=True)  # w = (a + i b) / 2
+        w = self._circuit(ev.add(a, multiply_by_i(b, 1)), halve=True, output_scale=output_scale)  # (a + i b) / 2
         c = rotator.conjugate(w)
-        return ev.add(w, c), multiply_by_i(ev.sub(w, c), -1).with_scale(b.scale)
+        return ev.add(w, c), multiply_by_i(ev.sub(w, c), -1).with_scale(b.scale if output_scale is None else w.scale)
 
     @staticmethod
     def _check_input(ct: object, call: str) -> None:
         if not isinstance(ct, Ciphertext):
             raise InputTypeError(f"{call} takes a Ciphertext, got {type(ct).__name__}")
+
+    def _check_output_scale(self, output_scale: object) -> None:
+        """Refuse an ``output_scale`` that is not None or a finite number in [1, q_0 / 2^MIN_MESSAGE_RATIO_BITS].
+
+        Raises:
+            InputError: it is not.
+        """
+        if output_scale is None:
+            return
+        q0 = self.params.data_moduli[0]
+        if not (isinstance(output_scale, (int, float, np.floating, np.integer)) and not isinstance(output_scale, bool)
+                and math.isfinite(output_scale) and 1.0 <= output_scale <= q0 / 2.0**MIN_MESSAGE_RATIO_BITS):
+            raise InputError(f"output_scale must be a number in [1, q_0 / 2^{MIN_MESSAGE_RATIO_BITS}], got "
+                             f"{output_scale!r}")
 
     def _circuit(self, ct: Ciphertext, halve: bool, output_scale: float | None = None) -> Ciphertext:
         """ModRaise, (trace,) CoeffsToSlots, EvalMod, SlotsToCoeffs on a checked ciphertext: its values (halved

@@ -47,9 +47,9 @@ def test_imaginary_error_of_real_bootstraps_is_dropped_or_benign(plan, monkeypat
     rng = np.random.default_rng(8)
     calls = []
 
-    def noisy(self, ct, halve):
+    def noisy(self, ct, halve, **options):
         calls.append(halve)
-        out = circuit(self, ct, halve)
+        out = circuit(self, ct, halve, **options)
         e = np.zeros(ctx.slots, dtype=complex)  # outputs are halved here, doubled by the unpacking
         e[:em.bootstrap.slots_refreshed] = 0.5e-5j * rng.choice([-1.0, 1.0], em.bootstrap.slots_refreshed)
         return ctx.evaluator.add_plain(out, ctx.encoder.encode(e, out.scale, out.level))

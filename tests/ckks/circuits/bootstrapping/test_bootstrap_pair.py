@@ -115,3 +115,26 @@ def test_pair_refuses_bad_inputs():
     with pytest.raises(KeyMissingError, match=r"generate_bootstrapping_keys\(\)"):
         keyless.bootstrap_pair(a, a)
     assert np.allclose(ctx.decrypt(ckks.CKKSVector(ctx, a, 2)), [0.5, -0.25], atol=1e-6)  # unchanged
+
+
+def test_pair_output_scale_gives_both_values_at_that_scale_without_a_level(packed):
+    """``bootstrap_pair(a, b, output_scale=s)`` folds s / scale into EvalMod's constant with the 1/2: two
+    ciphertexts whose (common) scale drifted come back at s, the same values, the same level as without."""
+    ctx, n = packed
+    boot = ctx.bootstrapper
+    x = np.linspace(-0.8, 0.8, n)
+    a, b = _real(ctx, x, 0), _real(ctx, -x / 2, 1)
+    drifted = [Ciphertext(ctx.params, ct.data, ct.scale * 1.37, ct.key_id) for ct in (a, b)]  # values / 1.37
+    before = [(ct.data.copy(), ct.level, ct.scale) for ct in drifted]
+    kept = boot.bootstrap_pair(*drifted)
+    reset = boot.bootstrap_pair(*drifted, output_scale=ctx.params.scale)
+    assert [ct.scale for ct in kept] == [ct.scale for ct in drifted]
+    assert [ct.scale for ct in reset] == [ctx.params.scale] * 2
+    assert [ct.level for ct in reset] == [ct.level for ct in kept] == [boot.config.compute_levels] * 2
+    for out, want in zip(reset, (x / 1.37, -x / 2 / 1.37)):
+        assert max_error_bits(want, _slots(ctx, out)[:n].real) >= boot.config.precision_bits
+    assert all(np.array_equal(ct.data, d) and (ct.level, ct.scale) == (lv, s)
+               for ct, (d, lv, s) in zip(drifted, before))  # inputs untouched
+    for bad in (0.0, -1.0, float("inf"), "2", True, ctx.params.data_moduli[0]):
+        with pytest.raises(InputError, match="output_scale"):
+            boot.bootstrap_pair(*drifted, output_scale=bad)
