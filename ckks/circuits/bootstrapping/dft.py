@@ -304,8 +304,8 @@ def apply_matrix(
         evaluator: multiplies, adds, rescales.
         encoder: encodes the diagonals.
         rotator: rotates (needs the keys of ``matrix.rotation_steps()``).
-        cache: a dict where encoded diagonals are kept between calls
-            (keyed by level and plaintext scale).
+        cache: a dict where encoded diagonals are kept between calls (per matrix and level, the encodings at
+            the last `CACHED_SCALES` plaintext scales: bounded however the input scale varies).
 
     Returns:
         M x at level l - 1, scale ``target_scale``.
@@ -428,12 +428,18 @@ def _precise_coefficients(encoder: Encoder, values: np.ndarray, scale: float) ->
     return rounded.astype(np.int64)
 
 
+#: Encodings of one matrix at one level kept by `apply_matrix`'s cache (one per plaintext scale, the newest).
+CACHED_SCALES = 2
+
+
 def _encoded_plan(
     matrix: SlotMatrix, encoder: Encoder, level: int, plain_scale: float, cache: dict | None
 ) -> list[tuple[int, list[tuple[int, Plaintext]]]]:
-    key = (id(matrix), level, plain_scale)
-    if cache is not None and key in cache:
-        return cache[key]
+    key = (id(matrix), level)
+    kept = cache.get(key, []) if cache is not None else []
+    for scale, plan in kept:
+        if scale == plain_scale:
+            return plan
     out = []
     ring_qp = encoder.params.at_level(level, special=True)
     for giant, pairs in sorted(matrix.bsgs_plan().items()):
@@ -442,6 +448,8 @@ def _encoded_plan(
             for b, k in pairs
         ]
         out.append((giant, plains))
-    if cache is not None:
-        cache[key] = out
+    if cache is not None:  # the last CACHED_SCALES scales of each matrix and level: the memory stays bounded when
+        # the input scale varies from call to call (a bootstrap with output_scale folds output / input scale into
+        # EvalMod, so SlotsToCoeffs meets the scale of each input)
+        cache[key] = (kept + [(plain_scale, out)])[-CACHED_SCALES:]
     return out

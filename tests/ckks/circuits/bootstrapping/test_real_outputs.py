@@ -123,3 +123,23 @@ def test_output_scale_gives_the_same_values_at_another_scale_without_a_level(ctx
     for bad in (0.0, -1.0, float("inf"), "2", ctx.params.data_moduli[0]):
         with pytest.raises(InputError, match="output_scale"):
             b.bootstrap(drifted, output_scale=bad)
+
+
+def test_the_diagonal_cache_stays_bounded_when_each_input_has_its_own_scale(ctx):
+    """With ``output_scale`` each input's scale reaches SlotsToCoeffs (output / input is folded into EvalMod),
+    so its diagonals are encoded at a new plaintext scale each time: the cache keeps the newest
+    ``CACHED_SCALES`` per matrix and level (a training refreshing its weights hundreds of times grew by about
+    0.1 GiB a refresh at 128 bits before), and still gives the right values."""
+    from ckks.circuits.bootstrapping.dft import CACHED_SCALES
+
+    b = ctx.bootstrapper
+    x = np.linspace(-0.5, 0.5, SPARSE)
+    ct = ctx.evaluator.mod_switch_to(ctx.encrypt(x).ciphertext, 0)
+    sizes = []
+    for k in range(4):
+        factor = 1.0 + 0.01 * (k + 1)
+        out = b.bootstrap(ct.with_scale(ct.scale * factor), real=True, output_scale=ctx.params.scale)
+        np.testing.assert_allclose(ctx.decrypt(ckks.CKKSVector(ctx, out, SPARSE)), x / factor, atol=1e-4)
+        sizes.append(sum(len(kept) for kept in b._cache.values()))
+    assert all(len(kept) <= CACHED_SCALES for kept in b._cache.values())
+    assert sizes[-1] == sizes[-2] < sizes[0] * CACHED_SCALES + 1  # bounded, not one more set per call
