@@ -40,8 +40,8 @@ Slot use: n_in hidden of the T slots of a segment for the first layer
 Softmax cross-entropy.  dL/dz = softmax(z) - y; the surrogate used is linear in
 the centred logits u = z - mean(z): softmax(z) ~ (1 + a u) / K with a fitted by
 least squares over logits in [-R, R] (`softmax_slope`), which sums to one like
-softmax and is monotone (polynomials of degree 2 and 3 fitted the same way make
-training diverge, because they grow the wrong way outside their range).  The
+softmax and is monotone (quadratic and cubic surrogates made the plaintext training of the
+digits diverge: they grow the wrong way outside their range).  The
 centring rides on W2 and b2 (their class mean is subtracted, one level, off the
 critical path), so the error costs no more levels than MSE: E = M_o ((1 + a u) / K - Y),
 the slope a / K riding in the mask.  Because sum_k E_k = 0, the gradients through the centred
