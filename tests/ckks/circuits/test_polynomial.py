@@ -95,7 +95,10 @@ def test_chebval_levels_and_values(ctx, degree, interval):
     expected_levels = math.ceil(math.log2(degree + 1)) + (1 if b - a > 2 else 0)
     assert chebyshev_levels(degree, interval) == expected_levels == v.level - out.level
     y = (2 * xs - a - b) / (b - a)
-    assert err(out.decrypt(), npcheb.chebval(y, c)) < 2e-5
+    # the rescale errors (about 6e-9 at 2^40, the largest of 300 slots) amplified by the Chebyshev sum, up to
+    # sum_k k |c_k| (about 250 for degree 31): 150 encryptions of the degree-31 case measured 1.3e-6 to 1.2e-5,
+    # and one CI run 2.3e-5, so that case gets 6e-5
+    assert err(out.decrypt(), npcheb.chebval(y, c)) < (6e-5 if degree > 16 else 2e-5)
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 8, 13, 32])
