@@ -20,8 +20,10 @@ runs every step.  ``refresh="bootstrap"`` goes through the same interface
 with bootstraps on the server instead (`BootstrapRefresher`: two weight ciphertexts a bootstrap), so that
 no key owner is needed.
 
-Loss: mean-squared error against one-hot labels, L = sum (z - y)^2 / (2 B)
-(no cross-entropy surrogate).  Activation: a polynomial p(x) = c1 x + c2 x^2
+Loss: mean-squared error against one-hot labels, L = sum (z - y)^2 / (2 B), or
+(``loss="softmax_ce"``, row packing) softmax cross-entropy through a linear surrogate of softmax
+(`nn.encrypted.training_rows`).  Packing: ``"blocks"`` (below) or ``"rows"`` (one sample per segment, any
+layer sizes: `nn.encrypted.training_rows`).  Activation: a polynomial p(x) = c1 x + c2 x^2
 (``nn.Square`` or a degree <= 2 ``nn.PolyActivation`` / ``nn.QuadraticActivation``
 with p(0) = 0; the row packing trains a trainable activation's coefficients, the block packing keeps them
 fixed).  The arithmetic, and the
