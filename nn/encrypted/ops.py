@@ -22,6 +22,7 @@ import numpy as np
 
 from ckks.circuits import polynomial
 from ckks.circuits.interleave import InterleavedEncoder, InterleavedRotator, check_copies
+from ckks.circuits.permutation import rotate_and_sum
 from ckks.errors import PrecisionWarning
 from ckks.scheme.ciphertext import Ciphertext, Plaintext
 from ckks.scheme.counting import OperationCounter
@@ -146,7 +147,7 @@ class Ops:
         return self.rotate_many(ct, [step])[step]
 
     def accumulate(self, ct: Ciphertext, steps: Iterable[int]) -> Ciphertext:
-        """ct + rot_s(ct) for each step s in turn (rotate-and-add: sums or spreads), level and scale kept.
+        """ct + rot_s(ct) for each step s in turn (`ckks.circuits.permutation.rotate_and_sum`), level and scale kept.
 
         Args:
             ct: a size-2 ciphertext.
@@ -155,9 +156,8 @@ class Ops:
         Returns:
             The sum.
         """
-        for step in steps:
-            ct = self.ev.add(ct, self.rotate(ct, step))
-        return ct
+        with self.counting():
+            return rotate_and_sum(ct, steps, self.ev, self.rotator)
 
     # -- products -----------------------------------------------------------------------------------
     def multiply_plain(self, ct: Ciphertext, plain: Plaintext) -> Ciphertext:
