@@ -55,6 +55,7 @@ import numpy as np
 
 from ckks.circuits import permutation as perm
 from ckks.circuits.matrix_product import block_indices, phi_sigma_sources, psi_tau_sources, transpose_sources
+from ckks.deprecated import warn as _deprecated
 from ckks.errors import InputError
 from ckks.scheme.counting import OperationCounter
 from nn.encrypted.ops import Ops
@@ -317,6 +318,32 @@ class PermutationEngine:
             The steps, increasing.
         """
         return perm.sum_steps(self.block, self.slots // self.block)
+
+    # -- the counted primitives that moved to Ops (deprecated shims) ---------------------------------------
+    def rotate_many(self, ct, steps: list[int]) -> dict:
+        """Deprecated: ``engine.ops.rotate_many`` (`nn.encrypted.ops.Ops`)."""
+        _deprecated("PermutationEngine.rotate_many", "PermutationEngine.ops.rotate_many")
+        return self.ops.rotate_many(ct, steps)
+
+    def multiply_plain(self, ct, plain):
+        """Deprecated: ``engine.ops.multiply_plain``."""
+        _deprecated("PermutationEngine.multiply_plain", "PermutationEngine.ops.multiply_plain")
+        return self.ops.multiply_plain(ct, plain)
+
+    def rescale(self, ct):
+        """Deprecated: ``engine.ops.rescale``."""
+        _deprecated("PermutationEngine.rescale", "PermutationEngine.ops.rescale")
+        return self.ops.rescale(ct)
+
+    def scalar(self, ct, value: float):
+        """Deprecated: ``engine.ops.scalar``."""
+        _deprecated("PermutationEngine.scalar", "PermutationEngine.ops.scalar")
+        return self.ops.scalar(ct, value)
+
+    def add_constant(self, ct, value: float):
+        """Deprecated: ``engine.ops.add_constant``."""
+        _deprecated("PermutationEngine.add_constant", "PermutationEngine.ops.add_constant")
+        return self.ops.add_constant(ct, value)
 
     def _permutation(self, spec: list, periodic: bool) -> perm.Permutation:
         return _permutation(spec, periodic, self.d, self.slots)

@@ -124,6 +124,9 @@ class RowsLayout:
         n_out: outputs (classes).
         slots: S = N / 2.
         loss: ``"mse"`` or ``"softmax_ce"``.
+
+    Raises:
+        ConfigError: one sample's segment needs more slots than ``slots``.
     """
 
     n_in: int

@@ -110,3 +110,24 @@ def test_counts_per_step_follow_from_the_layout(activation):
     for counts in report.step_counts:
         assert {k: counts[k] for k in expected} == expected
     assert {k: v for k, v in report.counts.items() if k != "naive"} == expected
+
+
+def test_the_primitives_that_moved_to_ops_still_work_with_a_deprecation_warning():
+    import ckks
+    from nn.encrypted.training_packing import PermutationEngine
+
+    ctx = ckks.Context(1024, [40, 30, 40], scale_bits=30, security=None)
+    ctx.generate_galois_keys([1], progress=False)
+    engine = PermutationEngine(ctx, 2)
+    x = np.arange(8, dtype=float) / 8
+    ct = ctx.encrypt(x).ciphertext
+    plain = ctx.encoder.encode(np.ones(ctx.slots), ctx.params.data_moduli[ct.level], ct.level)
+    calls = {"rotate_many": lambda: engine.rotate_many(ct, [1])[1], "rescale": lambda: engine.rescale(
+        engine.multiply_plain(ct, plain)), "scalar": lambda: engine.scalar(ct, 0.5),
+        "add_constant": lambda: engine.add_constant(ct, 0.25)}
+    expected = {"rotate_many": np.roll(x, -1), "rescale": x, "scalar": 0.5 * x, "add_constant": x + 0.25}
+    for name, call in calls.items():
+        with pytest.warns(DeprecationWarning, match=rf"PermutationEngine\.{name} is deprecated.*ops\.{name}"):
+            out = call()
+        got = ctx.decrypt(ckks.CKKSVector(ctx, out, ctx.slots))[:8]
+        np.testing.assert_allclose(got, expected[name], atol=1e-3)
