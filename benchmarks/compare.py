@@ -152,13 +152,16 @@ class Worker:
             self.proc.wait()
 
 
-def setup_request(library: str, n: int, bits: list[int], scale_bits: int, steps: list[int], extras: bool) -> dict:
+def setup_request(library: str, n: int, bits: list[int], scale_bits: int, steps: list[int], extras: bool,
+                  threads: int = 1) -> dict:
+    """The ``setup`` request of one worker: ring, primes, keys to make, the values, and the thread count."""
     import numpy as np
 
     rng = np.random.default_rng(n)
     values, other = rng.uniform(-1, 1, n // 2), rng.uniform(-1, 1, n // 2)
     request = {"cmd": "setup", "poly_degree": n, "moduli_bits": bits, "scale_bits": scale_bits, "steps": steps,
-               "hoisted": HOISTED, "sum": extras, "values": values.tolist(), "other": other.tolist(), "poly": POLY}
+               "hoisted": HOISTED, "sum": extras, "values": values.tolist(), "other": other.tolist(), "poly": POLY,
+               "threads": threads}
     if library.startswith("openfhe_"):
         request["setting"] = library.removeprefix("openfhe_")
     return request
@@ -174,7 +177,8 @@ def start_workers(libraries: list[str], threads: int, n: int, bits: list[int], s
             info[library] = {"error": "no Python that can import openfhe"}
             continue
         worker = Worker(library, threads, python)
-        reply = worker.ask(setup_request(library, n, bits, scale_bits, steps, extras))
+        reply = worker.ask(setup_request(library, n, bits, scale_bits, steps, extras, threads))
+        reply = check_threads(reply, threads)
         info[library] = {k: v for k, v in reply.items() if k != "ok"}
         if "error" in reply:
             print(f"  ({NAMES[library]} setup: {reply['error'][:200]})", file=sys.stderr)
@@ -186,6 +190,18 @@ def start_workers(libraries: list[str], threads: int, n: int, bits: list[int], s
         workers.pop("openfhe_b128").close()
         info["openfhe_b128"]["skipped"] = "same ring as (b)"
     return workers, info
+
+
+def check_threads(reply: dict, threads: int) -> dict:
+    """The setup reply, or an error reply when the worker says it runs on another thread count than asked.
+
+    Our worker reports numba's thread count (``"threads"``); a row labelled 2 threads that ran on one is worse
+    than no row.
+    """
+    used = reply.get("threads")
+    if "error" in reply or used is None or int(used) == threads:
+        return reply
+    return {"error": f"the worker runs on {used} thread(s), not the {threads} asked for"}
 
 
 def rotate(items: list, k: int) -> list:
@@ -204,7 +220,7 @@ def measure(workers: dict[str, Worker], op: str, rounds: int, repeat: int, clock
             # a warm-up call before the first round only (compilation, caches, lazily built tables)
             reply = workers[key].ask({"cmd": "time", "op": op, "repeat": repeat, "clock": clock, "warmup": r == 0})
             if "error" in reply:
-                print(f"  ({NAMES[key]} {op}: {reply['error'][:120]})", file=sys.stderr)
+                print(f"  ({label(key)} {op}: {reply['error'][:120]})", file=sys.stderr)
                 failed.add(key)
                 continue
             per_round[key].append(statistics.median(reply["samples"]) * 1e3)
@@ -385,6 +401,14 @@ def render(results: dict) -> str:
         parts.append("### Time against N (3 data primes + 1 special prime, one thread)\n\n"
                      + render_timing(scaling, ["tenseal", "openfhe_b", "openfhe_a"], with_threads=False)
                      + "\n\n" + load_text(scaling))
+    threads = results.get("threads")
+    if threads and threads.get("rows"):
+        parts.append("### Threads: speed-up from one thread to more (wall time on every count)\n\n"
+                     + render_threads(threads) + "\n\n" + load_text(threads)
+                     + " One worker process per library and thread count, all timed alternately; the speed-up "
+                     "is the median of the per-round ratios 1-thread time / k-thread time (min-max over rounds). "
+                     "OpenFHE (b): its own default digits; (a): our parameters. SEAL computes one ciphertext "
+                     "operation on one thread.")
     boot = results.get("bootstrap")
     if boot and boot.get("rows"):
         parts.append("### Bootstrapping\n\n" + render_bootstrap(boot) + "\n\n" + load_text(boot)
@@ -461,6 +485,82 @@ def timing_section(configs: list[tuple[int, list[int], int, int]], ops: list[str
                 worker.close()
     table["load_end"] = load()
     return table
+
+
+def label(key: str) -> str:
+    """The printed name of a worker key: a library (``ours``) or a library at a thread count (``ours@2``)."""
+    library, _, threads = key.partition("@")
+    return NAMES.get(library, library) + (f", {threads} thr" if threads else "")
+
+
+#: The libraries of the thread-scaling rows: ours, SEAL, OpenFHE at its own setting and like for like.
+THREAD_LIBRARIES = ["ours", "tenseal", "openfhe_b", "openfhe_a"]
+THREAD_OPS = ["multiply", "rotate"]
+
+
+def threads_section(rings: list[int], thread_counts: list[int], libraries: list[str], rounds: int,
+                    repeat: int) -> dict:
+    """Speed-up of every library from one thread to more: wall seconds on every count, alternating.
+
+    For each ring, one worker per (library, thread count), all alive at once and timed one after another in
+    a rotating order, so that a round's 1-thread and k-thread times of a library saw the same load. The
+    speed-up of a round is its 1-thread time over its k-thread time; a row gives its median and min-max,
+    and ours / peer at the most threads. Wall time on every count (CPU time would hide the waiting).
+    """
+    top = max(thread_counts)
+    table = {"rows": [], "load_start": load(), "cores": os.cpu_count(), "threads": thread_counts}
+    for n in rings:
+        bits, scale_bits = RINGS[n]
+        workers: dict[str, Worker] = {}
+        try:
+            for threads in thread_counts:
+                started, _ = start_workers(libraries, threads, n, bits, scale_bits, core_steps(n))
+                workers.update({f"{library}@{threads}": worker for library, worker in started.items()})
+            for op in THREAD_OPS:
+                per_round = measure(workers, op, rounds, repeat, "wall")
+                row = threads_row(n, op, per_round, thread_counts)
+                table["rows"].append(row)
+                print(f"  {power(n)} {op} speed-up 1 -> {top} threads: " + ", ".join(
+                    f"{NAMES[k]} {cell(v['speedup'])}" for k, v in row["libraries"].items() if "speedup" in v),
+                    file=sys.stderr, flush=True)
+        finally:
+            for worker in workers.values():
+                worker.close()
+    table["load_end"] = load()
+    return table
+
+
+def threads_row(n: int, op: str, per_round: dict[str, list[float]], thread_counts: list[int]) -> dict:
+    """One ring and operation: each library's times per thread count, its speed-up, ours / peer at the most."""
+    top = max(thread_counts)
+    libraries: dict[str, dict] = {}
+    for key, values in per_round.items():
+        library, _, threads = key.partition("@")
+        libraries.setdefault(library, {})[threads] = spread(values)
+    for library, times in libraries.items():
+        one, many = per_round.get(f"{library}@1"), per_round.get(f"{library}@{top}")
+        if one and many:
+            times["speedup"] = spread([a / b for a, b in zip(one, many) if b])
+    ours = per_round.get(f"ours@{top}")
+    ratios = {library: ratio_spread(ours, per_round[f"{library}@{top}"]) for library in libraries
+              if library != "ours" and ours and per_round.get(f"{library}@{top}")}
+    return {"N": n, "operation": op, "threads": top, "libraries": libraries, "ratios": ratios}
+
+
+def render_threads(table: dict) -> str:
+    """N | operation | library | ms per thread count | speed-up | ours / library at the most threads."""
+    counts = [str(t) for t in table.get("threads", [1, 2])]
+    top = counts[-1]
+    header = ["N", "operation", "library"] + [f"{t} thr ms" for t in counts] + [f"speed-up 1 -> {top}",
+                                                                                 f"ours/library, {top} thr"]
+    rows = []
+    for row in table["rows"]:
+        for library, times in row["libraries"].items():
+            ratio = row["ratios"].get(library)
+            rows.append([power(row["N"]), LABELS[row["operation"]], NAMES.get(library, library)]
+                        + [cell(times.get(t)) for t in counts] + [cell(times.get("speedup"))]
+                        + ["" if library == "ours" else cell(ratio) if ratio else "-"])
+    return markdown_table(header, rows)
 
 
 def core_steps(n: int) -> list[int]:
@@ -602,7 +702,7 @@ def ntt_section() -> dict:
     return {"rows": reply.get("rows", []), "register": reply.get("register"), "vpmuludq": reply.get("vpmuludq")}
 
 
-SECTIONS = ["core", "extras", "scaling", "bootstrap", "sizes", "ntt"]
+SECTIONS = ["core", "extras", "scaling", "threads", "bootstrap", "sizes", "ntt"]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -616,6 +716,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--bootstrap-repeat", type=int, default=2, help="timed bootstraps per process")
     parser.add_argument("--bootstrap-threads", type=int, nargs="+", default=[1],
                         help="thread counts of the bootstrapping rows (default 1: each 128-bit process takes minutes)")
+    parser.add_argument("--threads-rings", type=int, nargs="+", default=[8192, 16384, 32768],
+                        help="rings of the thread-scaling rows (section threads)")
     parser.add_argument("--extras-threads", type=int, nargs="+", default=[1],
                         help="thread counts of the rotations / linear algebra / polynomials rows")
     parser.add_argument("--quick", action="store_true",
@@ -630,7 +732,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.rings, args.rounds = [8192, 16384], 3
-        args.sections = [s for s in args.sections if s not in ("extras", "scaling")]
+        args.sections = [s for s in args.sections if s not in ("extras", "scaling", "threads")]
     return args
 
 
@@ -680,6 +782,11 @@ def main(argv: list[str] | None = None) -> int:
         scaling_libraries = [lib for lib in libraries if lib != "openfhe_b128"]
         results["scaling"] = timing_section(configs, ["multiply", "rotate"], scaling_libraries,
                                             max(3, args.rounds - 2), args.repeat, args.clock, core_steps)
+        save()
+    if "threads" in args.sections:
+        thread_libraries = [lib for lib in THREAD_LIBRARIES if lib in libraries]
+        results["threads"] = threads_section(args.threads_rings, sorted(set(args.threads) | {1}), thread_libraries,
+                                             args.rounds, args.repeat)
         save()
     if "bootstrap" in args.sections:
         preset = "teaching" if args.quick else "128"

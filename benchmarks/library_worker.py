@@ -25,6 +25,7 @@ machine), "wall" elapsed time.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -32,6 +33,16 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
+
+
+def requested_threads(request: dict) -> int:
+    """The thread count a request asks for: its ``"threads"``, else the worker's ``NUMBA_NUM_THREADS``.
+
+    compare.py starts every worker with ``NUMBA_NUM_THREADS`` set to the thread count of its rows, so a request
+    without ``"threads"`` still runs on that many (it once ran on one thread, and the 2-thread rows of ours
+    measured one thread).
+    """
+    return int(request.get("threads", os.environ.get("NUMBA_NUM_THREADS", 1)))
 
 
 def seal_galois_element(step: int, n: int) -> int:
@@ -48,7 +59,7 @@ class Ours:
         import ckks
         from ckks.ring.modarith import set_threads
 
-        set_threads(int(request.get("threads", 1)))
+        set_threads(requested_threads(request))
         n, bits, scale_bits = int(request["poly_degree"]), list(request["moduli_bits"]), int(request["scale_bits"])
         self.values, other = np.array(request["values"]), np.array(request["other"])
         self.ctx = ckks.Context(n, bits, scale_bits)
@@ -70,7 +81,7 @@ class Ours:
             "matmul": lambda: x64.matmul(matrix),
         }
         self.info = {"ring_dim": n, "relin_key_bytes": len(self.ctx.relin_key.serialize()),
-                     "security": "128-bit (our HE-standard check)"}
+                     "security": "128-bit (our HE-standard check)", "threads": numba_threads()}
 
 
 class TenSEAL:
@@ -130,7 +141,7 @@ def bootstrap(request: dict) -> dict:
 
     from ckks.ring.modarith import set_threads
 
-    set_threads(int(request.get("threads", 1)))
+    set_threads(requested_threads(request))
     values = np.array(request["values"])
     ours = OurBootstrap(request["preset"], request.get("poly_degree"), values)
     seconds = []
@@ -140,8 +151,15 @@ def bootstrap(request: dict) -> dict:
         ours.out = ours.low.bootstrap()
         seconds.append(clock() - start)
     report = dict(ours.report(), dnum=ours.ctx.params.dnum, hamming_weight=ours.ctx.params.hamming_weight)
-    return dict(report, seconds=seconds, keygen_seconds=ours.keygen_seconds,
+    return dict(report, seconds=seconds, keygen_seconds=ours.keygen_seconds, threads=numba_threads(),
                 key_memory_mb=report["key_memory_mb"], peak_rss_mb=peak_gib() * 1024)
+
+
+def numba_threads() -> int:
+    """The threads numba's parallel kernels run on in this process (``set_threads``)."""
+    import numba
+
+    return numba.get_num_threads()
 
 
 def ntt() -> dict:

@@ -11,7 +11,8 @@ From ``compare`` this script writes:
 
 * ``docs/benchmarks.md``, between ``<!-- BEGIN MEASURED -->`` and ``<!-- END MEASURED -->``: every table
   of compare.py (rendered by compare.py's own ``render``), labelled with its setting, the load average
-  and the command that measured it, and the plots ``compare.png``, ``scaling.png``, ``sizes.png``;
+  and the command that measured it, and the plots ``compare.png``, ``scaling.png``, ``threads.png``,
+  ``sizes.png``;
 * ``README.md`` and the top of ``docs/benchmarks.md``, between ``<!-- BEGIN HEADLINE -->`` and
   ``<!-- END HEADLINE -->``: the headline ratios, at setting (b) (each library at its own recommended
   setting), with a sentence that says so.
@@ -183,6 +184,8 @@ def measured(compare: dict) -> str:
         plots.append("![Time ratios at settings (b) and (a), with their spread](benchmarks/compare.png)")
     if compare.get("scaling", {}).get("rows"):
         plots.append("![Time against N, one thread](benchmarks/scaling.png)")
+    if compare.get("threads", {}).get("rows"):
+        plots.append("![Speed-up from one thread to two, per library](benchmarks/threads.png)")
     if compare.get("sizes", {}).get("rows"):
         plots.append("![Serialized sizes relative to TenSEAL and OpenFHE](benchmarks/sizes.png)")
     return "\n\n".join([
@@ -297,6 +300,9 @@ def plot_compare(compare: dict) -> None:
         fig.tight_layout()
         fig.savefig(ROOT / "scaling.png", dpi=100, metadata={"Software": None})
         plt.close(fig)
+    threads = compare.get("threads", {}).get("rows", [])
+    if threads:
+        plot_threads(compare["threads"])
     sizes = compare.get("sizes", {}).get("rows", [])
     if sizes:
         fig, ax = plt.subplots(figsize=(8, 3.6))
@@ -312,6 +318,42 @@ def plot_compare(compare: dict) -> None:
         fig.tight_layout()
         fig.savefig(ROOT / "sizes.png", dpi=100, metadata={"Software": None})
         plt.close(fig)
+
+
+def plot_threads(table: dict) -> None:
+    """threads.png: each library's speed-up from one thread to the most, per ring, one panel per operation."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    rows = table["rows"]
+    top = max(table.get("threads", [2]))
+    operations = list(dict.fromkeys(r["operation"] for r in rows))
+    rings = sorted({r["N"] for r in rows})
+    libraries = list(dict.fromkeys(k for r in rows for k in r["libraries"]))
+    fig, axes = plt.subplots(1, len(operations), figsize=(5.5 * len(operations), 3.8), sharey=True)
+    axes = np.atleast_1d(axes)
+    width = 0.8 / max(1, len(libraries))
+    for ax, op in zip(axes, operations):
+        for i, library in enumerate(libraries):
+            medians, errors = [], [[], []]
+            for n in rings:
+                match = [r for r in rows if (r["N"], r["operation"]) == (n, op)]
+                speedup = match[0]["libraries"].get(library, {}).get("speedup") if match else None
+                medians.append(speedup["median"] if speedup else 0)
+                errors[0].append(speedup["median"] - speedup["min"] if speedup else 0)
+                errors[1].append(speedup["max"] - speedup["median"] if speedup else 0)
+            ax.bar(np.arange(len(rings)) + i * width, medians, width, yerr=errors, capsize=2,
+                   label=NAMES.get(library, library))
+        ax.axhline(1.0, color="k", linewidth=0.8)
+        ax.axhline(float(top), color="grey", linewidth=0.8, linestyle="--")
+        ax.set_xticks(np.arange(len(rings)) + 0.4 - width / 2, [f"N = {power(n)}" for n in rings])
+        ax.set_ylabel(f"speed-up, 1 -> {top} threads (wall)")
+        ax.set_title(LABELS[op], fontsize=10)
+    axes[0].legend(fontsize=8)
+    fig.suptitle("Speed-up against threads: median and min-max over alternating rounds (dashed: ideal)")
+    fig.tight_layout()
+    fig.savefig(ROOT / "threads.png", dpi=100, metadata={"Software": None})
+    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> int:

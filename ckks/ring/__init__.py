@@ -15,16 +15,12 @@ May import: numpy, numba, sympy, the standard library, `ckks.errors`
 and `ckks.validation`.  Nothing above it.
 """
 
-import os as _os
+# Threading layer: TBB where installed (fast to start, fork-safe), else numba's workqueue; never GNU
+# OpenMP, which kills a child forked after a parallel kernel ran.  `ckks.ring.threads` says why and
+# measures it; an explicit NUMBA_THREADING_LAYER wins.
+from ckks.ring.threads import choose_threading_layer as _choose_threading_layer
 
-import numba as _numba
-
-# Fork safety: GNU OpenMP (numba's default "omp" layer on Linux) kills a child forked after a
-# parallel kernel ran ("fork() called from a process already using GNU OpenMP"), so a
-# multiprocessing fork pool hangs.  "forksafe" picks TBB when it is installed, else numba's own
-# "workqueue" pool, both of which survive fork.  An explicit NUMBA_THREADING_LAYER wins.
-if "NUMBA_THREADING_LAYER" not in _os.environ:
-    _numba.config.THREADING_LAYER = "forksafe"
+_choose_threading_layer()
 
 # A cold numba cache means 13-30 s of silent compiling on first use: say so, once (`ckks.ring.jit`).
 from ckks.ring.jit import note_cold_cache as _note_cold_cache  # noqa: E402

@@ -185,3 +185,27 @@ def test_the_worker_protocol_answers_line_by_line_reports_errors_and_stops_on_qu
     worker_protocol.serve(handle)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert lines == [{"double": 4}, {"error": "KeyError: 'x'"}]
+
+
+def test_the_setup_request_carries_the_thread_count_and_a_worker_on_another_count_is_refused(monkeypatch):
+    import library_worker
+
+    assert compare.setup_request("ours", 4096, [30, 25, 25, 28], 25, [1], False, 2)["threads"] == 2
+    assert compare.check_threads({"ok": True, "threads": 2}, 2) == {"ok": True, "threads": 2}
+    assert "error" in compare.check_threads({"ok": True, "threads": 1}, 2)
+    assert compare.check_threads({"ok": True}, 2) == {"ok": True}  # TenSEAL / OpenFHE do not report one
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "2")
+    assert library_worker.requested_threads({}) == 2  # no "threads": the worker's own count, never 1
+    assert library_worker.requested_threads({"threads": 1}) == 1
+
+
+def test_thread_rows_pair_each_round_s_one_and_two_thread_times():
+    per_round = {"ours@1": [20.0, 22.0, 21.0], "ours@2": [10.0, 11.0, 14.0],
+                 "openfhe_b@1": [30.0, 30.0, 30.0], "openfhe_b@2": [20.0, 15.0, 20.0]}
+    row = compare.threads_row(16384, "multiply", per_round, [1, 2])
+    assert row["libraries"]["ours"]["speedup"]["values"] == [2.0, 2.0, 1.5]  # 20/10, 22/11, 21/14: per round
+    assert row["libraries"]["openfhe_b"]["speedup"]["median"] == 1.5
+    assert row["ratios"]["openfhe_b"]["values"] == [0.5, 11 / 15, 0.7]  # ours / peer at 2 threads, per round
+    table = compare.render_threads({"rows": [row], "threads": [1, 2]})
+    assert "speed-up 1 -> 2" in table and "| 2^14 | multiply + relinearize + rescale | ours |" in table
+    assert compare.label("ours@2") == "ours, 2 thr" and compare.label("openfhe_b") == "OpenFHE (b)"
