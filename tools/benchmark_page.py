@@ -89,6 +89,19 @@ def load_sentence(meta: dict) -> str:
     return text + "."
 
 
+def split(compare: dict) -> list[dict]:
+    """The stored compare.py data as the runs it was merged from (each with its meta and its sections)."""
+    if "meta" not in compare:
+        return []
+    metas = compare.get("runs") or [compare["meta"]]
+    runs = [{"meta": meta} for meta in metas]
+    for section in SECTIONS:
+        if compare.get(section, {}).get("rows"):
+            table = {k: v for k, v in compare[section].items() if k != "run"}
+            runs[compare[section].get("run", 0)][section] = table
+    return [run for run in runs if any(section in run for section in SECTIONS)]
+
+
 def merge(runs: list[dict]) -> dict:
     """Several compare.py outputs as one: each section from the first run that measured it, tagged with its run."""
     merged = {"meta": runs[0]["meta"], "runs": [run["meta"] for run in runs]}
@@ -364,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the --json output of benchmarks/compare.py (several: each section from the first "
                              "file that has it)")
     parser.add_argument("--no-plots", action="store_true", help="rewrite the pages only")
+    parser.add_argument("--keep", action="store_true",
+                        help="with --compare: keep the stored sections that the new runs did not measure")
     args = parser.parse_args(argv)
     data = json.loads(DATA.read_text(encoding="utf-8"))
     if args.speed:
@@ -372,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
             data["speed_note"] = args.note
     if args.compare:
         runs = [json.loads(path.read_text(encoding="utf-8")) for path in args.compare]
+        if args.keep:
+            runs += split(data.get("compare", {}))
         data["compare"] = runs[0] if len(runs) == 1 else merge(runs)
     if args.speed or args.compare:
         DATA.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")

@@ -108,3 +108,20 @@ def test_headline_adds_openfhe_on_our_ring_with_its_fewer_levels(fixture):
     assert requests["openfhe_b"]["poly_degree"] is None
     assert "openfhe_bn" not in compare.bootstrap_requests("teaching", 4096, requests["openfhe_a"] | {
         "compute_levels": 3, "cts": 3, "stc": 3}, [0.5], 1)
+
+
+def test_a_merged_page_splits_back_into_its_runs_and_keep_adds_only_what_a_new_run_lacks(fixture):
+    other = {"meta": dict(fixture["meta"], command="python benchmarks/compare.py --sections sizes"),
+             "sizes": {"rows": [{"object": "public key", "ours": 100, "tenseal": 200, "openfhe": 400}]}}
+    merged = benchmark_page.merge([fixture, other])
+    runs = benchmark_page.split(merged)
+    assert [sorted(k for k in run if k != "meta") for run in runs] == [["bootstrap", "core"], ["sizes"]]
+    assert runs[1]["meta"]["command"].endswith("--sections sizes") and "run" not in runs[0]["core"]
+    new = {"meta": dict(fixture["meta"], command="python benchmarks/compare.py --sections core threads"),
+           "core": {"rows": [core_row(8192, 2, "multiply", [1.0, 1.0], tenseal=[2.0, 2.0])]},
+           "threads": {"rows": [compare.threads_row(8192, "multiply", {"ours@1": [2.0], "ours@2": [1.0]}, [1, 2])],
+                       "threads": [1, 2]}}
+    again = benchmark_page.merge([new] + runs)
+    assert again["core"]["run"] == 0 and len(again["core"]["rows"]) == 1  # the new core rows replace the old
+    assert again["bootstrap"]["run"] == 1 and again["sizes"]["run"] == 2  # what the new run did not measure stays
+    assert "### Threads: speed-up from one thread to more" in benchmark_page.measured(again)
