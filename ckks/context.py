@@ -623,8 +623,8 @@ class Context:
         Args:
             progress: show a progress bar on stderr (tqdm; only when stderr is a terminal).
             memory_limit: refuse before generating when the keys would take more bytes than this
-                (default 8 GiB, `ckks.scheme.parameters.KEY_MEMORY_LIMIT`; the "128" preset's 62 keys,
-                each made only for the levels it is used at, `Bootstrapper.key_levels`, take 6.49 GiB).
+                (default 8 GiB, `ckks.scheme.parameters.KEY_MEMORY_LIMIT`; the "128" preset's 39 keys,
+                each made only for the levels it is used at, `Bootstrapper.key_levels`, take 3.47 GiB).
 
         Returns:
             The bootstrapper's summary: levels, rotations, key memory in MiB.

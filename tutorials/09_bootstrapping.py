@@ -241,11 +241,13 @@ assert measured[1][2] > measured[0][2]
 #
 # The `"128"` preset uses N = 2^16 and $\log_2(QP) \le 1546$ with a secret of Hamming weight 192, the
 # parameter set Lattigo documents as 128-bit secure (the 2018 HE standard table stops at 2^15). It is
-# too large to run in a tutorial: its 62 rotation keys take 6.49 GiB (each made only for the levels it
-# is used at: 10.17 GiB as full keys), key generation about two minutes. Measured on the
-# 2-core machine (the [concept page](../concepts/bootstrapping.md) has the table and the commands): one
-# bootstrap of 2^15 slots takes about 17 s on one thread against OpenFHE's 26 s, leaves 6 levels, and
-# is precise to about 18 bits (OpenFHE: 16). Here is its modulus chain.
+# too large to run in a tutorial: its 39 rotation keys take 3.47 GiB (each made only for the levels it
+# is used at, digits filled up to P, rotations shared between the DFT levels: 10.17 GiB as 62 full
+# keys), key generation about 25 s (the first bootstrap spends about 20 s more encoding its DFT
+# diagonals). Measured on the 2-core machine (the [concept page](../concepts/bootstrapping.md) has
+# the table and the commands): one bootstrap of 2^15 slots takes about 17 s on one thread against
+# OpenFHE's 26 s, leaves 6 levels, and is precise to about 18 bits (OpenFHE: 16). Here is its
+# modulus chain.
 
 # %%
 big = preset("128")

@@ -94,11 +94,16 @@ class Parameters:
         hamming_weight: None for a uniform ternary secret, or the number of
             non-zero coefficients of a sparse ternary secret.
         sigma: standard deviation of the discrete Gaussian error (3.2).
+        digit_primes: an explicit key-switching digit partition: how many consecutive data primes each
+            digit holds, q_0's digit first, summing to the number of data primes (e.g. the by-size
+            partition of [`digits_by_bits`][ckks.scheme.parameters.digits_by_bits]); None (default): ``dnum``
+            digits of equal prime counts (the last one shorter), as SEAL.  With a partition, ``dnum`` is
+            its length (give ``dnum`` as None or equal to it).
 
     Raises:
         InputTypeError: ``poly_degree``, ``moduli_bits``, ``scale_bits`` or ``sigma`` has the wrong type.
         ParameterError: a value is out of range: N not a power of two in [4, 2^16], a prime size outside
-            [2, 61], too few primes, ``special_count``, ``dnum``, ``hamming_weight``, ``sigma`` or
+            [2, 61], too few primes, ``special_count``, ``dnum``, ``digit_primes``, ``hamming_weight``, ``sigma`` or
             ``security`` invalid, no NTT primes of a size, ``scale_bits`` not below the size of q_0, more
             than `MAX_MODULI` primes or `MAX_DIGITS` key-switching digits, or ``sigma`` below 3.19 with
             ``security`` set.
@@ -117,6 +122,7 @@ class Parameters:
         special_count: int = 1,
         hamming_weight: int | None = None,
         sigma: float = 3.2,
+        digit_primes: list[int] | tuple[int, ...] | None = None,
     ):
         self.poly_degree = _check_poly_degree(poly_degree)
         security = check_security_level(security)
@@ -139,7 +145,9 @@ class Parameters:
         self.security = security
         self.sigma = float(sigma)
         self.hamming_weight = _check_hamming_weight(hamming_weight, self.poly_degree)
-        self.dnum = _check_dnum(dnum, len(self.data_moduli))
+        count = len(self.data_moduli)
+        self.digit_primes: tuple[int, ...] | None = _check_digit_primes(digit_primes, dnum, count)
+        self.dnum = len(self.digit_primes) if self.digit_primes is not None else _check_dnum(dnum, count)
         if len(self.digits) > MAX_DIGITS:
             raise ParameterError(
                 f"{len(self.digits)} key-switching digits exceed the supported {MAX_DIGITS}; set dnum to at most "
@@ -176,10 +184,20 @@ class Parameters:
 
     @property
     def digits(self) -> list[list[int]]:
-        """Indices of the data primes in each key-switching digit."""
-        count = len(self.data_moduli)
-        size = math.ceil(count / self.dnum)
-        return [list(range(start, min(start + size, count))) for start in range(0, count, size)]
+        """Indices of the data primes in each key-switching digit (consecutive runs, q_0's digit first)."""
+        return [list(range(start, start + size)) for start, size in zip(self._digit_starts, self.digit_sizes)]
+
+    @cached_property
+    def digit_sizes(self) -> tuple[int, ...]:
+        """How many data primes each key-switching digit holds: ``digit_primes``, or ``dnum`` equal runs
+        (ceil(L+1 / dnum) primes each, the last one shorter)."""
+        if self.digit_primes is not None:
+            return self.digit_primes
+        return equal_digits(len(self.data_moduli), self.dnum)
+
+    @cached_property
+    def _digit_starts(self) -> tuple[int, ...]:
+        return tuple(int(x) for x in np.cumsum((0,) + self.digit_sizes[:-1]))
 
     def fingerprint(self) -> str:
         """A hex digest identifying these parameters (ring, primes, digits, secret, error).
@@ -203,8 +221,16 @@ class Parameters:
             "hamming_weight": self.hamming_weight,
             "sigma": self.sigma,
         }
+        if self.custom_digits:  # the default partition of dnum keeps the fingerprint it always had
+            description["digit_primes"] = list(self.digit_primes)
         blob = json.dumps(description, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:32]
+
+    @property
+    def custom_digits(self) -> bool:
+        """True when ``digit_primes`` gives a partition other than ``dnum`` equal runs (it then enters the
+        fingerprint and the serialized header)."""
+        return self.digit_primes is not None and self.digit_primes != equal_digits(len(self.data_moduli), self.dnum)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Parameters) and self.fingerprint() == other.fingerprint()
@@ -215,7 +241,8 @@ class Parameters:
     def __repr__(self) -> str:
         return (
             f"Parameters(poly_degree={self.poly_degree}, moduli_bits={list(self.moduli_bits)}, "
-            f"scale_bits={self.scale_bits:g}, security={self.security}, dnum={self.dnum})"
+            f"scale_bits={self.scale_bits:g}, security={self.security}, dnum={self.dnum}"
+            + (f", digit_primes={list(self.digit_primes)})" if self.custom_digits else ")")
         )
 
     # -- checks ----------------------------------------------------------------
@@ -442,7 +469,9 @@ class Parameters:
 
         Returns:
             A dict with poly_degree, moduli_bits, scale_bits, security, dnum,
-            special_count, hamming_weight, sigma and the primes as decimal strings.
+            special_count, hamming_weight, sigma and the primes as decimal strings, and
+            digit_primes when the digit partition is not dnum's equal one (headers of the
+            default partition are unchanged).
         """
         return {
             "poly_degree": self.poly_degree,
@@ -454,7 +483,7 @@ class Parameters:
             "hamming_weight": self.hamming_weight,
             "sigma": self.sigma,
             "primes": [str(q) for q in self.all_moduli],
-        }
+        } | ({"digit_primes": list(self.digit_primes)} if self.custom_digits else {})
 
     @classmethod
     def from_fields(cls, fields: Fields) -> Parameters:
@@ -483,11 +512,12 @@ class Parameters:
         hamming_weight = p.integer("hamming_weight", 1, poly_degree, optional=True)
         sigma = p.number("sigma", 0.0, 2.0**16)
         primes = p.array("primes", MAX_MODULI)
+        digit_primes = p.int_list("digit_primes", MAX_MODULI, 1, MAX_MODULI) if "digit_primes" in p.obj else None
         p.done()
         try:
             params = cls(
                 poly_degree, moduli_bits, scale_bits, security=security, dnum=dnum,
-                special_count=special_count, hamming_weight=hamming_weight, sigma=sigma,
+                special_count=special_count, hamming_weight=hamming_weight, sigma=sigma, digit_primes=digit_primes,
             )
         except CKKSError as exc:
             raise SerializationError(f"header field 'params' describes invalid parameters: {exc}") from None
@@ -644,6 +674,82 @@ def _check_hamming_weight(hamming_weight: object, n: int) -> int | None:
             f"got {hamming_weight!r}"
         )
     return int(hamming_weight)
+
+
+def equal_digits(count: int, dnum: int) -> tuple[int, ...]:
+    """The default digit partition: ``dnum`` runs of ceil(count / dnum) primes (the last one shorter).
+
+    SEAL's partition is dnum = count (one prime per digit).
+
+    Args:
+        count: the number of data primes.
+        dnum: the number of digits (1 .. count; not checked).
+
+    Returns:
+        The primes per digit, q_0's digit first.
+    """
+    size = math.ceil(count / dnum)
+    return tuple(min(size, count - start) for start in range(0, count, size))
+
+
+def digits_by_bits(moduli_bits: list[int] | tuple[int, ...], special_count: int = 1) -> list[int]:
+    """The by-size key-switching digit partition: consecutive data primes, each digit filled up to P.
+
+    Hybrid key switching (Han and Ki, CT-RSA 2020, section 3) adds the error sum_j d_j e_j / P
+    (|d_j| < D_j / 2, D_j the product of digit j's primes) to the mod-down's rounding: it stays at
+    the rounding's size while every D_j <= P.  Equal prime counts (``dnum``) waste that room when the
+    primes differ in size (a digit of four 42-bit primes is 168 bits under a 300-bit P); this
+    partition fills each digit from q_0 up with as many primes as keep its size at most P's
+    (sizes from ``moduli_bits``: sum of the digit's bits <= sum of the special primes' bits), so
+    the fewest digits meet D_j <= P.  Fewer digits mean smaller keys (`Parameters.key_digits`)
+    and fewer products in every key switch.
+
+    Args:
+        moduli_bits: SEAL-style sizes, data primes then the ``special_count`` special primes.
+        special_count: how many trailing entries are special primes.
+
+    Returns:
+        The primes per digit, q_0's digit first (for ``Parameters(..., digit_primes=...)``).
+
+    Raises:
+        InputTypeError: ``moduli_bits`` is not a list of integers.
+        ParameterError: bad sizes or ``special_count``, or a data prime larger than P (no digit can hold it
+            within P: add special primes).
+    """
+    bits = _check_moduli_bits(moduli_bits, special_count)
+    data, special = bits[: len(bits) - special_count], sum(bits[len(bits) - special_count :])
+    sizes: list[int] = []
+    filled = special + 1
+    for b in data:
+        if b > special:
+            raise ParameterError(
+                f"a {b}-bit data prime is larger than the special modulus P ({special} bits): no key-switching "
+                "digit can hold it within P; add special primes"
+            )
+        if filled + b > special:
+            sizes.append(0)
+            filled = 0
+        sizes[-1] += 1
+        filled += b
+    return sizes
+
+
+def _check_digit_primes(digit_primes: object, dnum: object, data_count: int) -> tuple[int, ...] | None:
+    if digit_primes is None:
+        return None
+    if isinstance(digit_primes, (str, bytes)) or not hasattr(digit_primes, "__iter__"):
+        raise InputTypeError(f"digit_primes must be a list of integers (primes per digit), got {digit_primes!r}")
+    sizes = list(digit_primes)
+    if not sizes or not all(is_integer(k) and k >= 1 for k in sizes) or sum(int(k) for k in sizes) != data_count:
+        raise ParameterError(
+            f"digit_primes must list positive prime counts, q_0's digit first, that sum to the {data_count} data "
+            f"primes; got {sizes!r} (e.g. ckks.scheme.parameters.digits_by_bits(moduli_bits, special_count))"
+        )
+    if dnum is not None and (not is_integer(dnum) or int(dnum) != len(sizes)):
+        raise ParameterError(
+            f"dnum={dnum!r} contradicts digit_primes={sizes} ({len(sizes)} digits); give dnum=None with digit_primes"
+        )
+    return tuple(int(k) for k in sizes)
 
 
 def _check_dnum(dnum: object, data_count: int) -> int:

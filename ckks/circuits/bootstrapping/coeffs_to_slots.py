@@ -41,26 +41,31 @@ def output_factor(sparse_slots: int, slots: int) -> np.ndarray:
     return np.where(j % (2 * sparse_slots) < sparse_slots, 0.5 + 0j, -0.5j)
 
 
-def coeffs_to_slots_matrices(sparse_slots: int, slots: int, levels: int) -> list[SlotMatrix]:
+def coeffs_to_slots_matrices(
+    sparse_slots: int, slots: int, levels: int, split: tuple[int, ...] | None = None
+) -> list[SlotMatrix]:
     """The CoeffsToSlots groups, in the order they are applied.
 
     Args:
         sparse_slots: n, a power of two with n = S or 2n <= S.
         slots: S = N/2.
         levels: how many groups (levels) to merge the log2(n) stages into.
+        split: stage counts of the groups in the order they are applied (None: as even as possible,
+            larger groups first; `ckks.circuits.bootstrapping.dft.split_stages`).
 
     Returns:
         One `SlotMatrix` per level; their product is a F^-1 (input period n).
 
     Raises:
-        InputError: n is not a power of two in [2, S] with n = S or 2n <= S, or ``levels`` is out of range.
+        InputError: n is not a power of two in [2, S] with n = S or 2n <= S, or ``levels`` or ``split`` is out
+            of range.
     """
     n = _check_slots(sparse_slots, slots)
     stages = n.bit_length() - 1
     order = list(range(stages, 0, -1))  # S_logn^-1 is applied first
     groups = []
     start = 0
-    for size in split_stages(stages, levels):
+    for size in split_stages(stages, levels, split):
         product = None
         for stage in order[start : start + size]:
             m = stage_matrix(inverse_butterfly_stage(n, stage), n, slots)

@@ -52,7 +52,9 @@ May import: numpy, `ckks.scheme`, `ckks.errors`.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,6 +68,7 @@ from ckks.scheme.rotation import Rotator
 
 __all__ = [
     "SlotMatrix",
+    "share_rotations",
     "special_dft_matrix",
     "butterfly_stage",
     "inverse_butterfly_stage",
@@ -117,6 +120,9 @@ class SlotMatrix:
     slots: int
     period: int
     diagonals: dict[int, np.ndarray] = field(default_factory=dict)
+    #: the BSGS plan `apply_matrix` follows, when one was chosen for this matrix (`share_rotations`);
+    #: None: `bsgs_plan` computes the cheapest on its own
+    plan: dict[int, list[tuple[int, int]]] | None = field(default=None, repr=False, compare=False)
 
     def add(self, offset: int, diagonal: np.ndarray) -> None:
         """Add ``diagonal`` to the diagonal of ``offset`` (reduced mod the period).
@@ -182,13 +188,17 @@ class SlotMatrix:
         return y
 
     def bsgs_plan(self) -> dict[int, list[tuple[int, int]]]:
-        """{giant step G: [(baby step b, offset k = G + b)]}, minimising #babies + GIANT_COST * #giants.
+        """{giant step G: [(baby step b, offset k = G + b)]}: the chosen `plan`, or the cheapest on its own.
 
+        Without a chosen plan: minimising #babies + GIANT_COST * #giants.
         Offsets are multiples of their gcd (the stride); in stride units
         k = g floor(k / g) + b with 0 <= b < g, for the best g.  Baby rotations
         share one decomposition (hoisting), a giant rotation needs its own,
-        hence the weight `GIANT_COST`.
+        hence the weight `GIANT_COST`.  `share_rotations` chooses plans for several
+        matrices together so that they share rotation keys.
         """
+        if self.plan is not None:
+            return self.plan
         ks = list(self.diagonals)
         nonzero = [k for k in ks if k]
         stride = math.gcd(*nonzero) if nonzero else 1
@@ -208,11 +218,93 @@ class SlotMatrix:
             plan.setdefault(giant, []).append((k - giant, k))
         return plan
 
+    def bsgs_options(self) -> list[tuple[int, int, dict[int, list[tuple[int, int]]]]]:
+        """Every baby-step giant-step split of the offsets: [(giant g, window start c, plan)].
+
+        In stride units (the gcd of the offsets) offset u = G + b with the baby b in the window
+        [c, c + g) and G a multiple of g, for g = 1 .. span and c = -(g - 1) .. 0 (c = 0 is
+        `bsgs_plan`'s form; a window reaching below 0 moves some babies to negative steps, which
+        another matrix may already have keys for).  Giant steps are taken mod S into (-S/2, S/2]
+        (rotations by G and G - S are the same), so each rotation is one group.
+
+        Returns:
+            The options, each with its plan {G: [(b, k)]} in slot steps.
+        """
+        ks = list(self.diagonals)
+        nonzero = [k for k in ks if k]
+        stride = math.gcd(*nonzero) if nonzero else 1
+        units = np.array([k // stride for k in ks], dtype=np.int64)
+        span = int(units.max() - units.min() + 1) if len(ks) else 1
+        out = []
+        for g in range(1, span + 1):
+            for c in range(1 - g, 1):
+                babies = (units - c) % g + c
+                giants = (units - babies) * stride % self.slots  # one group per rotation: G and G - S are one
+                giants = np.where(giants > self.slots // 2, giants - self.slots, giants)
+                plan: dict[int, list[tuple[int, int]]] = {}
+                for k, giant, baby in zip(ks, giants.tolist(), babies.tolist()):
+                    plan.setdefault(giant, []).append((baby * stride, k))
+                out.append((g, c, plan))
+        return out
+
     def rotation_steps(self) -> list[int]:
         """The rotation steps (baby and giant) `apply_matrix` performs."""
         plan = self.bsgs_plan()
         steps = {b for pairs in plan.values() for b, _ in pairs} | set(plan)
         return sorted(s for s in steps if s % self.slots)
+
+
+#: How much one rotation of a BSGS plan weighs against one rotation key when `share_rotations` chooses plans:
+#: a hoisted baby rotation at level l costs (about) the work of reading a key of level l once, a giant one
+#: `GIANT_COST` times that; this weight trades that work for key memory (0.5: one more key of a level is worth
+#: two more hoisted rotations at that level).
+ROTATION_WEIGHT = 0.5
+
+
+def share_rotations(
+    uses: list[tuple[SlotMatrix, int]], key_bytes: Callable[[int], float], held: dict[int, int] | None = None
+) -> dict[int, int]:
+    """Choose the BSGS plans of several matrices together, so that they share rotation keys.
+
+    Each DFT level has its own offsets (strides 1, 16, 256, ... of the butterfly groups), so each
+    matrix alone would pick its own baby and giant steps.  A key for step k made for the levels up
+    to m serves every use of k at a level <= m (`ckks.scheme.parameters.Parameters.key_digits`), so
+    the matrices are planned from the highest level down, and each takes the split
+    (`SlotMatrix.bsgs_options`) that minimises
+
+        (bytes of the keys it adds) + ROTATION_WEIGHT * (babies + GIANT_COST * giants) * key_bytes(level):
+
+    steps that a matrix higher up (or ``held``) already has keys for are free, which draws the plans
+    of matrices with matching strides (a CoeffsToSlots and a SlotsToCoeffs group over the same
+    butterfly stages) onto the same steps, and moves babies into negative windows when those keys
+    exist.  The plans are stored on the matrices (`SlotMatrix.plan`), where `apply_matrix` and
+    `SlotMatrix.rotation_steps` read them.
+
+    Args:
+        uses: (matrix, level it is applied at) pairs; every matrix works on the same S slots.
+        key_bytes: level -> bytes of one rotation key made for the levels up to it.
+        held: {step mod S: level} of keys made anyway (e.g. the trace's); not changed.
+
+    Returns:
+        {step mod S: highest level it is used at}, ``held`` included.
+    """
+    have = dict(held or {})
+    for matrix, level in sorted(uses, key=lambda use: -use[1]):
+        slots = matrix.slots
+        cost = key_bytes(level)
+        best = None
+        for _, _, plan in matrix.bsgs_options():
+            giants = {g % slots for g in plan} - {0}
+            babies = {b % slots for pairs in plan.values() for b, _ in pairs} - {0}
+            added = sum(cost - (key_bytes(have[s]) if s in have else 0)
+                        for s in giants | babies if have.get(s, -1) < level)
+            score = added + ROTATION_WEIGHT * (len(babies) + GIANT_COST * len(giants)) * cost
+            if best is None or score < best[0]:
+                best = (score, plan, giants | babies)
+        matrix.plan = best[1]
+        for step in best[2]:
+            have[step] = max(have.get(step, -1), level)
+    return have
 
 
 def butterfly_stage(n: int, stage: int) -> dict[int, np.ndarray]:
@@ -265,14 +357,30 @@ def stage_matrix(stage: dict[int, np.ndarray], n: int, slots: int) -> SlotMatrix
     return out
 
 
-def split_stages(stages: int, levels: int) -> list[int]:
-    """How many butterfly stages each of ``levels`` groups merges (as even as possible, larger first).
+def split_stages(stages: int, levels: int, split: tuple[int, ...] | list[int] | None = None) -> list[int]:
+    """How many butterfly stages each of ``levels`` groups merges: ``split``, or as even as possible, larger first.
+
+    Args:
+        stages: log2 of the slot count.
+        levels: the number of groups.
+        split: explicit group sizes in the order the groups are applied, or None.
+
+    Returns:
+        The group sizes.
 
     Raises:
-        InputError: ``levels`` is not between 1 and ``stages``.
+        InputError: ``levels`` is not between 1 and ``stages``, or ``split`` is not ``levels`` positive
+            integers summing to ``stages``.
     """
     if not 1 <= levels <= max(stages, 1):
         raise InputError(f"the DFT of {stages} stages can use 1 .. {stages} levels, got {levels}")
+    if split is not None:
+        sizes = list(split)
+        if len(sizes) != levels or not all(isinstance(k, int) and k >= 1 for k in sizes) or sum(sizes) != stages:
+            raise InputError(
+                f"a DFT split must give {levels} positive stage counts summing to the {stages} stages, got {split!r}"
+            )
+        return sizes
     base, extra = divmod(stages, levels)
     return [base + (1 if i < extra else 0) for i in range(levels)]
 
@@ -372,17 +480,33 @@ def _product_mod(primes, q: int) -> int:
 _PI = np.longdouble("3.14159265358979323846264338327950288")
 
 
-def _fft_extended(x: np.ndarray) -> np.ndarray:
-    """sum_j x_j exp(-2 pi i j k / n) in long double (64-bit mantissa on x86), radix 2."""
-    n = x.shape[0]
-    x = x[bit_reverse(n)].astype(np.clongdouble)
+@functools.lru_cache(maxsize=4)
+def _extended_tables(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray], np.ndarray]:
+    """Per ring degree n, computed once: the slot positions of values and conjugates, the bit reversal,
+    the twiddles of every radix-2 stage and the untwist exp(-pi i j / n) / n, in long double."""
+    powers = np.array([pow(5, j, 2 * n) for j in range(n // 2)], dtype=np.int64)
+    twiddles = []
     m = 2
     while m <= n:
         angle = -2 * _PI * np.arange(m // 2, dtype=np.longdouble) / m
-        w = np.cos(angle) + 1j * np.sin(angle)
-        blocks = x.reshape(-1, m)
-        u, v = blocks[:, : m // 2], blocks[:, m // 2 :] * w
-        x = np.concatenate([u + v, u - v], axis=1).ravel()
+        twiddles.append(np.cos(angle) + 1j * np.sin(angle))
+        m *= 2
+    angle = -_PI * np.arange(n, dtype=np.longdouble) / n
+    untwist = (np.cos(angle) + 1j * np.sin(angle)) / n
+    return (powers - 1) // 2, (2 * n - powers - 1) // 2, bit_reverse(n), twiddles, untwist
+
+
+def _fft_extended(x: np.ndarray) -> np.ndarray:
+    """sum_j x_j exp(-2 pi i j k / n) along the last axis, in long double (64-bit mantissa on x86), radix 2."""
+    n = x.shape[-1]
+    _, _, reverse, twiddles, _ = _extended_tables(n)
+    rows = x.shape[:-1]
+    x = x[..., reverse].astype(np.clongdouble)
+    m = 2
+    for w in twiddles:
+        blocks = x.reshape(*rows, -1, m)
+        u, v = blocks[..., : m // 2], blocks[..., m // 2 :] * w
+        x = np.concatenate([u + v, u - v], axis=-1).reshape(*rows, n)
         m *= 2
     return x
 
@@ -412,18 +536,20 @@ def encode_precise(encoder: Encoder, values: np.ndarray, scale: float, level: in
 
 
 def _precise_coefficients(encoder: Encoder, values: np.ndarray, scale: float) -> np.ndarray:
-    """round(scale * m) as int64, m the real coefficients with slot values ``values`` (long-double FFT)."""
-    params = encoder.params
-    n = params.poly_degree
-    powers = np.array([pow(5, j, 2 * n) for j in range(n // 2)], dtype=np.int64)
-    w = np.zeros(n, dtype=np.clongdouble)
-    w[(powers - 1) // 2] = values
-    w[(2 * n - powers - 1) // 2] = np.conj(values)
-    angle = -_PI * np.arange(n, dtype=np.longdouble) / n
-    untwist = np.cos(angle) + 1j * np.sin(angle)
-    coefficients = (_fft_extended(w) / n * untwist).real * np.longdouble(scale)
+    """round(scale * m) as int64, m the real coefficients with slot values ``values`` (long-double FFT).
+
+    ``values`` may hold several vectors (shape (..., N/2)), transformed along the last axis; the tables
+    come from `_extended_tables`, computed once per N (at N = 2^16 they were 3/4 of the time of an encoding).
+    """
+    n = encoder.params.poly_degree
+    slots, conjugates, _, _, untwist = _extended_tables(n)
+    values = np.asarray(values)
+    w = np.zeros(values.shape[:-1] + (n,), dtype=np.clongdouble)
+    w[..., slots] = values
+    w[..., conjugates] = np.conj(values)
+    coefficients = (_fft_extended(w) * untwist).real * np.longdouble(scale)
     rounded = np.rint(coefficients)
-    if np.max(np.abs(rounded)) >= np.longdouble(2.0**62):
+    if rounded.size and np.max(np.abs(rounded)) >= np.longdouble(2.0**62):
         raise InputError("a DFT diagonal is too large for its plaintext scale")
     return rounded.astype(np.int64)
 

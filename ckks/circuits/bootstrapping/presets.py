@@ -26,7 +26,11 @@ Presets:
   (the parameter family of Bossuat, Mouchet, Troncoso-Pastoriza and Hubaux, Eurocrypt 2021);
   our chain is smaller (1513 bits) and also below the uniform-ternary 128-bit bound of 1761 bits
   for N = 2^16 that `ckks.scheme.parameters` applies.  Unlike Lattigo we do not switch to an
-  ephemeral h = 32 key before ModRaise, so K must cover h = 192 (K = 28).
+  ephemeral h = 32 key before ModRaise, so K must cover h = 192 (K = 28).  Its key-switching
+  digits are filled up to the size of P (``digit_split="bits"``: 5 digits of 265, 288, 300, 300
+  and 60 bits instead of 6 of 4 primes; Han and Ki's D_j <= P still holds) and its DFT stages
+  are grouped so that SlotsToCoeffs reuses CoeffsToSlots rotations (``cts_split``, ``stc_split``):
+  its 39 rotation keys take 3.47 GiB (`Bootstrapper.key_memory_estimate`).
 """
 
 from __future__ import annotations
@@ -38,9 +42,12 @@ from dataclasses import dataclass, field, replace
 from ckks.circuits.bootstrapping.eval_mod import EvalModConfig
 from ckks.container import Fields, preview
 from ckks.errors import CKKSError, InputError, InsecureWarning, ParameterError, SecurityError, SerializationError
-from ckks.scheme.parameters import MAX_MODULI, MAX_POLY_DEGREE, Parameters
+from ckks.scheme.parameters import MAX_MODULI, MAX_POLY_DEGREE, Parameters, digits_by_bits, equal_digits
 
 __all__ = ["BootstrapConfig", "PRESETS", "preset", "bootstrapping_parameters"]
+
+#: The key-switching digit partitions a configuration may ask for (`BootstrapConfig.digit_split`).
+DIGIT_SPLITS = ("equal", "bits")
 
 #: Marker for "the preset's own security level".
 PRESET_SECURITY = "preset"
@@ -64,8 +71,17 @@ class BootstrapConfig:
         scale_bits: log2 Delta (and size of the compute and SlotsToCoeffs primes).
         boot_bits: size of the CoeffsToSlots and EvalMod primes.
         special_bits: size of each special prime.
-        dnum: key-switching digits.
+        dnum: key-switching digits of equal prime counts; they also size P (`special_count`).
+        digit_split: "equal" (``dnum`` digits of equal prime counts, as SEAL) or "bits" (the same special
+            primes, then digits filled up to P's size from q_0 up: `ckks.scheme.parameters.digits_by_bits`;
+            fewer digits, smaller keys, the same key-switching noise bound D_j <= P).
         precision_bits: the promised precision: -log2 of the largest error on values |z| <= 1.
+        cts_split: stage counts of the CoeffsToSlots groups in the order applied (largest strides first), or
+            None (as even as possible, `ckks.circuits.bootstrapping.dft.split_stages`).
+        stc_split: the same for SlotsToCoeffs (smallest strides first).  Groups over the same strides in
+            both let SlotsToCoeffs reuse the CoeffsToSlots keys (`ckks.circuits.bootstrapping.dft.share_rotations`):
+            the "128" preset splits its 15 stages (4, 3, 4, 4) and (4, 5, 6).  `with_options` drops a split
+            that a change of ``slots``, ``poly_degree`` or the level counts invalidates.
     """
 
     name: str
@@ -83,14 +99,23 @@ class BootstrapConfig:
     special_bits: int = 60
     dnum: int = 4
     precision_bits: float = 18.0
+    digit_split: str = "equal"
+    cts_split: tuple[int, ...] | None = None
+    stc_split: tuple[int, ...] | None = None
 
     def __post_init__(self):
         """Validate the ring, the slot count and the level counts.
 
         Raises:
             ParameterError: N is not a power of two >= 16, ``slots`` is neither N/2 nor a power of two
-                up to N/4, a level count is not a positive integer, or more DFT levels than stages.
+                up to N/4, a level count is not a positive integer, more DFT levels than stages,
+                ``digit_split`` is neither "equal" nor "bits", or ``cts_split`` / ``stc_split`` is not None or
+                one positive stage count per level summing to the stages.
         """
+        if self.digit_split not in DIGIT_SPLITS:
+            raise ParameterError(
+                f"digit_split must be one of {', '.join(map(repr, DIGIT_SPLITS))}, got {self.digit_split!r}"
+            )
         n = self.poly_degree
         if isinstance(n, bool) or not isinstance(n, int) or n < 16 or n & (n - 1):
             raise ParameterError(f"poly_degree must be a power of two >= 16, got {n!r}")
@@ -111,6 +136,18 @@ class BootstrapConfig:
             raise ParameterError(
                 f"{s} slots give {stages} DFT stages: cts_levels and stc_levels must be at most {stages}"
             )
+        for name, levels in (("cts_split", self.cts_levels), ("stc_split", self.stc_levels)):
+            split = getattr(self, name)
+            if split is None:
+                continue
+            sizes = tuple(split) if isinstance(split, (list, tuple)) else None
+            if (sizes is None or len(sizes) != levels or sum(sizes) != stages
+                    or not all(isinstance(k, int) and not isinstance(k, bool) and k >= 1 for k in sizes)):
+                raise ParameterError(
+                    f"{name} must be None or {levels} positive stage counts summing to the {stages} DFT stages of "
+                    f"{s} slots, got {split!r}"
+                )
+            object.__setattr__(self, name, sizes)
 
     @property
     def full_packing(self) -> bool:
@@ -148,6 +185,18 @@ class BootstrapConfig:
         digit = max(sum(bits[i : i + size]) for i in range(0, len(bits), size))
         return math.ceil((digit + 1) / (self.special_bits - 1))
 
+    def digit_primes(self) -> list[int] | None:
+        """The key-switching digit partition (primes per digit) for ``digit_split="bits"``, else None (``dnum``)."""
+        if self.digit_split == "equal":
+            return None
+        return digits_by_bits(self.moduli_bits(), self.special_count)
+
+    @property
+    def digit_count(self) -> int:
+        """How many key-switching digits the parameters get (``dnum``, or the length of `digit_primes`)."""
+        sizes = self.digit_primes()
+        return self.dnum if sizes is None else len(sizes)
+
     def moduli_bits(self) -> list[int]:
         """The SEAL-style ``moduli_bits``: data primes, then the special primes."""
         return self.data_bits() + [self.special_bits] * self.special_count
@@ -170,6 +219,10 @@ class BootstrapConfig:
             raise InputError(f"unknown bootstrapping options {sorted(unknown)}; known: {known}")
         if "poly_degree" in changes and "slots" not in changes and self.full_packing:
             changes["slots"] = changes["poly_degree"] // 2
+        for name, levels in (("cts_split", "cts_levels"), ("stc_split", "stc_levels")):
+            reshaped = any(key in changes and changes[key] != getattr(self, key) for key in ("slots", levels))
+            if name not in changes and reshaped:
+                changes[name] = None  # the preset's split was for its own stage and level counts
         return replace(self, **changes)
 
     # -- serialization (the "bootstrapping" field of a context blob, `ckks.context`) -------------------
@@ -199,6 +252,8 @@ class BootstrapConfig:
             "special_bits": self.special_bits,
             "dnum": self.dnum,
             "precision_bits": self.precision_bits,
+        } | ({} if self.digit_split == "equal" else {"digit_split": self.digit_split}) | {
+            name: list(getattr(self, name)) for name in ("cts_split", "stc_split") if getattr(self, name) is not None
         }
 
     @classmethod
@@ -239,23 +294,28 @@ class BootstrapConfig:
         bits = {key: fields.integer(key, 2, 61) for key in ("q0_bits", "scale_bits", "boot_bits", "special_bits")}
         dnum = fields.integer("dnum", 1, MAX_MODULI)
         precision_bits = fields.number("precision_bits", 0.0, 64.0)
+        digit_split = fields.choice("digit_split", DIGIT_SPLITS) if "digit_split" in fields.obj else "equal"
+        splits = {name: tuple(fields.int_list(name, MAX_MODULI, 1, MAX_MODULI)) if name in fields.obj else None
+                  for name in ("cts_split", "stc_split")}
         fields.done()
         try:
             config = cls(
                 name=name, poly_degree=poly_degree, slots=slots, compute_levels=compute_levels,
                 cts_levels=cts_levels, stc_levels=stc_levels,
                 eval_mod=EvalModConfig(k_range, degree, double_angles), hamming_weight=hamming_weight,
-                security=security, dnum=dnum, precision_bits=precision_bits, **bits,
+                security=security, dnum=dnum, precision_bits=precision_bits, digit_split=digit_split, **splits, **bits,
             )
             moduli_bits = config.moduli_bits()
             special_count = config.special_count
+            digit_sizes = tuple(config.digit_primes() or equal_digits(len(config.data_bits()), config.dnum))
         except CKKSError as exc:
             raise SerializationError(f"{fields.path} describes an invalid bootstrapping configuration: {exc}") from None
         expected = {
             "poly_degree": (config.poly_degree, params.poly_degree),
             "moduli_bits": (tuple(moduli_bits), tuple(params.moduli_bits)),
             "special_count": (special_count, params.special_count),
-            "dnum": (config.dnum, params.dnum),
+            "dnum": (config.digit_count, params.dnum),
+            "digit_primes": (digit_sizes, params.digit_sizes),
             "hamming_weight": (config.hamming_weight, params.hamming_weight),
             "scale_bits": (float(config.scale_bits), params.scale_bits),
         }
@@ -277,7 +337,7 @@ PRESETS: dict[str, BootstrapConfig] = {
     "128": BootstrapConfig(
         name="128", poly_degree=1 << 16, slots=1 << 15, compute_levels=6, cts_levels=4, stc_levels=3,
         eval_mod=EvalModConfig(28, 63, 3), hamming_weight=192, security=128, q0_bits=55, scale_bits=42,
-        boot_bits=60, dnum=6, precision_bits=16.0,
+        boot_bits=60, dnum=6, precision_bits=16.0, digit_split="bits", cts_split=(4, 3, 4, 4), stc_split=(4, 5, 6),
     ),
 }
 
@@ -331,7 +391,8 @@ def bootstrapping_parameters(config: BootstrapConfig, security: int | None | str
         if security is None:
             warnings.simplefilter("ignore", InsecureWarning)
         params = Parameters(
-            config.poly_degree, config.moduli_bits(), config.scale_bits, security=security, dnum=config.dnum,
+            config.poly_degree, config.moduli_bits(), config.scale_bits, security=security,
+            dnum=config.dnum if config.digit_split == "equal" else None, digit_primes=config.digit_primes(),
             special_count=config.special_count, hamming_weight=config.hamming_weight,
         )
     if security is None:

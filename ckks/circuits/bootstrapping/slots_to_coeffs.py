@@ -47,25 +47,29 @@ def combine_matrix(sparse_slots: int, slots: int) -> SlotMatrix:
     return out
 
 
-def slots_to_coeffs_matrices(sparse_slots: int, slots: int, levels: int) -> list[SlotMatrix]:
+def slots_to_coeffs_matrices(
+    sparse_slots: int, slots: int, levels: int, split: tuple[int, ...] | None = None
+) -> list[SlotMatrix]:
     """The SlotsToCoeffs groups, in the order they are applied.
 
     Args:
         sparse_slots: n (N/2 for full packing, at most N/4 for sparse packing).
         slots: S = N/2.
         levels: how many groups (levels).
+        split: stage counts of the groups in the order they are applied (None: as even as possible,
+            larger groups first; `ckks.circuits.bootstrapping.dft.split_stages`).
 
     Returns:
         One `SlotMatrix` per level.
 
     Raises:
-        InputError: bad ``sparse_slots`` or ``levels``.
+        InputError: bad ``sparse_slots``, ``levels`` or ``split``.
     """
     n = _check_slots(sparse_slots, slots)
     stages = n.bit_length() - 1
     groups = []
     start = 1
-    for size in split_stages(stages, levels):
+    for size in split_stages(stages, levels, split):
         product = None
         for stage in range(start, start + size):
             m = stage_matrix(butterfly_stage(n, stage), n, slots)

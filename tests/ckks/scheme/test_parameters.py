@@ -47,6 +47,76 @@ def test_dnum_groups_digits():
         Parameters(8192, [60, 40, 40, 60], 40, dnum=4)
 
 
+def test_digit_primes_give_unequal_digits():
+    with pytest.warns(PrecisionWarning):
+        p = Parameters(8192, [50, 30, 30, 30, 60], 30, digit_primes=[1, 3])
+    assert p.digits == [[0], [1, 2, 3]] and p.dnum == 2 and p.digit_sizes == (1, 3) and p.custom_digits
+    assert [p.key_digits(m) for m in range(4)] == [1, 2, 2, 2]
+    assert p.key_switch_key_bytes(0) == 1 * 2 * (1 + 1) * 8192 * 8
+    default = Parameters(8192, [60, 40, 40, 60], 40)
+    same = Parameters(8192, [60, 40, 40, 60], 40, digit_primes=[1, 1, 1], dnum=3)  # dnum's own partition
+    assert not same.custom_digits and same == default and same.to_header() == default.to_header()
+    assert "digit_primes" not in default.to_header() and "digit_primes" not in repr(default)
+    assert "digit_primes=[1, 3]" in repr(p)
+
+
+def test_digit_partition_enters_the_fingerprint_and_round_trips():
+    bits = [50, 30, 30, 30, 60, 60]
+    kwargs = dict(security=None, special_count=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureWarning)
+        equal = Parameters(32, bits, 30, dnum=2, **kwargs)
+        custom = Parameters(32, bits, 30, digit_primes=[3, 1], **kwargs)
+        assert equal.digits == [[0, 1], [2, 3]] and custom.digits == [[0, 1, 2], [3]]
+        assert equal.dnum == custom.dnum == 2 and equal != custom and equal.fingerprint() != custom.fingerprint()
+        loaded = Parameters.load(custom.serialize())
+    assert loaded == custom and loaded.digits == custom.digits
+    assert read_header(custom.serialize())["params"]["digit_primes"] == [3, 1]
+
+
+def test_digits_by_bits_fills_each_digit_up_to_p():
+    from ckks.scheme.parameters import digits_by_bits
+
+    # the "128" bootstrapping chain: P = 5 x 60 bits; dnum = 6 gives 4 primes a digit, by size 5 digits
+    chain = [55] + [42] * 9 + [60] * 13 + [60] * 5
+    assert digits_by_bits(chain, 5) == [6, 6, 5, 5, 1]
+    assert digits_by_bits([60, 40, 40, 60]) == [1, 1, 1]  # one prime per digit when P holds one prime
+    assert digits_by_bits([30, 20, 20, 20, 60]) == [2, 2]  # 50 <= 60, 40 <= 60
+    with pytest.raises(ParameterError, match="larger than the special modulus P"):
+        digits_by_bits([60, 40, 30])
+    with pytest.raises(ParameterError, match="special prime"):
+        digits_by_bits([60], 1)
+    with pytest.raises(InputTypeError, match="list of integers"):
+        digits_by_bits("60,40")
+
+
+@pytest.mark.parametrize(
+    ("digit_primes", "dnum", "error", "message"),
+    [
+        ([1, 1], None, ParameterError, "sum to the 3 data primes"),
+        ([2, 0, 1], None, ParameterError, "positive prime counts"),
+        ([1.5, 1.5], None, ParameterError, "positive prime counts"),
+        ([], None, ParameterError, "positive prime counts"),
+        ([1, 2], 3, ParameterError, "dnum=3 contradicts digit_primes"),
+        ("12", None, InputTypeError, "digit_primes must be a list"),
+    ],
+)
+def test_bad_digit_partitions_are_refused(digit_primes, dnum, error, message):
+    with pytest.raises(error, match=message):
+        Parameters(8192, [60, 40, 40, 60], 40, digit_primes=digit_primes, dnum=dnum)
+
+
+@pytest.mark.filterwarnings("ignore::ckks.errors.InsecureWarning", "ignore::ckks.errors.PrecisionWarning")
+def test_load_refuses_a_bad_digit_partition():
+    from ckks.container import pack
+
+    header = toy_params().to_header()
+    with pytest.raises(SerializationError, match="describes invalid parameters: digit_primes"):
+        Parameters.load(pack({"type": "parameters", "params": dict(header, digit_primes=[1, 1])}, []))
+    with pytest.raises(SerializationError, match="digit_primes"):
+        Parameters.load(pack({"type": "parameters", "params": dict(header, digit_primes="3")}, []))
+
+
 @pytest.mark.parametrize("n, bits", [(8192, 218), (16384, 438), (32768, 881)])
 def test_security_bound_128(n, bits):
     assert MAX_MODULUS_BITS[128][n] == bits

@@ -207,6 +207,8 @@ def test_missing_keys_and_bad_inputs(scheme, xy):
         dict(dnum=2, special_count=2, moduli_bits=[50, 30, 30, 30, 50, 50]),
         dict(dnum=1, special_count=2, moduli_bits=[40, 30, 30, 61, 61]),
         dict(dnum=3, special_count=2, moduli_bits=[50, 30, 30, 30, 40, 40]),
+        dict(digit_primes=[1, 3], special_count=2, moduli_bits=[50, 30, 30, 30, 50, 50]),  # unequal digits
+        dict(digit_primes=[3, 1], special_count=2, moduli_bits=[40, 20, 20, 30, 50, 50]),
     ],
 )
 def test_key_switching_switches_the_key(kwargs):

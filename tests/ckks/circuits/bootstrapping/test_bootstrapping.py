@@ -129,16 +129,25 @@ def test_key_memory_guard_can_be_lifted():
     assert b.key_memory() == need
 
 
-def test_128_preset_keys_exceed_the_default_guard():
+def test_128_preset_key_memory_is_below_openfhe():
+    """Issue 26: the "128" preset's keys took 10.2 GiB (62 keys over every level), then 6.49 GiB (each key made
+    only for its levels).  Digits filled up to P (5 instead of 6, 4 below the top level), the DFT groups split
+    over matching strides and the BSGS plans chosen together bring them below OpenFHE's own 128-bit setup
+    (51 keys x 84 MiB = 4.18 GiB).  Computed from the plan alone: no key is made."""
     from ckks.circuits.bootstrapping import Bootstrapper
-    from ckks.scheme.parameters import KEY_MEMORY_LIMIT
 
     config = preset("128")
     params = bootstrapping_parameters(config)
+    assert params.digit_sizes == (6, 6, 5, 5, 1) and params.total_bits == 1513  # same primes, same log2(QP)
+    assert max(params.key_digits(m) for m in range(config.max_level)) == 4
     b = Bootstrapper(params, config, evaluator=None)  # no keys are made: only the rotation plan
-    need = (len(b.rotation_steps()) + 1) * params.key_switch_key_bytes()
-    assert len(b.rotation_steps()) + 1 == 62
-    assert KEY_MEMORY_LIMIT < need < 11 * 2**30  # 10.17 GiB: generate_keys(memory_limit=None) is needed
+    need = b.key_memory_estimate()
+    assert need == sum(params.key_switch_key_bytes(level) for level in b.key_levels().values())
+    assert need < 51 * 84 * 2**20  # OpenFHE's 4.18 GiB
+    assert len(b.key_levels()) < 51
+    # every SlotsToCoeffs group over the strides of a CoeffsToSlots group reuses its keys
+    cts_steps = {s % params.slots for m in b.cts for s in m.rotation_steps()}
+    assert {s % params.slots for s in b.stc[0].rotation_steps()} <= cts_steps
 
 
 def test_missing_keys_name_the_call():
@@ -343,3 +352,101 @@ def test_context_passes_the_key_memory_limit():
         ctx.generate_bootstrapping_keys(progress=False, memory_limit=1 << 20)
     summary = ctx.generate_bootstrapping_keys(progress=False, memory_limit=None)
     assert summary["rotation_keys"] > 0 and summary["key_memory_mb"] > 1
+
+
+# -- key memory: digits by size, DFT splits, shared rotations (issue 26) --------------------------------------------
+@pytest.fixture(scope="module")
+def lean_ctx() -> ckks.Context:
+    """The teaching preset with the "128" preset's key-memory options: digits by size, custom DFT splits."""
+    ctx = _context(digit_split="bits", cts_split=(2, 3, 4), stc_split=(4, 3, 2))
+    ctx.generate_bootstrapping_keys(progress=False)
+    return ctx
+
+
+def test_digits_by_size_and_custom_splits_keep_the_precision(full_ctx, lean_ctx):
+    params, lean = full_ctx.params, lean_ctx.params
+    assert lean.all_moduli == params.all_moduli  # same primes, same log2(QP): only the partition changes
+    assert len(lean.digits) < len(params.digits)
+    assert lean.custom_digits and lean.fingerprint() != params.fingerprint()
+    assert [len(m.diagonals) for m in lean_ctx.bootstrapper.cts][0] < [len(m.diagonals) for m in
+                                                                     full_ctx.bootstrapper.cts][0]
+    assert lean_ctx.bootstrapper.key_memory() < full_ctx.bootstrapper.key_memory()
+    x = np.random.default_rng(7).uniform(-1, 1, N // 2)
+    errors = {}
+    for name, ctx in (("equal", full_ctx), ("lean", lean_ctx)):
+        out = lowest(ctx, x).bootstrap()
+        assert out.level == ctx.bootstrapper.config.compute_levels
+        errors[name] = max_error_bits(x, out.decrypt())
+    # the promised precision, and within a bit of the equal-digit chain (the key-switching noise grows with D_j / P)
+    assert errors["lean"] >= lean_ctx.bootstrapper.config.precision_bits
+    assert errors["lean"] >= errors["equal"] - 1.0
+
+
+@pytest.mark.filterwarnings("ignore::ckks.errors.InsecureWarning")
+def test_lean_context_round_trips_and_its_header_is_checked(lean_ctx):
+    from ckks.container import open_blob, seal
+    from ckks.errors import SerializationError
+
+    blob = lean_ctx.public_copy().serialize()
+    header, payload = open_blob(blob)
+    config = header["bootstrapping"]["config"]
+    assert config["digit_split"] == "bits" and config["cts_split"] == [2, 3, 4] and config["stc_split"] == [4, 3, 2]
+    assert header["params"]["digit_primes"] == list(lean_ctx.params.digit_sizes)
+    server = ckks.Context.load(blob)
+    assert server.bootstrapper.config == lean_ctx.bootstrapper.config and server.params == lean_ctx.params
+    assert [m.plan for m in server.bootstrapper.cts] == [m.plan for m in lean_ctx.bootstrapper.cts]
+    x = np.linspace(-1, 1, N // 2)
+    out = ckks.CKKSVector(server, server.evaluator.mod_switch_to(server.encrypt(x).ciphertext, 0), N // 2,
+                          zero_tail=True).bootstrap()
+    assert max_error_bits(x, lean_ctx.decrypt(ckks.CKKSVector.load(lean_ctx, out.serialize()))) >= 20
+    payload = bytes(payload)
+
+    def load(**changes):
+        boot = header["bootstrapping"]
+        return ckks.Context.load(seal(dict(header, bootstrapping=dict(boot, config=dict(config, **changes))), payload))
+
+    with pytest.raises(SerializationError, match="digit_split"):
+        load(digit_split="prime")
+    with pytest.raises(SerializationError, match="does not match the context.s parameters: it gives dnum = 4"):
+        load(digit_split="equal")
+    with pytest.raises(SerializationError, match="cts_split must be None or 3 positive stage counts"):
+        load(cts_split=[3, 3, 4])
+
+
+def test_bad_splits_are_refused_and_reshaping_drops_them():
+    with pytest.raises(ParameterError, match="cts_split must be None or 3 positive stage counts summing to the 11"):
+        preset("teaching", cts_split=(4, 4, 4))
+    with pytest.raises(ParameterError, match="stc_split"):
+        preset("teaching", stc_split=(5, 6))
+    with pytest.raises(ParameterError, match="stc_split"):
+        preset("teaching", stc_split=(5, 6, True))
+    with pytest.raises(ParameterError, match="digit_split must be one of 'equal', 'bits'"):
+        preset("teaching", digit_split="size")
+    config = preset("128")
+    assert config.cts_split == (4, 3, 4, 4) and config.stc_split == (4, 5, 6)
+    sparse = preset("128", slots=64)  # another stage count: the preset's splits no longer apply
+    assert sparse.cts_split is None and sparse.stc_split is None and sparse.digit_split == "bits"
+    assert preset("128", compute_levels=4).cts_split == (4, 3, 4, 4)
+    assert preset("teaching", cts_split=[4, 4, 3]).cts_split == (4, 4, 3)
+
+
+def test_shared_plans_compute_the_matrix_and_share_keys():
+    """`share_rotations` only moves the baby window and the giant step: every plan still computes M x."""
+    from ckks.circuits.bootstrapping.dft import share_rotations
+
+    slots = 256
+    cts = coeffs_to_slots_matrices(slots, slots, 3, (2, 3, 3))
+    stc = slots_to_coeffs_matrices(slots, slots, 3, (3, 3, 2))
+    alone = {s % slots for m in cts + stc for s in m.rotation_steps()}
+    uses = [(m, 20 - i) for i, m in enumerate(cts)] + [(m, 8 - j) for j, m in enumerate(stc)]
+    have = share_rotations(uses, lambda level: level + 3)
+    shared = {s % slots for m in cts + stc for s in m.rotation_steps()}
+    assert shared == set(have) and len(shared) < len(alone)
+    assert {s % slots for s in stc[0].rotation_steps()} <= {s % slots for m in cts for s in m.rotation_steps()}
+    x = np.random.default_rng(3).normal(size=slots) + 1j * np.random.default_rng(4).normal(size=slots)
+    for m in cts + stc:
+        y = np.zeros(slots, dtype=complex)
+        for giant, pairs in m.bsgs_plan().items():  # y = sum_G rot_G(sum_b rot_-G(d_(G+b)) rot_b(x))
+            inner = sum(np.roll(m.diagonals[k], giant) * np.roll(x, -b) for b, k in pairs)
+            y += np.roll(inner, -giant)
+        assert np.allclose(y, m.apply_plain(x))
