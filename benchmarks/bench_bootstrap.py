@@ -21,13 +21,14 @@ SlotsToCoeffs) and 3 levels after bootstrapping, with OMP_NUM_THREADS set to
 the thread count; our numba kernels run with ``set_threads``.
 
 At the "128" preset (N = 2^16, 2^15 slots; OpenFHE with level budget [4, 3] and 6 levels after), our
-keys (6.5 GiB, each made only for the levels it is used at; 10.2 GiB as full keys before) and OpenFHE's
+keys (3.5 GiB: 39 keys, each made only for the levels it is used at, digits by size and DFT levels sharing
+rotations; 6.5 GiB before that, 10.2 GiB as full keys) and OpenFHE's
 ~9 GiB do not fit together in 23 GiB: from N = 2^16 on, each round builds
 our context and keys, times them, frees them (del + gc.collect) and only then runs OpenFHE, which reports
 its key memory as the resident-memory growth of its key generation (``"key_memory": "rss"``) instead of
 serializing its keys (that doubles its memory); ``--rounds`` defaults to 1 there. One run on a shared
 2-core, 23 GiB machine (load about 2 from other users), peak resident memory of both processes together
-15.1 GiB (before level-truncated keys, on a machine with AVX-512; benchmarks/compare.py --sections bootstrap
+15.1 GiB (with the 10.2 GiB keys of that time, on a machine with AVX-512; benchmarks/compare.py --sections bootstrap
 is the maintained comparison, with OpenFHE at its own settings too, and the docs' benchmark page has its
 numbers):
 
@@ -86,7 +87,7 @@ class Ours:
             self.ctx = ckks.Context.for_bootstrapping(preset, **options)
         self.values = values
         start = time.perf_counter()
-        # Larger plans than the "128" preset's 62 keys (6.5 GiB) exceed the 8 GiB default guard: lift it here.
+        # Larger plans than the "128" preset's 39 keys (3.5 GiB) may exceed the 8 GiB default guard: lift it here.
         bootstrapper = self.ctx.bootstrapper
         keygen = KeyGenerator(self.ctx.params, secret_key=self.ctx.secret_key, prng=self.ctx.prng)
         bootstrapper.generate_keys(keygen, progress=False, memory_limit=None)
@@ -159,7 +160,7 @@ def main() -> None:
     rows = []
     for ring in rings:
         ring_degree = ring or 1 << 16
-        # From N = 2^16 on, our keys (6.5 GiB) and OpenFHE's (about 9 GiB, twice that while serialized) do not
+        # From N = 2^16 on, our keys (3.5 GiB) and OpenFHE's (about 9 GiB, twice that while serialized) do not
         # fit in memory together: free ours before each OpenFHE run (regenerating them in the next round), and
         # have OpenFHE measure its key memory as resident-memory growth instead of serializing its keys.
         low_memory = ring_degree >= 1 << 16
