@@ -6,6 +6,9 @@ import os
 # slower on a busy 2-core machine; one BLAS thread is fastest there.  This
 # must happen before numpy is imported.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# The suite checks the parallel kernels against their references: compile them at their first call
+# instead of renting their serial twins on a cold cache (`ckks.ring.jit.ParallelRental`, tested on its own).
+os.environ.setdefault("CKKS_COLD_START", "parallel")
 
 from hypothesis import settings  # noqa: E402
 

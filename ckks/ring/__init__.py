@@ -22,7 +22,7 @@ from ckks.ring.threads import choose_threading_layer as _choose_threading_layer
 
 _choose_threading_layer()
 
-# A cold numba cache means 13-30 s of silent compiling on first use: say so, once (`ckks.ring.jit`).
+# A cold numba cache means 10-25 s of silent compiling on first use: say so, once (`ckks.ring.jit`).
 from ckks.ring.jit import note_cold_cache as _note_cold_cache  # noqa: E402
 
 _note_cold_cache()

@@ -30,6 +30,8 @@ import numpy as np
 from numba import njit, prange
 from numba.np.ufunc import parallel as _numba_parallel
 
+from ckks.ring.jit import ParallelRental
+
 U64 = np.uint64
 MASK32 = np.uint64(0xFFFFFFFF)
 SHIFT32 = np.uint64(32)
@@ -367,6 +369,16 @@ def mul_mod_lanes(a, b, q, ratio_high, ratio_low, m):
 #: their 128-bit accumulator rows stay in L1, and (limb, block) tasks share the cores evenly.
 BLOCK = 1024
 
+#: numba's ``parallel=`` option of every kernel: only the explicit ``prange`` loops run in parallel.  The
+#: kernels have no array expressions, reductions or comprehensions for numba's other parallel
+#: transformations to find, and skipping their analysis (with loop fusion) shortens each kernel's
+#: compilation on a cold cache by about 7% (issue 26; ``divide_round`` 5.5 s -> 5.1 s) for the same
+#: machine code.
+PARALLEL = {
+    "prange": True, "fusion": False, "comprehension": False, "reduction": False, "inplace_binop": False,
+    "setitem": False, "numpy": False, "stencil": False,
+}
+
 #: Below this many elements in its first argument a parallel kernel runs on one thread.
 PARALLEL_THRESHOLD = 1 << 13
 
@@ -408,6 +420,9 @@ def serial_when_small(kernel=None, *, threshold: int = PARALLEL_THRESHOLD):
     Arrays of at least ``threshold`` elements with two or more threads stay
     parallel: `PARALLEL_THRESHOLD` for kernels that multiply, `CHEAP_THRESHOLD`
     for the memory-bound ones (additions), which only pay from larger sizes.
+    On a cold cache the serial twin also stands in for a parallel variant that
+    is not compiled yet, until it has run `ckks.ring.jit.RENT_SECONDS` seconds
+    (`ckks.ring.jit.ParallelRental`: the cold start).
     Only for kernels called from Python.
 
     Args:
@@ -417,25 +432,30 @@ def serial_when_small(kernel=None, *, threshold: int = PARALLEL_THRESHOLD):
 
     Returns:
         A Python wrapper with the same signature (``.kernel`` is the parallel
-        original, ``.serial`` the serial twin), or a decorator when ``kernel`` is None.
+        original, ``.serial`` the serial twin, ``.rental`` its cold-start state), or a
+        decorator when ``kernel`` is None.
     """
     if kernel is None:
         return functools.partial(serial_when_small, threshold=threshold)
     serial = _serial_twin(kernel)
+    rental = ParallelRental(kernel)
 
     @functools.wraps(kernel)
     def call(*args):
         if args[0].size < threshold or _thread_count() == 1:
             return serial(*args)
+        if rental.renting is not False and rental.rent():
+            return rental.run(serial, args)
         return kernel(*args)
 
     call.kernel = kernel
     call.serial = serial
+    call.rental = rental
     return call
 
 
 @serial_when_small(threshold=CHEAP_THRESHOLD)
-@njit(parallel=True, cache=True)
+@njit(parallel=PARALLEL, cache=True)
 def poly_add(a, b, moduli, out):
     """out = a + b mod q_i, limb by limb.
 
@@ -457,7 +477,7 @@ def poly_add(a, b, moduli, out):
 
 
 @serial_when_small(threshold=CHEAP_THRESHOLD)
-@njit(parallel=True, cache=True)
+@njit(parallel=PARALLEL, cache=True)
 def poly_sub(a, b, moduli, out):
     """out = a - b mod q_i, limb by limb.
 
@@ -480,7 +500,7 @@ def poly_sub(a, b, moduli, out):
 
 
 @serial_when_small(threshold=CHEAP_THRESHOLD)
-@njit(parallel=True, cache=True)
+@njit(parallel=PARALLEL, cache=True)
 def poly_neg(a, moduli, out):
     """out = -a mod q_i, limb by limb.
 
@@ -501,7 +521,7 @@ def poly_neg(a, moduli, out):
 
 
 @serial_when_small
-@njit(parallel=True, cache=True)
+@njit(parallel=PARALLEL, cache=True)
 def poly_mul(a, b, moduli, ratios, out):
     """out = a * b mod q_i, coefficient-wise (the ring product in NTT form).
 
@@ -535,7 +555,7 @@ def poly_mul(a, b, moduli, ratios, out):
 
 
 @serial_when_small
-@njit(parallel=True, cache=True)
+@njit(parallel=PARALLEL, cache=True)
 def poly_mul_add(a, b, c, moduli, ratios, out):
     """out = a * b + c mod q_i, coefficient-wise.
 
@@ -572,7 +592,7 @@ def poly_mul_add(a, b, c, moduli, ratios, out):
 
 
 @serial_when_small
-@njit(parallel=True, cache=True)
+@njit(parallel=PARALLEL, cache=True)
 def poly_mul_scalar(a, scalars, scalars_shoup, moduli, out):
     """out = a * s_i mod q_i with one fixed scalar s_i < q_i per limb (Shoup).
 
@@ -605,7 +625,7 @@ def poly_mul_scalar(a, scalars, scalars_shoup, moduli, out):
 
 
 @serial_when_small(threshold=CHEAP_THRESHOLD)
-@njit(parallel=True, cache=True)
+@njit(parallel=PARALLEL, cache=True)
 def poly_add_scalar(a, scalars, moduli, out):
     """out = a + s_i mod q_i with one scalar s_i < q_i per limb.
 
@@ -628,7 +648,7 @@ def poly_add_scalar(a, scalars, moduli, out):
 
 
 @serial_when_small
-@njit(parallel=True, cache=True)
+@njit(parallel=PARALLEL, cache=True)
 def tensor_square_free(a0, a1, b0, b1, moduli, ratios, d0, d1, d2):
     """The tensor product of two degree-1 ciphertexts in NTT form.
 
@@ -666,7 +686,7 @@ def tensor_square_free(a0, a1, b0, b1, moduli, ratios, d0, d1, d2):
 
 
 @serial_when_small
-@njit(parallel=True, cache=True)
+@njit(parallel=PARALLEL, cache=True)
 def reduce_signed(values, moduli, out):
     """out[i, j] = values[j] mod q_i for signed 64-bit integers values.
 

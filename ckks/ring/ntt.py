@@ -34,6 +34,7 @@ from numba import njit, prange
 
 from ckks.errors import ParameterError
 from ckks.ring.modarith import (
+    PARALLEL,
     lane_mask,
     mul_shoup_lanes,
     mul_shoup_lazy_lanes,
@@ -347,7 +348,7 @@ def inverse_one(a, psi_inv, psi_inv_shoup, scaling, q):
 
 
 @serial_when_small
-@njit(parallel=True, cache=True)
+@njit(parallel=PARALLEL, cache=True)
 def ntt_forward_rows(a, rows, psi, psi_shoup, moduli):
     """Forward NTT of every limb a[k] with the tables of row rows[k] (limbs in parallel).
 
@@ -368,7 +369,7 @@ def ntt_forward_rows(a, rows, psi, psi_shoup, moduli):
 
 
 @serial_when_small
-@njit(parallel=True, cache=True)
+@njit(parallel=PARALLEL, cache=True)
 def ntt_inverse_rows(a, rows, psi_inv, psi_inv_shoup, n_inv, moduli):
     """Inverse NTT of every limb a[k] with the tables of row rows[k] (limbs in parallel).
 

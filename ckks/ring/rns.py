@@ -28,6 +28,7 @@ from numba import njit, prange
 from ckks.ring.modarith import (
     BLOCK,
     MASK32,
+    PARALLEL,
     U64,
     ZERO,
     barrett_ratio,
@@ -115,7 +116,7 @@ class BasisConverter:
 
 
 @serial_when_small
-@njit(parallel=True, cache=True)
+@njit(parallel=PARALLEL, cache=True)
 def fast_basis_convert(x, source, inv_hat, inv_hat_shoup, hat_mod_target, target, target_ratios, out, out_rows):
     """out[out_rows[t]] = sum_i [x_i * inv_hat_i]_{b_i} * hat_mod_target[t, i] mod c_t.
 
@@ -181,7 +182,7 @@ def fast_basis_convert(x, source, inv_hat, inv_hat_shoup, hat_mod_target, target
 
 
 @serial_when_small
-@njit(parallel=True, cache=True)
+@njit(parallel=PARALLEL, cache=True)
 def subtract_and_scale(x, correction, scalars, scalars_shoup, moduli, out):
     """out_i = (x_i - correction_i) * s_i mod q_i (the last step of divide-and-round).
 
@@ -290,7 +291,7 @@ class RNSDivider:
 
 
 @serial_when_small
-@njit(parallel=True, cache=True)
+@njit(parallel=PARALLEL, cache=True)
 def divide_round(
     x, kept_rows, dropped_rows, kept, kept_ratios, dropped, half_mod_dropped, neg_half_mod_kept, inv_d, inv_d_shoup,
     inv_hat, inv_hat_shoup, hat_mod, psi, psi_shoup, psi_inv, psi_inv_shoup, n_inv, out,
@@ -448,7 +449,7 @@ def _mixed_radix(x, moduli, inv, inv_shoup, ratios, digits):
 
 
 @serial_when_small
-@njit(parallel=True, cache=True)
+@njit(parallel=PARALLEL, cache=True)
 def crt_centred_float(residues, moduli, inv, inv_shoup, moduli_float, ratios, out):
     """Kernel of `CRTDecoder.to_float`.
 

@@ -40,6 +40,7 @@ from ckks.errors import InputError, InputTypeError, LevelError, ParameterError
 from ckks.ring.level import RingAtLevel
 from ckks.ring.modarith import (
     BLOCK,
+    PARALLEL,
     U64,
     ZERO,
     barrett_reduce_lanes,
@@ -345,7 +346,7 @@ def _accumulate(x, b, a, high0, low0, high1, low1, j, m):
 
 
 @serial_when_small
-@njit(parallel=True, cache=True)
+@njit(parallel=PARALLEL, cache=True)
 def key_inner_product(extended, perm, key, rows, moduli, ratios, out):
     """out[c, r, j] = sum_d extended[d, r, perm[j]] * key[d, c, rows[r], j] mod moduli[r].
 
@@ -416,7 +417,7 @@ def key_inner_product(extended, perm, key, rows, moduli, ratios, out):
 
 
 @serial_when_small
-@njit(parallel=True, cache=True)
+@njit(parallel=PARALLEL, cache=True)
 def mod_up(
     d, coeff, starts, sizes, inv_hat, inv_hat_shoup, hat_mod, neg_digit, rows, moduli, ratios, psi, psi_shoup, out
 ):

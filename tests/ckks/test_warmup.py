@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from ckks import warmup
 from ckks.errors import InputError
+from ckks.ring.jit import QUIET
 
 
 def test_main_runs_a_job_in_a_process_and_reports_it(capsys):
     assert warmup.main(["--jobs", "small", "--processes", "1"]) == 0
     out = capsys.readouterr().out
     assert "small" in out and "ckks.warmup: 1 job(s)" in out
+    assert QUIET not in os.environ  # only the workers were told to keep quiet
 
 
 def test_background_jobs_finish_cleanly():
     processes = warmup.start(["small"])
     warmup.finish(processes, timeout=600)
     assert [p.exitcode for p in processes] == [0]
+    assert QUIET not in os.environ
 
 
 def test_every_job_is_listed_and_unknown_ones_are_refused():
@@ -26,3 +31,12 @@ def test_every_job_is_listed_and_unknown_ones_are_refused():
         warmup.run(["nope"])
     with pytest.raises(InputError, match="the jobs are"):
         warmup.start(["ring", "gpu"])
+
+
+def test_the_ring_job_compiles_the_parallel_additions():
+    """Training's wider rings run the parallel variants of the additions: the warm-up covers them (issue 26)."""
+    from ckks.ring import modarith
+
+    warmup._wide_additions(2048)
+    for kernel in (modarith.poly_add, modarith.poly_sub, modarith.poly_neg):
+        assert kernel.kernel.signatures, kernel.__name__
