@@ -104,12 +104,16 @@ def split(compare: dict) -> list[dict]:
 
 def merge(runs: list[dict]) -> dict:
     """Several compare.py outputs as one: each section from the first run that measured it, tagged with its run."""
-    merged = {"meta": runs[0]["meta"], "runs": [run["meta"] for run in runs]}
+    chosen: dict[str, int] = {}
     for section in SECTIONS:
         for index, run in enumerate(runs):
             if run.get(section, {}).get("rows"):
-                merged[section] = dict(run[section], run=index)
+                chosen[section] = index
                 break
+    used = sorted(set(chosen.values()) | {0})  # a run none of whose sections is kept is not cited
+    merged = {"meta": runs[0]["meta"], "runs": [runs[i]["meta"] for i in used]}
+    for section, index in chosen.items():
+        merged[section] = dict(runs[index][section], run=used.index(index))
     return merged
 
 

@@ -125,3 +125,10 @@ def test_a_merged_page_splits_back_into_its_runs_and_keep_adds_only_what_a_new_r
     assert again["core"]["run"] == 0 and len(again["core"]["rows"]) == 1  # the new core rows replace the old
     assert again["bootstrap"]["run"] == 1 and again["sizes"]["run"] == 2  # what the new run did not measure stays
     assert "### Threads: speed-up from one thread to more" in benchmark_page.measured(again)
+
+
+def test_a_run_whose_sections_were_all_replaced_is_not_cited(fixture):
+    newer = {"meta": dict(fixture["meta"], command="python benchmarks/compare.py --sections core bootstrap"),
+             "core": fixture["core"], "bootstrap": fixture["bootstrap"]}
+    merged = benchmark_page.merge([newer, fixture])
+    assert len(merged["runs"]) == 1 and merged["core"]["run"] == 0 and merged["bootstrap"]["run"] == 0
