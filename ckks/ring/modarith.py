@@ -28,6 +28,7 @@ import types
 import numba
 import numpy as np
 from numba import njit, prange
+from numba.core.cpu_options import ParallelOptions
 from numba.np.ufunc import parallel as _numba_parallel
 
 from ckks.ring.jit import ParallelRental
@@ -374,10 +375,12 @@ BLOCK = 1024
 #: transformations to find, and skipping their analysis (with loop fusion) shortens each kernel's
 #: compilation on a cold cache by about 7% (issue 26; ``divide_round`` 5.5 s -> 5.1 s) for the same
 #: machine code.
-PARALLEL = {
+#: A `ParallelOptions`, not a dict: numba pops the keys of a dict option while it compiles (a shared dict
+#: would be empty, every option back at its default, from the second kernel on); it copies this one.
+PARALLEL = ParallelOptions({
     "prange": True, "fusion": False, "comprehension": False, "reduction": False, "inplace_binop": False,
     "setitem": False, "numpy": False, "stencil": False,
-}
+})
 
 #: Below this many elements in its first argument a parallel kernel runs on one thread.
 PARALLEL_THRESHOLD = 1 << 13
