@@ -82,13 +82,17 @@ def kernels_cached(module_file: str | os.PathLike | None = None) -> bool:
     for folder, pattern in places:
         if not folder.is_dir():
             continue
-        for index in folder.glob(pattern):
-            try:
-                if index.stat().st_mtime >= modified:
-                    return True
-            except OSError:
-                continue
+        if any(_index_is_current(index, modified) for index in folder.glob(pattern)):
+            return True
     return False
+
+
+def _index_is_current(index: str | os.PathLike, source_mtime: float) -> bool:
+    """Whether numba's cache index file exists and is not older than the source it was compiled from."""
+    try:
+        return os.stat(index).st_mtime >= source_mtime
+    except OSError:
+        return False
 
 
 def note_cold_cache(stream: TextIO | None = None, module_file: str | os.PathLike | None = None) -> bool:
@@ -134,9 +138,10 @@ def compiled_or_cached(dispatcher) -> bool:
     if index is None or source is None:
         return True
     try:
-        return os.stat(index).st_mtime >= os.stat(source.co_filename).st_mtime
+        modified = os.stat(source.co_filename).st_mtime
     except OSError:
         return False
+    return _index_is_current(index, modified)
 
 
 class ParallelRental:
