@@ -10,8 +10,11 @@
 * **(a) like for like**: our parameters in every library: the same N, prime sizes (SEAL and this
   library make the same primes; OpenFHE makes its own of the same sizes), one prime per key-switching
   digit and one special prime, uniform ternary secret.
-* **(b) each library's own recommended setting for the same security and depth**: ours and TenSEAL
-  at their defaults (which are (a): SEAL has one key-switching setting, one prime per digit);
+* **(b) each library's own recommended setting for the same security and depth**: TenSEAL at its
+  default (which is (a): SEAL has one key-switching setting, one prime per digit); ours both at its
+  default (SEAL's layout, column "ours") and with ``key_switching="fast"`` (column "ours (fast)": the same
+  data primes, the special primes and digits of `ckks.scheme.layout.fast_key_switching` within the
+  128-bit bound), and OpenFHE (b)'s ratios are taken against "ours (fast)" where it ran;
   OpenFHE with its default number of digits for hybrid key switching (``SetNumLargeDigits`` not
   called) and ``HEStd_128_classic`` where OpenFHE accepts our ring with them. Where its 128-bit check
   refuses our N (at depths 1 and 7 its default digits need a larger special modulus), (b) keeps our N
@@ -87,10 +90,20 @@ LABELS = {
 HOISTED = [2, 4, 8, 16, -1, -2, -4, -8]
 POLY = [0.1, -0.3, 0.2, 0.05, -0.02, 0.01, 0.003, -0.001]
 #: Column keys and their names. "a"/"b"/"b128": the settings (see the module docstring).
-NAMES = {"ours": "ours", "tenseal": "TenSEAL", "openfhe_a": "OpenFHE (a)", "openfhe_b": "OpenFHE (b)",
-         "openfhe_b128": "OpenFHE (b128)", "openfhe_bn": "OpenFHE (b, our N)"}
+NAMES = {"ours": "ours", "ours_fast": "ours (fast)", "tenseal": "TenSEAL", "openfhe_a": "OpenFHE (a)",
+         "openfhe_b": "OpenFHE (b)", "openfhe_b128": "OpenFHE (b128)", "openfhe_bn": "OpenFHE (b, our N)"}
 #: Which columns each setting's table shows (TenSEAL's default is (a), so it appears in both).
-SETTING_COLUMNS = {"b": ["tenseal", "openfhe_b", "openfhe_b128"], "a": ["tenseal", "openfhe_a"]}
+SETTING_COLUMNS = {"b": ["ours_fast", "tenseal", "openfhe_b", "openfhe_b128"], "a": ["tenseal", "openfhe_a"]}
+#: The base of a peer's ratio where it is not "ours": OpenFHE at its own setting against ours at our fast layout.
+RATIO_BASE = {"openfhe_b": "ours_fast", "openfhe_b128": "ours_fast"}
+#: Our columns: they are bases of ratios, never peers.
+OURS = ("ours", "ours_fast")
+
+
+def ratio_base(peer: str, available) -> str:
+    """Which of our columns ``peer``'s ratio divides: `RATIO_BASE` where that column was measured, else "ours"."""
+    base = RATIO_BASE.get(peer, "ours")
+    return base if base in available else "ours"
 LOCK = "/tmp/bigmem.lock"
 NOT_SIGNIFICANT = "(n.s.)"
 
@@ -115,8 +128,8 @@ def worker_command(library: str, threads: int, openfhe_python: str | None = None
     """
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), NUMBA_NUM_THREADS=str(threads), OMP_WAIT_POLICY="PASSIVE",
                OPENBLAS_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-    if library in ("ours", "tenseal"):
-        argv = [sys.executable, str(HERE / "library_worker.py"), library]
+    if library in ("ours", "ours_fast", "tenseal"):
+        argv = [sys.executable, str(HERE / "library_worker.py"), library.removesuffix("_fast")]
     elif library.startswith("openfhe"):
         if openfhe_python is None:
             raise ValueError("OpenFHE needs a Python that can import openfhe (ckks.interop.openfhe_python)")
@@ -164,6 +177,8 @@ def setup_request(library: str, n: int, bits: list[int], scale_bits: int, steps:
                "threads": threads}
     if library.startswith("openfhe_"):
         request["setting"] = library.removeprefix("openfhe_")
+    if library == "ours_fast":
+        request["key_switching"] = "fast"
     return request
 
 
@@ -244,7 +259,7 @@ def ratio_spread(ours: list[float], theirs: list[float]) -> dict:
 def unresolved(row: dict, peer: str) -> str | None:
     """Why the row does not resolve ours against ``peer`` (its spread exceeds the difference), or None."""
     r = row.get("ratios", {}).get(peer)
-    mine, theirs = row["libraries"].get("ours"), row["libraries"].get(peer)
+    mine, theirs = row["libraries"].get(row.get("bases", {}).get(peer, "ours")), row["libraries"].get(peer)
     if r is None or mine is None or theirs is None:
         return None
     if min(mine["n"], theirs["n"]) < 2:
@@ -261,8 +276,11 @@ def make_row(keys: dict, per_round: dict[str, list[float]]) -> dict:
     """A table row: identifying ``keys``, every library's spread, the ratios and what they do not resolve."""
     row = dict(keys)
     row["libraries"] = {key: spread(values) for key, values in per_round.items()}
-    ours = per_round.get("ours")
-    row["ratios"] = {key: ratio_spread(ours, values) for key, values in per_round.items() if key != "ours" and ours}
+    if "ours" in per_round:
+        row["bases"] = {key: ratio_base(key, per_round) for key in per_round if key not in OURS}
+        row["ratios"] = {key: ratio_spread(per_round[base], per_round[key]) for key, base in row["bases"].items()}
+    else:
+        row["ratios"] = {}
     row["unresolved"] = {peer: why for peer in row["ratios"] if (why := unresolved(row, peer))}
     return row
 
@@ -275,7 +293,8 @@ def check(results: dict) -> list[str]:
             where = ", ".join(f"{k}={row[k]}" for k in ("N", "threads", "operation", "setting") if k in row)
             for peer in row.get("ratios", {}):
                 if why := unresolved(row, peer):  # judged from the stored spreads, not a stored verdict
-                    messages.append(f"{section}: {where}: ours / {NAMES.get(peer, peer)}: {why}")
+                    base = NAMES[row.get("bases", {}).get(peer, "ours")]
+                    messages.append(f"{section}: {where}: {base} / {NAMES.get(peer, peer)}: {why}")
     return messages
 
 
@@ -315,13 +334,15 @@ def load_text(table: dict) -> str:
 def render_timing(table: dict, columns: list[str], with_threads: bool = True) -> str:
     """A markdown table of one section at one setting: ours and ``columns``, medians (min-max), ratios."""
     present = [c for c in columns if any(c in row["libraries"] for row in table["rows"])]
+    peers = [c for c in present if c not in OURS]
+    available = {key for row in table["rows"] for key in row["libraries"]}
     header = ["N"] + (["threads"] if with_threads else []) + ["operation", "ours ms"]
-    header += [f"{NAMES[c]} ms" for c in present] + [f"ours/{NAMES[c]}" for c in present]
+    header += [f"{NAMES[c]} ms" for c in present] + [f"{NAMES[ratio_base(c, available)]}/{NAMES[c]}" for c in peers]
     lines = []
     for row in table["rows"]:
         cells = [power(row["N"])] + ([str(row["threads"])] if with_threads else []) + [LABELS[row["operation"]]]
         cells += [cell(row["libraries"].get("ours"))] + [cell(row["libraries"].get(c)) for c in present]
-        cells += [ratio_cell(row, c) for c in present]
+        cells += [ratio_cell(row, c) for c in peers]
         lines.append(cells)
     return markdown_table(header, lines)
 
@@ -334,10 +355,12 @@ def render_setups(table: dict) -> str:
             if "error" in info or "skipped" in info:
                 continue
             key_bytes = info.get("relin_key_bytes")
+            layout = (f"{len(info['digits'])} digits, {info['special_primes']} special" if info.get("digits")
+                      else "OpenFHE's default digits" if key.startswith("openfhe_b") else "one prime per digit")
             rows.append([power(setup["N"]), NAMES[key], power(info["ring_dim"]) if info.get("ring_dim") else "-",
-                         info.get("security", "-"), f"{key_bytes / 2**20:.1f}" if key_bytes else "-"])
+                         info.get("security", "-"), layout, f"{key_bytes / 2**20:.1f}" if key_bytes else "-"])
     unique = list(dict.fromkeys(tuple(r) for r in rows))
-    header = ["N", "library", "ring it ran", "security check", "relin key MiB (serialized)"]
+    header = ["N", "library", "ring it ran", "security check", "key switching", "relin key MiB (serialized)"]
     return markdown_table(header, [list(r) for r in unique])
 
 
@@ -392,7 +415,8 @@ def render(results: dict) -> str:
     extras = results.get("extras")
     if extras and extras.get("rows"):
         parts.append("### Rotations, linear algebra, polynomials (settings (b) and (a))\n\n"
-                     + render_timing(extras, ["tenseal", "openfhe_b", "openfhe_a"]) + "\n\n" + load_text(extras)
+                     + render_timing(extras, ["ours_fast", "tenseal", "openfhe_b", "openfhe_a"]) + "\n\n"
+                     + load_text(extras)
                      + " TenSEAL: `sum` and `matmul` of CKKSVector with its default Galois keys, hoisted = 8 "
                      "single SEAL rotate_vector calls (SEAL has no hoisting); OpenFHE: EvalFastRotation, EvalSum, "
                      "EvalPoly (no plaintext matmul in its API). polyval needs depth 3, more than N = 2^13 has.")
@@ -494,7 +518,7 @@ def label(key: str) -> str:
 
 
 #: The libraries of the thread-scaling rows: ours, SEAL, OpenFHE at its own setting and like for like.
-THREAD_LIBRARIES = ["ours", "tenseal", "openfhe_b", "openfhe_a"]
+THREAD_LIBRARIES = ["ours", "ours_fast", "tenseal", "openfhe_b", "openfhe_a"]
 THREAD_OPS = ["multiply", "rotate"]
 
 
@@ -541,10 +565,12 @@ def threads_row(n: int, op: str, per_round: dict[str, list[float]], thread_count
         one, many = per_round.get(f"{library}@1"), per_round.get(f"{library}@{top}")
         if one and many:
             times["speedup"] = spread([a / b for a, b in zip(one, many) if b])
-    ours = per_round.get(f"ours@{top}")
-    ratios = {library: ratio_spread(ours, per_round[f"{library}@{top}"]) for library in libraries
-              if library != "ours" and ours and per_round.get(f"{library}@{top}")}
-    return {"N": n, "operation": op, "threads": top, "libraries": libraries, "ratios": ratios}
+    bases = {library: ratio_base(library, libraries) for library in libraries if library not in OURS}
+    ratios = {library: ratio_spread(per_round[f"{base}@{top}"], per_round[f"{library}@{top}"])
+              for library, base in bases.items()
+              if per_round.get(f"{base}@{top}") and per_round.get(f"{library}@{top}")}
+    return {"N": n, "operation": op, "threads": top, "libraries": libraries, "ratios": ratios,
+            "bases": {library: base for library, base in bases.items() if library in ratios}}
 
 
 def render_threads(table: dict) -> str:
@@ -553,14 +579,21 @@ def render_threads(table: dict) -> str:
     top = counts[-1]
     header = ["N", "operation", "library"] + [f"{t} thr ms" for t in counts] + [f"speed-up 1 -> {top}",
                                                                                  f"ours/library, {top} thr"]
+    # a ratio against "ours (fast)" says so in its cell
     rows = []
     for row in table["rows"]:
         for library, times in row["libraries"].items():
             ratio = row["ratios"].get(library)
             rows.append([power(row["N"]), LABELS[row["operation"]], NAMES.get(library, library)]
                         + [cell(times.get(t)) for t in counts] + [cell(times.get("speedup"))]
-                        + ["" if library == "ours" else cell(ratio) if ratio else "-"])
+                        + ["" if library in OURS else (cell(ratio) + base_note(row, library)) if ratio else "-"])
     return markdown_table(header, rows)
+
+
+def base_note(row: dict, peer: str) -> str:
+    """" (ours (fast))" after a ratio whose base is not the default column, else ""."""
+    base = row.get("bases", {}).get(peer, "ours")
+    return "" if base == "ours" else f" ({NAMES[base]})"
 
 
 def core_steps(n: int) -> list[int]:
@@ -754,7 +787,7 @@ def main(argv: list[str] | None = None) -> int:
         stored = json.loads(Path(args.check).read_text(encoding="utf-8"))
         return run_check(stored.get("compare", stored))  # docs/benchmarks/data.json holds the run under "compare"
     python = openfhe_interpreter()
-    libraries = ["ours", "tenseal"] + (["openfhe_a", "openfhe_b", "openfhe_b128"] if python else [])
+    libraries = ["ours", "ours_fast", "tenseal"] + (["openfhe_a", "openfhe_b", "openfhe_b128"] if python else [])
     results: dict = {"meta": {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "command": "python benchmarks/compare.py " + " ".join(argv if argv is not None else sys.argv[1:]),
@@ -779,7 +812,7 @@ def main(argv: list[str] | None = None) -> int:
         save()
     if "scaling" in args.sections:
         configs = [(n, *SCALING[n], 1) for n in args.scaling]
-        scaling_libraries = [lib for lib in libraries if lib != "openfhe_b128"]
+        scaling_libraries = [lib for lib in libraries if lib not in ("openfhe_b128", "ours_fast")]
         results["scaling"] = timing_section(configs, ["multiply", "rotate"], scaling_libraries,
                                             max(3, args.rounds - 2), args.repeat, args.clock, core_steps)
         save()

@@ -62,7 +62,7 @@ class Ours:
         set_threads(requested_threads(request))
         n, bits, scale_bits = int(request["poly_degree"]), list(request["moduli_bits"]), int(request["scale_bits"])
         self.values, other = np.array(request["values"]), np.array(request["other"])
-        self.ctx = ckks.Context(n, bits, scale_bits)
+        self.ctx = ckks.Context(n, bits, scale_bits, key_switching=request.get("key_switching", "seal"))
         self.ctx.generate_galois_keys(steps=[int(k) for k in request.get("steps", [1])], progress=False)
         x, y = self.ctx.encrypt(self.values), self.ctx.encrypt(other)
         hoisted, poly = [int(k) for k in request.get("hoisted", [])], [float(c) for c in request.get("poly", [])]
@@ -80,8 +80,10 @@ class Ours:
             "polyval": lambda: x.polyval(poly),
             "matmul": lambda: x64.matmul(matrix),
         }
+        params = self.ctx.params
         self.info = {"ring_dim": n, "relin_key_bytes": len(self.ctx.relin_key.serialize()),
-                     "security": "128-bit (our HE-standard check)", "threads": numba_threads()}
+                     "security": "128-bit (our HE-standard check)", "threads": numba_threads(),
+                     "special_primes": params.special_count, "digits": list(params.digit_sizes)}
 
 
 class TenSEAL:

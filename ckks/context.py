@@ -22,7 +22,15 @@ from __future__ import annotations
 import numpy as np
 
 from ckks.container import Fields, loads, pack, preview, read_arrays, register_loader
-from ckks.errors import CKKSError, InputError, InputTypeError, KeyMissingError, LevelError, SerializationError
+from ckks.errors import (
+    CKKSError,
+    InputError,
+    InputTypeError,
+    KeyMissingError,
+    LevelError,
+    ParameterError,
+    SerializationError,
+)
 from ckks.ring.sampling import PRNG, make_prng
 from ckks.scheme.automorphism import check_steps, conjugation_element, default_steps, galois_element
 from ckks.scheme.encoder import Encoder
@@ -49,11 +57,36 @@ from ckks.scheme.keys import (
     seeded_key_spec,
     switch_key_from_seed,
 )
+from ckks.scheme.layout import fast_key_switching
 from ckks.scheme.parameters import KEY_MEMORY_LIMIT, Parameters, poly_spec
 from ckks.scheme.rotation import Rotator
 from ckks.security.flooding import Flooding, check_auto
 from ckks.validation import check_bool, check_int
 from ckks.vector import CKKSVector, _input_size
+
+#: The key-switching layouts a `Context` can be asked for (its ``key_switching`` argument).
+KEY_SWITCHING = ("seal", "fast")
+
+
+def _parameters(
+    poly_degree, moduli_bits, scale_bits, security, dnum, hamming_weight, key_switching: str
+) -> Parameters:
+    """The context's `Parameters`: ``moduli_bits`` as given ("seal"), or its data primes with the fast layout."""
+    if key_switching not in KEY_SWITCHING:
+        raise InputError(f"key_switching must be one of {', '.join(map(repr, KEY_SWITCHING))}, got {key_switching!r}")
+    if key_switching == "seal":
+        return Parameters(
+            poly_degree, moduli_bits, scale_bits, security=security, dnum=dnum, hamming_weight=hamming_weight
+        )
+    if dnum is not None:
+        raise InputError('key_switching="fast" chooses the digits itself: leave dnum out')
+    if isinstance(moduli_bits, (list, tuple)) and len(moduli_bits) < 2:
+        raise ParameterError(f"moduli_bits needs a data prime and a special prime, got {moduli_bits!r}")
+    layout = fast_key_switching(poly_degree, list(moduli_bits)[:-1], security)
+    return Parameters(
+        poly_degree, scale_bits=scale_bits, security=security, hamming_weight=hamming_weight,
+        **layout.parameters_kwargs(),
+    )
 
 
 class Context:
@@ -86,12 +119,20 @@ class Context:
             makes operands at different levels raise LevelMismatchError (``mod_switch_to()`` first).
             All three are properties, settable later (``ctx.auto_relin = False``), kept by
             `public_copy` and `serialize`; `ckks.vector` says what each changes.
+        key_switching: "seal" (default): ``moduli_bits`` as given, one special prime, ``dnum`` digits (one
+            data prime each unless ``dnum`` says otherwise), as SEAL and TenSEAL; "fast": the same data primes
+            (``moduli_bits`` without its last entry), with the special primes and digits of
+            [`fast_key_switching`][ckks.scheme.layout.fast_key_switching], the cheapest layout within the
+            security bound (at N = 2^15 with 12 data primes: 5 special primes and 2 digits instead of 12;
+            multiply and rotate about 1.7-2x faster).  Not interoperable with TenSEAL (SEAL has one special
+            prime).
 
     Raises:
         ParameterError: the parameters are invalid (the message says which and how to fix it).
         SecurityError: the parameters are below the requested security level.
         InputTypeError: an argument has the wrong type.
-        InputError: ``seed`` is a negative integer.
+        InputError: ``seed`` is a negative integer, or ``key_switching`` is neither "seal" nor "fast", or
+            "fast" with ``dnum``.
     """
 
     def __init__(
@@ -107,12 +148,11 @@ class Context:
         auto_relin: bool = True,
         auto_rescale: bool = True,
         auto_mod_switch: bool = True,
+        key_switching: str = "seal",
     ):
         policy = _flooding_policy(flooding)
         flags = _auto_flags(auto_relin, auto_rescale, auto_mod_switch)
-        params = Parameters(
-            poly_degree, moduli_bits, scale_bits, security=security, dnum=dnum, hamming_weight=hamming_weight
-        )
+        params = _parameters(poly_degree, moduli_bits, scale_bits, security, dnum, hamming_weight, key_switching)
         prng = make_prng(seed)
         keygen = KeyGenerator(params, prng=prng)
         self._assemble(
@@ -423,10 +463,12 @@ class Context:
             header["galois_levels"] = levels
         if self._flags_tuple() != (True, True, True):  # manual mode (TenSEAL keeps its flags in the context too)
             header["auto_flags"] = dict(zip(_AUTO_FLAG_FIELDS, self._flags_tuple()))
+        encapsulation = bootstrapper.encapsulation_keys if bootstrapper is not None else None
         if bootstrapper is not None:
             header["bootstrapping"] = {
                 "config": bootstrapper.config.to_header(),
-                "keys": bootstrapper.galois_keys is not None,
+                "keys": bootstrapper.galois_keys is not None and (
+                    bootstrapper.config.ephemeral_hamming_weight is None or encapsulation is not None),
             }
         data = self.public_key.data
         arrays = [("public_key", data if public_seed is None else np.ascontiguousarray(data[0]))]
@@ -436,6 +478,8 @@ class Context:
         for g, seed in zip(elements, galois_seeds):
             data = keys.keys[g].data
             arrays.append((f"galois_{g}", data if seed is None else np.ascontiguousarray(data[:, 0])))
+        if encapsulation is not None and header["bootstrapping"]["keys"]:  # sparse-secret encapsulation keys
+            arrays += [(name, getattr(encapsulation, part).data) for name, part in _ENCAPSULATION_ARRAYS]
         if secret_key:
             if self.secret_key is None:
                 raise KeyMissingError(
@@ -623,8 +667,9 @@ class Context:
         Args:
             progress: show a progress bar on stderr (tqdm; only when stderr is a terminal).
             memory_limit: refuse before generating when the keys would take more bytes than this
-                (default 8 GiB, `ckks.scheme.parameters.KEY_MEMORY_LIMIT`; the "128" preset's 39 keys,
-                each made only for the levels it is used at, `Bootstrapper.key_levels`, take 3.47 GiB).
+                (default 8 GiB, `ckks.scheme.parameters.KEY_MEMORY_LIMIT`; the "128" preset's 39 rotation keys,
+                each made only for the levels it is used at, `Bootstrapper.key_levels`, and its 2 sparse-secret
+                encapsulation keys take 3.00 GiB).
 
         Returns:
             The bootstrapper's summary: levels, rotations, key memory in MiB.
@@ -691,6 +736,13 @@ def _load_context(fields: Fields, payload: memoryview, context: object) -> Conte
         )
     specs += galois_key_specs(params, elements, galois_seeds,
                               read_key_levels(fields, params, "galois_levels", len(elements)))
+    encapsulated = config is not None and boot_keys and config.ephemeral_hamming_weight is not None
+    if encapsulated:  # the two keys of sparse-secret encapsulation: at level 0 over q_0 p, and at L
+        from ckks.circuits.bootstrapping.mod_raise import encapsulation_parameters
+
+        key_params = {"to_sparse": encapsulation_parameters(params), "from_sparse": params}
+        specs += [key_spec(name, key_params[part], "switch_key", 0 if part == "to_sparse" else params.max_level)
+                  for name, part in _ENCAPSULATION_ARRAYS]
     if has_secret:
         specs.append(secret_spec(params))
     arrays = read_arrays(fields, payload, specs)
@@ -707,6 +759,14 @@ def _load_context(fields: Fields, payload: memoryview, context: object) -> Conte
         check_switch_key(params, arrays["relin_key"], key_id, "array 'relin_key'")
     for g in elements:
         check_switch_key(params, arrays[f"galois_{g}"], key_id, f"array 'galois_{g}'")
+    encapsulation = None
+    if encapsulated:
+        from ckks.circuits.bootstrapping.mod_raise import EncapsulationKeys
+
+        for name, part in _ENCAPSULATION_ARRAYS:
+            check_switch_key(key_params[part], arrays[name], key_id, f"array '{name}'")
+        encapsulation = EncapsulationKeys(
+            **{part: KeySwitchKey(key_params[part], arrays[name], key_id) for name, part in _ENCAPSULATION_ARRAYS})
     public_key = PublicKey(params, arrays["public_key"], key_id, seed=public_seed)
     relin_key = RelinKey(params, arrays["relin_key"], key_id, seed=relin_seed) if has_relin else None
     galois = None
@@ -721,8 +781,13 @@ def _load_context(fields: Fields, payload: memoryview, context: object) -> Conte
     ctx = Context._from_parts(params, secret, public_key, relin_key, galois)
     ctx._auto_relin, ctx._auto_rescale, ctx._auto_mod_switch = flags
     if config is not None:
-        _attach_bootstrapper(ctx, config, boot_keys)
+        _attach_bootstrapper(ctx, config, boot_keys, encapsulation)
     return ctx
+
+
+#: The arrays of the sparse-secret encapsulation keys (`ckks.circuits.bootstrapping.mod_raise.EncapsulationKeys`)
+#: in a bootstrapping context with keys: (array name, key).
+_ENCAPSULATION_ARRAYS = (("bootstrapping_to_sparse", "to_sparse"), ("bootstrapping_from_sparse", "from_sparse"))
 
 
 #: The header fields of a context's key seeds: all present (blobs since seeded keys) or none (older blobs).
@@ -781,8 +846,9 @@ def _read_bootstrapping(fields: Fields, params: Parameters):
     return config, keys
 
 
-def _attach_bootstrapper(ctx: Context, config, has_keys: bool) -> None:
-    """Rebuild a loaded context's bootstrapper; its keys are the loaded Galois keys of its rotations."""
+def _attach_bootstrapper(ctx: Context, config, has_keys: bool, encapsulation=None) -> None:
+    """Rebuild a loaded context's bootstrapper; its keys are the loaded Galois keys of its rotations (and the
+    loaded sparse-secret encapsulation keys, ``encapsulation``)."""
     from ckks.circuits.bootstrapping import Bootstrapper, find_bootstrapper, register_bootstrapper
     from ckks.scheme.automorphism import conjugation_element, galois_element
 
@@ -801,6 +867,7 @@ def _attach_bootstrapper(ctx: Context, config, has_keys: bool) -> None:
                 f"{preview(missing)} that bootstrapping needs are not in 'galois_elements'"
             )
         bootstrapper.galois_keys = GaloisKeys(ctx.params, {g: have[g] for g in needed}, ctx.key_id)
+        bootstrapper.encapsulation_keys = encapsulation
     ctx.bootstrapper = bootstrapper
     found = find_bootstrapper(ctx.params, ctx.key_id)
     if found is None or found.galois_keys is None:

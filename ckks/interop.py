@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ckks.errors import InputTypeError
+from ckks.errors import InputTypeError, ParameterError
 from ckks.scheme.parameters import Parameters
 
 
@@ -37,9 +37,16 @@ def tenseal_context(params: Parameters, galois: bool = False, scale: float | Non
 
     Raises:
         InputTypeError: ``params`` is not a Parameters.
+        ParameterError: ``params`` has more than one special prime (``key_switching="fast"``): SEAL has one, so
+            TenSEAL would read the other special primes as data primes.
     """
     if not isinstance(params, Parameters):
         raise InputTypeError(f"params must be ckks.Parameters (ctx.params), got {type(params).__name__}")
+    if params.special_count != 1:
+        raise ParameterError(
+            f"these parameters have {params.special_count} special primes (key_switching='fast'), SEAL and so "
+            "TenSEAL only one: make the context with key_switching='seal' (the default) to compare with TenSEAL"
+        )
     import tenseal as ts
 
     twin = ts.context(

@@ -639,6 +639,9 @@ class CKKSVector:
                 if rescale:
                     self._require_level(a)
                 product = ev.multiply(a, b)
+                if relin and rescale:  # one division by P q_l instead of two (Evaluator.relinearize_rescale)
+                    out.append(ev.relinearize_rescale(product))
+                    continue
                 product = ev.relinearize(product) if relin else product
                 out.append(ev.rescale(product) if rescale else product)
             return self._wrap(tuple(out), other, size=size, zero_tail=tail_a or tail_b)

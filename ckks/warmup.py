@@ -62,18 +62,20 @@ def _ring_job(size: tuple = LARGE) -> None:
         (x - y).decrypt()
     if size == LARGE:  # the small job's ring is far below the additions' threshold
         _wide_additions(size[0])
+        _compile_skipped(parallel=True)
 
 
 def _wide_additions(poly_degree: int) -> None:
-    """The parallel variants of the additions, which run in parallel only from `CHEAP_THRESHOLD` elements.
+    """The parallel variants of the additions, which run in parallel only from their measured thresholds
+    (`ckks.ring.thresholds`: 2^17 elements and more, or `CHEAP_THRESHOLD` without a measurement).
 
-    The demo's ring (5 primes at N = 16384) stays below it, so its additions run their serial twins;
-    key generation and training at more primes reach it (issue 26: training compiled ``poly_add`` and
+    The demo's ring (5 primes at N = 16384) stays below them, so its additions run their serial twins;
+    key generation and training at more primes reach them (issue 26: training compiled ``poly_add`` and
     ``poly_neg`` in its first epoch after a warm-up without this).
     """
-    from ckks.ring.modarith import CHEAP_THRESHOLD, poly_add, poly_neg, poly_sub
+    from ckks.ring.modarith import poly_add, poly_neg, poly_sub
 
-    limbs = -(-CHEAP_THRESHOLD // poly_degree)
+    limbs = -(-max(k.threshold for k in (poly_add, poly_sub, poly_neg)) // poly_degree)
     a = np.zeros((limbs, poly_degree), dtype=np.uint64)
     moduli = np.full(limbs, 97, dtype=np.uint64)  # any word: only the argument types matter here
     out = np.empty_like(a)
@@ -108,12 +110,33 @@ def _keyswitch_job(sizes: tuple = (LARGE,)) -> None:
         perm = ntt_permutation(5, poly_degree)
         rotated = switcher.mod_down(switcher.inner_product(extended, key, perm))
         permuted_add(np.ascontiguousarray(plain[0]), perm, rotated[0], params.at_level(rows - 1).moduli, rotated[0])
+    if LARGE in sizes:
+        _compile_skipped(parallel=True)
 
 
 def _small_job() -> None:
     """Both families on a small ring, where the kernels run their serial twins."""
     _ring_job(SMALL)
     _keyswitch_job((SMALL,))
+    _compile_skipped(parallel=False)
+
+
+def _compile_skipped(parallel: bool) -> None:
+    """Compile the variant of every wrapped kernel that this process's calls did not reach.
+
+    Which variant a call runs depends on the measured threshold of its kernel (`ckks.ring.thresholds`):
+    on the large ring a kernel whose threshold lies above it ran its serial twin, on the small ring one
+    whose threshold lies below it ran in parallel.  With ``parallel``, the parallel kernel is compiled for
+    every signature its serial twin ran with here; otherwise the serial twin for every signature of the
+    parallel kernel.  So the warm-up covers both variants whatever the table says.
+    """
+    from ckks.crossover import kernels
+
+    for wrapper in kernels().values():
+        target, source = (wrapper.kernel, wrapper.serial) if parallel else (wrapper.serial, wrapper.kernel)
+        for signature in list(source.signatures):
+            if signature not in target.signatures:
+                target.compile(signature)
 
 
 #: The jobs by name (module docstring).

@@ -131,11 +131,13 @@ def headline(compare: dict) -> str:
              "|---|" + "---|" * len(rings)]
     for op in HEADLINE_OPS:
         for peer in ("openfhe_b", "tenseal"):
-            cells = []
+            cells, bases = [], set()
             for n in rings:
                 match = [r for r in core if r["N"] == n and r["threads"] == 1 and r["operation"] == op]
                 cells.append(ratio_text(match[0], peer) if match else "-")
-            lines.append(f"| {LABELS[op]}, ours / {NAMES[peer]} | " + " | ".join(cells) + " |")
+                bases |= {match[0].get("bases", {}).get(peer, "ours")} if match else set()
+            base = " / ".join(NAMES[b] for b in sorted(bases)) or "ours"
+            lines.append(f"| {LABELS[op]}, {base} / {NAMES[peer]} | " + " | ".join(cells) + " |")
     refused = sorted({s["N"] for s in compare.get("core", {}).get("setups", [])
                       if s["libraries"].get("openfhe_b", {}).get("security", "").startswith("none")})
     caveat = ""
@@ -144,7 +146,8 @@ def headline(compare: dict) -> str:
                   "128-bit check refuses that ring with its default digits (at 128 bits it picks twice the ring, "
                   "slower still: column (b128) of the benchmark page), so there these ratios favour OpenFHE.")
     text = ("Setting (b): every library at its own recommended setting for the same depth (OpenFHE with its "
-            "default number of key-switching digits, ours and TenSEAL at their defaults), each library in "
+            "default number of key-switching digits, TenSEAL at its default, ours with `key_switching=\"fast\"` "
+            "against OpenFHE and at its default against TenSEAL), each library in "
             "processes of its own, timed alternately; median of the per-round ratios (min-max over rounds; "
             "below 1: ours is faster; (n.s.): the spread is larger than the difference)." + caveat + "\n\n"
             + "\n".join(lines))
@@ -272,7 +275,9 @@ def plot_compare(compare: dict) -> None:
     if core:
         groups = sorted({(r["N"], r["threads"]) for r in core})
         operations = list(dict.fromkeys(r["operation"] for r in core))
-        peers = [(key, f"ours / {NAMES[key]}") for key in ("tenseal", "openfhe_b", "openfhe_a")]
+        bases = {peer: base for r in core for peer, base in r.get("bases", {}).items()}
+        peers = [(key, f"{NAMES[bases.get(key, 'ours')]} / {NAMES[key]}")
+                 for key in ("tenseal", "openfhe_b", "openfhe_a")]
         fig, axes = plt.subplots(1, len(peers), figsize=(14, 4.6), sharey=True)
         width = 0.8 / len(groups)
         for ax, (peer, title) in zip(axes, peers):

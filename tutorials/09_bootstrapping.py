@@ -239,19 +239,22 @@ assert measured[1][2] > measured[0][2]
 # one bit; `benchmarks/bench_bootstrap.py` times both. At N = 1024 OpenFHE reaches about 23 bits, this
 # library about 27.
 #
-# The `"128"` preset uses N = 2^16 and $\log_2(QP) \le 1546$ with a secret of Hamming weight 192, the
-# parameter set Lattigo documents as 128-bit secure (the 2018 HE standard table stops at 2^15). It is
-# too large to run in a tutorial: its 39 rotation keys take 3.47 GiB (each made only for the levels it
-# is used at, digits filled up to P, rotations shared between the DFT levels: 10.17 GiB as 62 full
-# keys), key generation about 25 s (the first bootstrap spends about 20 s more encoding its DFT
-# diagonals). Measured on the 2-core machine (the [concept page](../concepts/bootstrapping.md) has
-# the table and the commands): one bootstrap of 2^15 slots takes about 17 s on one thread against
-# OpenFHE's 26 s, leaves 6 levels, and is precise to about 18 bits (OpenFHE: 16). Here is its
-# modulus chain.
+# The `"128"` preset uses N = 2^16 with a dense (uniform ternary) secret, so the HE standard's 128-bit
+# bound for N = 2^16, $\log_2(QP) \le 1761$, applies, and *sparse-secret encapsulation* (Bossuat,
+# Troncoso-Pastoriza and Hubaux, ACNS 2022, as Lattigo and OpenFHE): around ModRaise only, the
+# ciphertext is switched to an ephemeral secret of Hamming weight 32 and back, so K = 16 suffices.
+# EvalMod ends with the arcsine's Taylor polynomial, which removes the sine's error and lets the message
+# ratio drop to 2^8. It is too large to run in a tutorial: its 39 rotation keys and 2 encapsulation keys
+# take 3.01 GiB (each made only for the levels it is used at, digits filled up to P, rotations shared
+# between the DFT levels), key generation about 20 s (the first bootstrap spends about 20 s more
+# encoding its DFT diagonals). Measured on the 2-core machine (the
+# [concept page](../concepts/bootstrapping.md) has the table and the commands): one bootstrap of 2^15
+# slots takes about 20 s on one thread against 41 s for OpenFHE's own 128-bit setup, leaves 6 levels,
+# and is precise to about 21 bits (OpenFHE: 17.4). Here is its modulus chain.
 
 # %%
 big = preset("128")
 print("moduli bits:", big.moduli_bits())
 print(f"log2(QP) = {big.total_bits}, levels: L = {big.max_level}, bootstrap depth {big.depth}, "
       f"{big.compute_levels} left for computation, EvalMod {big.eval_mod}")
-assert big.total_bits <= 1546
+assert big.total_bits <= 1761 and big.hamming_weight is None and big.ephemeral_hamming_weight == 32

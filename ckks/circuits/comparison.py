@@ -499,7 +499,7 @@ def compare(a: Ciphertext, b: Ciphertext, evaluator: Evaluator, encoder: Encoder
 def _times_half_step(x: Ciphertext, step: Ciphertext, evaluator: Evaluator) -> Ciphertext:
     """x * step, one level below step."""
     x = evaluator.mod_switch_to(x, step.level)
-    return evaluator.rescale(evaluator.relinearize(evaluator.multiply(x, step)))
+    return evaluator.relinearize_rescale(evaluator.multiply(x, step))
 
 
 def _scaled_to(ct: Ciphertext, value: float, target: Ciphertext, evaluator: Evaluator) -> Ciphertext:

@@ -287,7 +287,7 @@ def matrix_product(
         b_k = b0 if k == 0 else shifted_b[_psi_step(d, k)]
         product = evaluator.multiply(a_k, evaluator.mod_switch_to(b_k, a_k.level))
         tensor_sum = product if tensor_sum is None else evaluator.add(tensor_sum, product)
-    return evaluator.rescale(evaluator.relinearize(tensor_sum))
+    return evaluator.relinearize_rescale(tensor_sum)
 
 
 def matrix_transpose(a: Ciphertext, d: int, evaluator: Evaluator, encoder: Encoder, rotator: Rotator) -> Ciphertext:

@@ -326,7 +326,7 @@ class _Executor:
     def _product(self, a: Ciphertext, b: Ciphertext) -> Ciphertext:
         ev = self.ev
         a, b = ev.align_levels(a, b)
-        return ev.rescale(ev.relinearize(ev.multiply(a, b)))
+        return ev.relinearize_rescale(ev.multiply(a, b))
 
     def _normalize(self, ct: Ciphertext) -> Ciphertext:
         """Bring a drifted-down scale back near the reference with a free integer multiple."""
@@ -355,12 +355,20 @@ class _Executor:
 
     def constant_times(self, ct: Ciphertext, c: complex, level: int, scale: float) -> Ciphertext:
         """c * ct at exactly (level, scale); ct must be at level >= level + 1."""
-        ev = self.ev
-        ct = ev.mod_switch_to(ct, level + 1)
-        q = self.params.data_moduli[level + 1]
-        plain = self.encoder.encode_constant(c, scale * q / ct.scale, level + 1)
-        out = ev.rescale(ev.multiply_plain(ct, plain))
+        out = self.ev.rescale(self.constant_product(ct, c, level, scale))
         return _with_scale(out, _snap(out.scale, scale))
+
+    def constant_product(self, ct: Ciphertext, c: complex, level: int, scale: float) -> Ciphertext:
+        """c * ct at level + 1 and scale ``scale * q_(level+1)``, not rescaled: products of several powers by
+        constants are summed first and rescaled once (one rescale per baby-step sum instead of one per term)."""
+        ct = self.ev.mod_switch_to(ct, level + 1)
+        target = scale * self.params.data_moduli[level + 1]
+        if np.iscomplexobj(c) and np.imag(c) != 0:
+            out = self.ev.multiply_plain(ct, self.encoder.encode_constant(c, target / ct.scale, level + 1))
+            return _with_scale(out, _snap(out.scale, target))
+        # a real constant at plaintext scale s_p is the integer round(c s_p): residue-wise, no encoding, no NTT
+        out = self.ev.multiply_integer(ct, int(np.rint(float(np.real(c)) * (target / ct.scale))))
+        return _with_scale(out, target)
 
     def add_constant(self, ct: Ciphertext, c: complex) -> Ciphertext:
         if c == 0:
@@ -374,8 +382,11 @@ class _Executor:
             acc = None
             for b in range(1, len(c)):
                 if c[b] != 0:
-                    term = self.constant_times(self.power(b), c[b], level, scale)
+                    term = self.constant_product(self.power(b), c[b], level, scale)
                     acc = term if acc is None else ev.add(acc, term)
+            if acc is not None:  # one rescale for the whole baby-step sum
+                acc = ev.rescale(acc)
+                acc = _with_scale(acc, _snap(acc.scale, scale))
             return self.add_constant(acc, c[0])
         g = self.power(node.n)
         if isinstance(node.high, _Integer):  # a free leading term: g is at (level, scale) already

@@ -6,8 +6,10 @@ What lives here: prime generation as SEAL does it (`ckks.ring.primes`),
 residue number system: CRT, fast basis conversion, exact division and
 rounding (`ckks.ring.rns`), SHAKE-256 sampling of uniform, ternary and
 Gaussian polynomials (`ckks.ring.sampling`), a level-bound view of the
-ring (`ckks.ring.level`), and plain-Python references of every kernel
-that the tests check the kernels against (`ckks.ring.reference`).
+ring (`ckks.ring.level`), plain-Python references of every kernel
+that the tests check the kernels against (`ckks.ring.reference`), and the
+measured size from which each parallel kernel runs on several threads
+(`ckks.ring.thresholds`).
 
 Nothing here knows about CKKS: there are no keys, scales or slots.
 

@@ -32,6 +32,7 @@ from numba.core.cpu_options import ParallelOptions
 from numba.np.ufunc import parallel as _numba_parallel
 
 from ckks.ring.jit import ParallelRental
+from ckks.ring.thresholds import measured_threshold
 
 U64 = np.uint64
 MASK32 = np.uint64(0xFFFFFFFF)
@@ -382,7 +383,8 @@ PARALLEL = ParallelOptions({
     "setitem": False, "numpy": False, "stencil": False,
 })
 
-#: Below this many elements in its first argument a parallel kernel runs on one thread.
+#: Below this many elements in its first argument a parallel kernel runs on one thread: the default of a
+#: kernel that multiplies when `ckks.ring.thresholds` has no measurement for it.
 PARALLEL_THRESHOLD = 1 << 13
 
 #: The same for memory-bound kernels (additions, subtractions): a few cycles per element.
@@ -412,7 +414,7 @@ def _serial_twin(kernel):
     return njit(cache=True)(twin)
 
 
-def serial_when_small(kernel=None, *, threshold: int = PARALLEL_THRESHOLD):
+def serial_when_small(kernel=None, *, threshold: int | None = None, default: int = PARALLEL_THRESHOLD):
     """Run a numba ``parallel=True`` kernel serially when one thread is asked for or its first array is small.
 
     Waking numba's worker threads costs microseconds on an idle machine and up to
@@ -420,28 +422,41 @@ def serial_when_small(kernel=None, *, threshold: int = PARALLEL_THRESHOLD):
     Even with one thread, a parallel kernel hands its loop to a worker thread
     and waits; so the serial case calls a twin compiled without ``parallel``
     (the same code, run in the calling thread, no threading layer involved).
-    Arrays of at least ``threshold`` elements with two or more threads stay
-    parallel: `PARALLEL_THRESHOLD` for kernels that multiply, `CHEAP_THRESHOLD`
-    for the memory-bound ones (additions), which only pay from larger sizes.
+    Arrays of at least the kernel's threshold of elements with two or more threads
+    stay parallel.  The threshold is measured per kernel (`ckks.ring.thresholds`:
+    the smallest power of two from which two threads beat one on this machine,
+    ``python -m ckks.crossover``); a kernel the table does not name uses ``default``:
+    `PARALLEL_THRESHOLD` for kernels that multiply, `CHEAP_THRESHOLD` for the
+    memory-bound ones (additions), which only pay from larger sizes.  An explicit
+    ``threshold`` wins over both.
     On a cold cache the serial twin also stands in for a parallel variant that
     is not compiled yet, until it has run `ckks.ring.jit.RENT_SECONDS` seconds
     (`ckks.ring.jit.ParallelRental`: the cold start).
     Only for kernels called from Python.
 
     Args:
-        kernel: a numba kernel whose first argument is an array (or None, to give ``threshold`` first:
-            ``@serial_when_small(threshold=CHEAP_THRESHOLD)``).
-        threshold: the least number of elements of the first argument that runs in parallel.
+        kernel: a numba kernel whose first argument is an array (or None, to give the keywords first:
+            ``@serial_when_small(default=CHEAP_THRESHOLD)``).
+        threshold: the least number of elements of the first argument that runs in parallel (None: the
+            measured one, else ``default``).
+        default: the threshold of a kernel that the measured table does not name.
 
     Returns:
         A Python wrapper with the same signature (``.kernel`` is the parallel
-        original, ``.serial`` the serial twin, ``.rental`` its cold-start state), or a
+        original, ``.serial`` the serial twin, ``.rental`` its cold-start state,
+        ``.threshold`` the threshold in use, ``.name`` the key of the table), or a
         decorator when ``kernel`` is None.
+
+    Raises:
+        SerializationError: the thresholds table file is malformed (`ckks.ring.thresholds.load_table`).
     """
     if kernel is None:
-        return functools.partial(serial_when_small, threshold=threshold)
+        return functools.partial(serial_when_small, threshold=threshold, default=default)
     serial = _serial_twin(kernel)
     rental = ParallelRental(kernel)
+    name = f"{kernel.py_func.__module__}.{kernel.py_func.__qualname__}"
+    if threshold is None:
+        threshold = measured_threshold(name, default)
 
     @functools.wraps(kernel)
     def call(*args):
@@ -454,10 +469,13 @@ def serial_when_small(kernel=None, *, threshold: int = PARALLEL_THRESHOLD):
     call.kernel = kernel
     call.serial = serial
     call.rental = rental
+    call.threshold = threshold
+    call.default = default
+    call.name = name
     return call
 
 
-@serial_when_small(threshold=CHEAP_THRESHOLD)
+@serial_when_small(default=CHEAP_THRESHOLD)
 @njit(parallel=PARALLEL, cache=True)
 def poly_add(a, b, moduli, out):
     """out = a + b mod q_i, limb by limb.
@@ -479,7 +497,7 @@ def poly_add(a, b, moduli, out):
     return out
 
 
-@serial_when_small(threshold=CHEAP_THRESHOLD)
+@serial_when_small(default=CHEAP_THRESHOLD)
 @njit(parallel=PARALLEL, cache=True)
 def poly_sub(a, b, moduli, out):
     """out = a - b mod q_i, limb by limb.
@@ -502,7 +520,7 @@ def poly_sub(a, b, moduli, out):
     return out
 
 
-@serial_when_small(threshold=CHEAP_THRESHOLD)
+@serial_when_small(default=CHEAP_THRESHOLD)
 @njit(parallel=PARALLEL, cache=True)
 def poly_neg(a, moduli, out):
     """out = -a mod q_i, limb by limb.
@@ -627,7 +645,7 @@ def poly_mul_scalar(a, scalars, scalars_shoup, moduli, out):
     return out
 
 
-@serial_when_small(threshold=CHEAP_THRESHOLD)
+@serial_when_small(default=CHEAP_THRESHOLD)
 @njit(parallel=PARALLEL, cache=True)
 def poly_add_scalar(a, scalars, moduli, out):
     """out = a + s_i mod q_i with one scalar s_i < q_i per limb.

@@ -229,9 +229,19 @@ class RNSDivider:
     and ``dropped_rows``.
 
     Rounding: with h = floor(D/2), round(x/D) = (x + h - [x + h]_D) / D, and
-    [x + h]_D is brought to the primes of Q by fast basis conversion (exact
-    when D is a single prime; off by an integer u < |D| otherwise, a tiny
-    additive error that key switching tolerates).
+    [x + h]_D is brought to the primes of Q exactly.  For one prime it is a
+    reduction.  For several, fast basis conversion gives
+    sum_i y_i (D/d_i) = [x + h]_D + v D with y_i = [(x + h) (D/d_i)^-1]_{d_i}
+    and v = floor(sum_i y_i / d_i) in [0, |D|); v is computed in float64
+    and subtracted (Halevi, Polyakov and Shoup, "An improved RNS variant of
+    the BFV homomorphic encryption scheme", CT-RSA 2019, section 2.4).  The
+    float sum errs by at most |D| 2^-52, so v can be off by one only when
+    x / D is within that of a half-integer: the result is then the other
+    neighbour of the tie.  Without v the quotient would be off by -v, whose
+    mean (|D| - 1) / 2 is not zero: a smooth bias that the canonical
+    embedding amplifies about N-fold (issue 26 measured 5 bits of precision
+    lost by fresh public-key encryptions with six special primes at
+    N = 2^15).
     """
 
     def __init__(self, tables: NTTTables, kept_rows, dropped_rows):
@@ -251,6 +261,9 @@ class RNSDivider:
         self.inv_d_shoup = shoup_per_limb(inv, kept)
         self.converter = BasisConverter(dropped, kept)
         self.kept_ratios = ratios_of(kept)
+        #: 1 / d_i in float64 (v = floor(sum_i y_i / d_i)) and -D mod q_t (the v D subtracted).
+        self.dropped_inverse = np.array([1.0 / d for d in dropped], dtype=np.float64)
+        self.neg_d_mod_kept = np.array([(-big_d) % q for q in kept], dtype=np.uint64)
 
     def divide(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """x: (|Q| + |D|, N) in NTT form, kept limbs first -> round(x / D), (|Q|, N), NTT form.
@@ -284,7 +297,8 @@ class RNSDivider:
         divide_round(
             x, self.kept_rows, self.dropped_rows, self.kept_moduli, self.kept_ratios, self.dropped_moduli,
             self.half_mod_dropped, self.neg_half_mod_kept, self.inv_d, self.inv_d_shoup,
-            c.inv_hat, c.inv_hat_shoup, c.hat_mod_target, t.psi_rev, t.psi_rev_shoup,
+            c.inv_hat, c.inv_hat_shoup, c.hat_mod_target, self.dropped_inverse, self.neg_d_mod_kept,
+            t.psi_rev, t.psi_rev_shoup,
             t.psi_inv_rev, t.psi_inv_rev_shoup, t.n_inv, out,
         )
         return out
@@ -294,16 +308,18 @@ class RNSDivider:
 @njit(parallel=PARALLEL, cache=True)
 def divide_round(
     x, kept_rows, dropped_rows, kept, kept_ratios, dropped, half_mod_dropped, neg_half_mod_kept, inv_d, inv_d_shoup,
-    inv_hat, inv_hat_shoup, hat_mod, psi, psi_shoup, psi_inv, psi_inv_shoup, n_inv, out,
+    inv_hat, inv_hat_shoup, hat_mod, dropped_inverse, neg_d_mod, psi, psi_shoup, psi_inv, psi_inv_shoup, n_inv, out,
 ):
     """round(x / D) mod Q for each polynomial of x (NTT form), fused (the kernel of `RNSDivider.divide_many`).
 
     Per polynomial: the dropped limbs go to coefficient form and get h =
-    floor(D/2) added; then, task by task (polynomial, kept prime q_t), the
-    correction [x + h]_D - h is brought to q_t by fast basis conversion
-    (a Barrett reduction when D is one prime), transformed to NTT form while
-    in cache, and out = (x - correction) * D^-1 mod q_t.  Tasks run in
-    parallel; every array is C-contiguous.
+    floor(D/2) added; with several dropped primes, y_i = [(x + h) (D/d_i)^-1]_{d_i}
+    and the overflow v = floor(sum_i y_i / d_i) (float64) follow; then, task by task
+    (polynomial, kept prime q_t), the correction [x + h]_D - h =
+    sum_i y_i (D/d_i) - v D - h is brought to q_t (a Barrett reduction when D is
+    one prime), transformed to NTT form while in cache, and
+    out = (x - correction) * D^-1 mod q_t.  Tasks run in parallel; every array is
+    C-contiguous.
 
     Args:
         x: uint64 (polys, |Q| + |D|, N), NTT form, the limbs of Q first.
@@ -319,6 +335,8 @@ def divide_round(
         inv_hat: (D/d_i)^-1 mod d_i.
         inv_hat_shoup: their Shoup companions.
         hat_mod: (D/d_i) mod q_t, shape (|Q|, |D|).
+        dropped_inverse: float64 1 / d_i.
+        neg_d_mod: -D mod q_t.
         psi: forward twiddle table.
         psi_shoup: its Shoup companions.
         psi_inv: inverse twiddle table.
@@ -352,6 +370,17 @@ def divide_round(
             v = row[j] + h
             v = v - d if v >= d else v
             row[j] = v if k == 1 else mul_shoup_lanes(v, w, ws, d, m)
+    overflow = np.zeros((polys, n), dtype=np.uint64)
+    if k > 1:
+        blocks = (n + BLOCK - 1) // BLOCK
+        for task in prange(polys * blocks):
+            p = task // blocks
+            start = (task % blocks) * BLOCK
+            for j in range(start, min(start + BLOCK, n)):
+                total = 0.0
+                for i in range(k):
+                    total += float(last[p, i, j]) * dropped_inverse[i]
+                overflow[p, j] = U64(total)  # floor: total >= 0
     for task in prange(polys * n_kept):
         t = task // polys  # consecutive tasks share the prime: its twiddles stay in cache
         p = task % polys
@@ -376,6 +405,14 @@ def divide_round(
                     acc = low[j] + lo
                     high[j] += mul_high_lanes(v, factor, m) + U64(acc < lo)
                     low[j] = acc
+            factor = neg_d_mod[t]
+            src = overflow[p]
+            for j in range(n):  # - v D: one more term of the sum
+                v = src[j]
+                lo = v * factor
+                acc = low[j] + lo
+                high[j] += mul_high_lanes(v, factor, m) + U64(acc < lo)
+                low[j] = acc
             for j in range(n):
                 correction[j] = barrett_reduce_lanes(high[j], low[j], q, rh, rl, m)
         g = neg_half_mod_kept[t]

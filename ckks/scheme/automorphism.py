@@ -235,7 +235,7 @@ def check_steps(steps: object) -> list[int]:
     return [int(k) for k in values]
 
 
-@serial_when_small(threshold=CHEAP_THRESHOLD)
+@serial_when_small(default=CHEAP_THRESHOLD)
 @njit(parallel=True, cache=True)
 def permuted_add(a, perm, b, moduli, out):
     """out[i, j] = a[i, perm[j]] + b[i, j] mod q_i: sigma_g(a) + b in NTT form, in one pass.

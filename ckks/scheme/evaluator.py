@@ -522,19 +522,9 @@ class Evaluator:
             KeyMissingError: there is no relinearization key.
             ContextMismatchError: ``a`` or the key belongs to other parameters or another secret key.
         """
-        self._check(a)
-        _require_ciphertext(a)
-        _check_relin_key(relin_key)
-        key = require_key(
-            relin_key if relin_key is not None else self.relin_key,
-            "relinearization key",
-            "create it with KeyGenerator(params).create_relin_keys() and pass it to the Evaluator",
-        )
-        check_same_context(a, key, params=self.params)
+        key = self._relin_key_for(a, relin_key, "relinearize")
         if a.size == 2:
             return a.copy()
-        if a.size != 3:
-            raise InputError(f"relinearize takes a ciphertext of size 3, got size {a.size}")
         ring = self.params.at_level(a.level)
         switched = self.key_switcher.switch(a.data[2], key.data)
         out = np.empty((2, ring.limbs, self.params.poly_degree), dtype=np.uint64)
@@ -544,6 +534,76 @@ class Evaluator:
         if ACTIVE:
             record("relinearizations")
         return Ciphertext(self.params, out, a.scale, a.key_id, bound=a.bound, noise=noise, bound_exact=a.bound_exact)
+
+    def _relin_key_for(self, a: Ciphertext, relin_key: RelinKey | None, call: str) -> RelinKey:
+        """Check ``a`` (size 2 or 3) and the key for a relinearization; the key to use."""
+        self._check(a)
+        _require_ciphertext(a)
+        _check_relin_key(relin_key)
+        key = require_key(
+            relin_key if relin_key is not None else self.relin_key,
+            "relinearization key",
+            "create it with KeyGenerator(params).create_relin_keys() and pass it to the Evaluator",
+        )
+        check_same_context(a, key, params=self.params)
+        if a.size not in (2, 3):
+            raise InputError(f"{call} takes a ciphertext of size 3, got size {a.size}")
+        return key
+
+    def relinearize_rescale(self, a: Ciphertext, relin_key: RelinKey | None = None) -> Ciphertext:
+        """`relinearize` then `rescale` with one division: level l -> l - 1, scale s -> s / q_l.
+
+        Key switching ends by dividing its result by P, and the rescale then divides the sum by q_l:
+        two inverse/forward NTT round trips over the ciphertext.  Here the products d_0, d_1 are
+        lifted to Q_l * P as P d_i (zero mod the special primes) and added to the key switch's
+        inner product before a single division by P q_l with rounding (`Parameters.mod_down_rescale`):
+
+            (c_0, c_1) = round((P (d_0, d_1) + <digits(d_2), ksk>) / (P q_l))  mod Q_(l-1),
+
+        which is the relinearized-and-rescaled ciphertext with one rounding instead of two.  Fusing the
+        mod-down with the rescale is what GPU implementations do to save a pass over the limbs (Jung et al.,
+        "Over 100x faster bootstrapping in fully homomorphic encryption through memory-centric optimization
+        with GPUs", TCHES 2021, section 4.3).  A size-2 ciphertext is only rescaled.
+
+        Args:
+            a: a ciphertext of size 2 or 3 at level l >= 1.
+            relin_key: the relinearization key (default: the evaluator's).
+
+        Returns:
+            A size-2 ciphertext at level l - 1, scale ``a.scale / q_l``.
+
+        Raises:
+            InputTypeError: ``a`` is not a Ciphertext, or ``relin_key`` is not a RelinKey.
+            InputError: ``a`` has a size other than 2 or 3, or malformed data.
+            KeyMissingError: there is no relinearization key.
+            ContextMismatchError: ``a`` or the key belongs to other parameters or another secret key.
+            LevelError: ``a`` is at level 0.
+        """
+        key = self._relin_key_for(a, relin_key, "relinearize_rescale")
+        if a.size == 2:
+            return self.rescale(a)
+        if a.level == 0:
+            raise LevelError(_out_of_levels_message(self.params, "rescale"))
+        params, level = self.params, a.level
+        switcher = self.key_switcher
+        accumulated = switcher.inner_product(switcher.decompose(a.data[2]), key.data)
+        ring = params.at_level(level)
+        p_mod, p_shoup = params.special_mod_data
+        lifted = np.empty((ring.limbs, params.poly_degree), dtype=np.uint64)
+        for i in range(2):  # the Q limbs of P d_i; its P limbs are zero
+            poly_mul_scalar(a.data[i], p_mod[: ring.limbs], p_shoup[: ring.limbs], ring.moduli, lifted)
+            ring.add(accumulated[i, : ring.limbs], lifted, out=accumulated[i, : ring.limbs])
+        out = params.mod_down_rescale(level).divide_many(accumulated)
+        q_last = params.data_moduli[level]
+        noise = None if a.noise is None else (
+            (a.noise + noise_model.keyswitch_noise(params)) / q_last + noise_model.rounding_noise(params)
+        )
+        if ACTIVE:
+            record("relinearizations")
+            record("rescales")
+        return Ciphertext(
+            params, out, a.scale / q_last, a.key_id, bound=a.bound, noise=noise, bound_exact=a.bound_exact
+        )
 
     # -- levels ----------------------------------------------------------------------
     def rescale(self, a: Ciphertext) -> Ciphertext:

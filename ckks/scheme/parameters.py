@@ -47,6 +47,7 @@ from ckks.errors import (
     SerializationError,
 )
 from ckks.ring.level import RingAtLevel
+from ckks.ring.modarith import shoup_per_limb
 from ckks.ring.ntt import NTTTables, ntt_tables
 from ckks.ring.primes import MAX_PRIME_BITS, coeff_modulus
 from ckks.ring.rns import CRTDecoder, RNSDivider, product, ratios_of
@@ -418,9 +419,13 @@ class Parameters:
             LevelError: ``level`` is not an integer in [1, max_level] (level 0 has no prime left to drop).
         """
         level = check_int("level", level, 1, self.max_level, error=LevelError)
-        divider = self._cache.get(("rescaler", level))
+        return self._divider("rescaler", level, lambda: (np.arange(level), [level]))
+
+    def _divider(self, what: str, level: int, rows) -> RNSDivider:
+        """The cached `RNSDivider` ``(what, level)``; ``rows()`` gives its kept and dropped rows when first made."""
+        divider = self._cache.get((what, level))
         if divider is None:
-            divider = self._cache["rescaler", level] = RNSDivider(self.tables, np.arange(level), [level])
+            divider = self._cache[what, level] = RNSDivider(self.tables, *rows())
         return divider
 
     def mod_down(self, level: int) -> RNSDivider:
@@ -439,11 +444,35 @@ class Parameters:
             LevelError: ``level`` is not an integer in [0, max_level].
         """
         level = check_int("level", level, 0, self.max_level, error=LevelError)
-        divider = self._cache.get(("mod_down", level))
-        if divider is None:
-            rows = self.level_rows(level)
-            divider = self._cache["mod_down", level] = RNSDivider(self.tables, rows, self.special_rows())
-        return divider
+        return self._divider("mod_down", level, lambda: (self.level_rows(level), self.special_rows()))
+
+    def mod_down_rescale(self, level: int) -> RNSDivider:
+        """The divider of a polynomial mod Q_level * P by P * q_level with rounding (key switch and rescale at once).
+
+        For x in NTT form mod Q_level * P (the limbs of q_0 .. q_level, then P's) it gives
+        round(x / (P q_level)) mod Q_(level-1), still in NTT form: one inverse/forward NTT round trip
+        instead of the mod-down's and the rescale's (`Evaluator.relinearize_rescale`); cached per level.
+
+        Args:
+            level: the level of the input, 1 .. `max_level`.
+
+        Returns:
+            An `RNSDivider` (see `ckks.ring.rns`).
+
+        Raises:
+            LevelError: ``level`` is not an integer in [1, max_level].
+        """
+        level = check_int("level", level, 1, self.max_level, error=LevelError)
+        return self._divider(
+            "mod_down_rescale", level, lambda: (np.arange(level), np.concatenate(([level], self.special_rows())))
+        )
+
+    @cached_property
+    def special_mod_data(self) -> tuple[np.ndarray, np.ndarray]:
+        """P mod q_i for every data prime q_0 .. q_L, and the Shoup companions (uint64 arrays)."""
+        big_p = product(self.special_moduli)
+        values = [big_p % int(q) for q in self.data_moduli]
+        return np.array(values, dtype=np.uint64), shoup_per_limb(values, self.data_moduli)
 
     def crt_decoder(self, level: int) -> CRTDecoder:
         """The exact CRT decoder of the data primes q_0 .. q_level (coefficient form -> centred floats).
@@ -692,7 +721,9 @@ def equal_digits(count: int, dnum: int) -> tuple[int, ...]:
     return tuple(min(size, count - start) for start in range(0, count, size))
 
 
-def digits_by_bits(moduli_bits: list[int] | tuple[int, ...], special_count: int = 1) -> list[int]:
+def digits_by_bits(
+    moduli_bits: list[int] | tuple[int, ...], special_count: int = 1, margin_bits: int = 0
+) -> list[int]:
     """The by-size key-switching digit partition: consecutive data primes, each digit filled up to P.
 
     Hybrid key switching (Han and Ki, CT-RSA 2020, section 3) adds the error sum_j d_j e_j / P
@@ -707,24 +738,28 @@ def digits_by_bits(moduli_bits: list[int] | tuple[int, ...], special_count: int 
     Args:
         moduli_bits: SEAL-style sizes, data primes then the ``special_count`` special primes.
         special_count: how many trailing entries are special primes.
+        margin_bits: keep every digit ``margin_bits`` below P (D_j <= P / 2^margin_bits): the digits' term
+            of the error, about (D_j / P) sqrt(N dnum) per coefficient, then stays below the rounding's
+            0.3 sqrt(N) (`ckks.scheme.layout` uses 3 bits).
 
     Returns:
         The primes per digit, q_0's digit first (for ``Parameters(..., digit_primes=...)``).
 
     Raises:
         InputTypeError: ``moduli_bits`` is not a list of integers.
-        ParameterError: bad sizes or ``special_count``, or a data prime larger than P (no digit can hold it
-            within P: add special primes).
+        ParameterError: bad sizes, ``special_count`` or ``margin_bits``, or a data prime larger than
+            P / 2^margin_bits (no digit can hold it: add special primes).
     """
     bits = _check_moduli_bits(moduli_bits, special_count)
-    data, special = bits[: len(bits) - special_count], sum(bits[len(bits) - special_count :])
+    margin = check_int("margin_bits", margin_bits, 0, MAX_PRIME_BITS, error=ParameterError)
+    data, special = bits[: len(bits) - special_count], sum(bits[len(bits) - special_count :]) - margin
     sizes: list[int] = []
     filled = special + 1
     for b in data:
         if b > special:
             raise ParameterError(
-                f"a {b}-bit data prime is larger than the special modulus P ({special} bits): no key-switching "
-                "digit can hold it within P; add special primes"
+                f"a {b}-bit data prime is larger than the special modulus P less the margin ({special} bits): no "
+                "key-switching digit can hold it; add special primes"
             )
         if filled + b > special:
             sizes.append(0)

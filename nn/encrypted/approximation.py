@@ -258,7 +258,7 @@ def _chebval(ops, ct, coeffs):
 def _times(ops, x, y):
     """x * y one level below y (x switched down to y's level first)."""
     x = ops.ev.mod_switch_to(x, y.level)
-    return ops.ev.rescale(ops.ev.relinearize(ops.ev.multiply(x, y)))
+    return ops.ev.relinearize_rescale(ops.ev.multiply(x, y))
 
 
 def _scaled_like(ops, ct, value: float, target):

@@ -209,3 +209,38 @@ def test_thread_rows_pair_each_round_s_one_and_two_thread_times():
     table = compare.render_threads({"rows": [row], "threads": [1, 2]})
     assert "speed-up 1 -> 2" in table and "| 2^14 | multiply + relinearize + rescale | ours |" in table
     assert compare.label("ours@2") == "ours, 2 thr" and compare.label("openfhe_b") == "OpenFHE (b)"
+
+
+# -- ours at its own fast key-switching layout (setting (b)) -------------------------------------------------------
+def test_openfhe_b_is_divided_by_ours_fast_where_it_ran_and_the_tables_say_so():
+    r = row([10.0, 10.0, 10.0], ours_fast=[5.0, 5.0, 5.0], tenseal=[20.0, 20.0, 20.0], openfhe_b=[10.0, 10.0, 10.0])
+    assert r["bases"] == {"tenseal": "ours", "openfhe_b": "ours_fast"}
+    assert r["ratios"]["openfhe_b"]["median"] == 0.5 and r["ratios"]["tenseal"]["median"] == 0.5
+    assert "ours_fast" not in r["ratios"]  # ours is never its own peer
+    text = compare.render_timing({"rows": [r]}, compare.SETTING_COLUMNS["b"])
+    header = text.splitlines()[0]
+    assert "ours (fast) ms" in header and "ours (fast)/OpenFHE (b)" in header and "ours/TenSEAL" in header
+    assert "ours/ours (fast)" not in header
+    without = row([10.0, 10.0, 10.0], openfhe_b=[10.0, 10.0, 10.0])  # an older run: no fast column
+    assert without["bases"] == {"openfhe_b": "ours"} and without["ratios"]["openfhe_b"]["median"] == 1.0
+    flagged = row([10.0, 10.0, 10.0], ours_fast=[5.0, 9.0, 12.0], openfhe_b=[10.0, 10.0, 10.0])
+    assert any("ours (fast) / OpenFHE (b)" in m for m in compare.check({"core": {"rows": [flagged]}}))
+
+
+def test_the_fast_worker_is_our_worker_asked_for_the_fast_layout():
+    argv, _ = compare.worker_command("ours_fast", 1)
+    assert argv == [sys.executable, str(REPO / "benchmarks" / "library_worker.py"), "ours"]
+    assert compare.setup_request("ours_fast", 4096, [30, 25, 25, 28], 25, [1], False)["key_switching"] == "fast"
+    assert "key_switching" not in compare.setup_request("ours", 4096, [30, 25, 25, 28], 25, [1], False)
+
+
+def test_thread_rows_take_openfhe_b_against_ours_fast():
+    per_round = {"ours@1": [20.0, 20.0], "ours@2": [10.0, 10.0], "ours_fast@1": [12.0, 12.0],
+                 "ours_fast@2": [6.0, 6.0], "openfhe_b@1": [24.0, 24.0], "openfhe_b@2": [12.0, 12.0],
+                 "openfhe_a@1": [40.0, 40.0], "openfhe_a@2": [20.0, 20.0]}
+    row = compare.threads_row(32768, "rotate", per_round, [1, 2])
+    assert row["ratios"]["openfhe_b"]["median"] == 0.5 and row["ratios"]["openfhe_a"]["median"] == 0.5
+    assert row["bases"] == {"openfhe_b": "ours_fast", "openfhe_a": "ours"}
+    assert row["libraries"]["ours_fast"]["speedup"]["median"] == 2.0
+    table = compare.render_threads({"rows": [row], "threads": [1, 2]})
+    assert "0.500 (0.500-0.500) (ours (fast))" in table

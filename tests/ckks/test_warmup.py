@@ -40,3 +40,25 @@ def test_the_ring_job_compiles_the_parallel_additions():
     warmup._wide_additions(2048)
     for kernel in (modarith.poly_add, modarith.poly_sub, modarith.poly_neg):
         assert kernel.kernel.signatures, kernel.__name__
+
+
+def test_the_variant_that_a_measured_threshold_skipped_is_compiled_too(monkeypatch):
+    """Issue 26: per-kernel thresholds decide which variant a job's calls reach; the warm-up compiles the other."""
+    import types
+
+    import ckks.crossover
+
+    class Dispatcher:
+        def __init__(self, signatures):
+            self.signatures = list(signatures)
+
+        def compile(self, signature):
+            self.signatures.append(signature)
+
+    wrapper = types.SimpleNamespace(kernel=Dispatcher([]), serial=Dispatcher(["(array(uint64, 2d, C),)"]))
+    monkeypatch.setattr(ckks.crossover, "kernels", lambda: {"ckks.ring.modarith.poly_mul": wrapper})
+    warmup._compile_skipped(parallel=True)
+    assert wrapper.kernel.signatures == ["(array(uint64, 2d, C),)"]
+    wrapper.kernel.signatures.append("(array(int64, 1d, C),)")
+    warmup._compile_skipped(parallel=False)
+    assert wrapper.serial.signatures == ["(array(uint64, 2d, C),)", "(array(int64, 1d, C),)"]

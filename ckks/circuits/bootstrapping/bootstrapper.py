@@ -34,7 +34,12 @@ from the top level down (`ckks.circuits.bootstrapping.dft.share_rotations`), so
 that a level reuses the rotations whose keys a level above already has (at the
 "128" preset, with digits filled up to P, ``digit_split="bits"``, and matching
 stage splits: 39 keys, 3.47 GiB, against 62 keys and 6.49 GiB planned level by
-level with equal digits).
+level with equal digits; 3.00 GiB since the preset's dense secret allows a larger P).
+
+Sparse-secret encapsulation (``config.ephemeral_hamming_weight``; Bossuat, Troncoso-Pastoriza and
+Hubaux, ACNS 2022): two more key-switching keys, from the main secret to an ephemeral sparse one at
+level 0 and back at L, around ModRaise (`ckks.circuits.bootstrapping.mod_raise.EncapsulationKeys`);
+`generate_keys` makes them, `key_memory` and `key_memory_estimate` count them.
 """
 
 from __future__ import annotations
@@ -47,24 +52,38 @@ from typing import TextIO
 import numpy as np
 
 from ckks.circuits.bootstrapping.coeffs_to_slots import coeffs_to_slots_matrices
-from ckks.circuits.bootstrapping.dft import SlotMatrix, apply_matrix, share_rotations
+from ckks.circuits.bootstrapping.dft import (
+    MAX_DIAGONAL_INTEGER,
+    SlotMatrix,
+    apply_matrix,
+    max_coefficient,
+    share_rotations,
+)
 from ckks.circuits.bootstrapping.eval_mod import approximation_error, eval_mod
-from ckks.circuits.bootstrapping.mod_raise import mod_raise, multiply_by_i, sparse_trace, trace_steps
+from ckks.circuits.bootstrapping.mod_raise import (
+    EncapsulationKeys,
+    mod_raise,
+    multiply_by_i,
+    sparse_trace,
+    trace_steps,
+)
 from ckks.circuits.bootstrapping.presets import BootstrapConfig
 from ckks.errors import ContextMismatchError, InputError, InputTypeError, KeyMissingError, ParameterError
 from ckks.scheme.automorphism import conjugation_element, galois_element
 from ckks.scheme.ciphertext import Ciphertext
 from ckks.scheme.encoder import Encoder
 from ckks.scheme.evaluator import Evaluator, scales_agree
-from ckks.scheme.keys import GaloisKeys, KeyGenerator
+from ckks.scheme.keys import GaloisKeys, KeyGenerator, check_key_memory
 from ckks.scheme.parameters import KEY_MEMORY_LIMIT, Parameters
 from ckks.scheme.rotation import Rotator
 
 __all__ = ["Bootstrapper", "MIN_MESSAGE_RATIO_BITS", "register_bootstrapper", "find_bootstrapper"]
 
-#: Bootstrapping refuses inputs whose scale leaves q_0 / Delta_in below 2^this
-#: (the sine approximation would have no precision left).
-MIN_MESSAGE_RATIO_BITS = 8
+#: Bootstrapping refuses inputs whose scale leaves q_0 / Delta_in below 2^this (the sine approximation would
+#: have no precision left).  7, not 8: the "128" preset's ratio is 2^8 nominally (q_0 of 54 bits, Delta = 2^46,
+#: the arcsine correcting the sine, `ckks.circuits.bootstrapping.eval_mod`), and its q_0, a prime just below
+#: 2^54, makes it 2^7.99999999.
+MIN_MESSAGE_RATIO_BITS = 7
 
 #: The call that makes the keys, named by KeyMissingError.
 KEYS_CALL = "ctx.generate_bootstrapping_keys()"
@@ -110,7 +129,10 @@ class Bootstrapper:
             {step % params.slots: params.max_level for step in trace_steps(params.slots, config.slots)},
         )
         self._cache: dict = {}
+        self._cts_coefficients: list[float] | None = None  # `max_coefficient` of each CoeffsToSlots matrix, lazily
         self.galois_keys = galois_keys
+        #: the sparse-secret encapsulation keys (``config.ephemeral_hamming_weight`` set), made by `generate_keys`
+        self.encapsulation_keys: EncapsulationKeys | None = None
         self.keygen_seconds = 0.0
 
     # -- keys -------------------------------------------------------------------------------------
@@ -162,6 +184,10 @@ class Bootstrapper:
     ) -> GaloisKeys:
         """Make the rotation keys of `rotation_steps` and the conjugation key, and keep them.
 
+        With ``config.ephemeral_hamming_weight`` set, also the two sparse-secret encapsulation keys
+        (`ckks.circuits.bootstrapping.mod_raise.EncapsulationKeys`, kept in ``self.encapsulation_keys``):
+        from s to a fresh ephemeral sparse secret at level 0, and back at level L.
+
         Each key is a key-switching key made for the levels up to the highest one it is used at
         (`key_levels`): ``2 * key_digits(m)`` polynomials over Q_m P in NTT form
         (`Parameters.key_switch_key_bytes(m)` each), so the SlotsToCoeffs keys, used low in the chain,
@@ -186,21 +212,29 @@ class Bootstrapper:
         """
         if keygen.params != self.params:
             raise ContextMismatchError("the key generator was made for other parameters than the bootstrapper's")
+        levels = self.key_levels()
+        weight = self.config.ephemeral_hamming_weight
+        extra = [] if weight is None else [0, self.params.max_level]
+        check_key_memory(self.params, list(levels.values()) + extra, memory_limit,
+                         f"{len(levels) + len(extra)} bootstrapping keys")
         start = time.perf_counter()
-        self.galois_keys = keygen.create_galois_keys_at_levels(self.key_levels(), progress=progress, stream=stream,
+        self.galois_keys = keygen.create_galois_keys_at_levels(levels, progress=progress, stream=stream,
                                                                memory_limit=memory_limit)
+        self.encapsulation_keys = None if weight is None else EncapsulationKeys.generate(keygen, weight)
         self.keygen_seconds = time.perf_counter() - start
         return self.galois_keys
 
     def key_memory(self) -> int:
-        """Bytes held by the bootstrapping Galois keys (0 without keys)."""
-        if self.galois_keys is None:
-            return 0
-        return self.galois_keys.memory()
+        """Bytes held by the bootstrapping Galois keys and the encapsulation keys (0 without keys)."""
+        galois = 0 if self.galois_keys is None else self.galois_keys.memory()
+        return galois + (0 if self.encapsulation_keys is None else self.encapsulation_keys.memory())
 
     def key_memory_estimate(self) -> int:
-        """Bytes the bootstrapping Galois keys will take (`key_levels`), before any key is made."""
-        return sum(self.params.key_switch_key_bytes(level) for level in self.key_levels().values())
+        """Bytes the bootstrapping Galois keys (`key_levels`) and encapsulation keys will take, before any is made."""
+        galois = sum(self.params.key_switch_key_bytes(level) for level in self.key_levels().values())
+        encapsulation = 0 if self.config.ephemeral_hamming_weight is None else EncapsulationKeys.memory_estimate(
+            self.params)
+        return galois + encapsulation
 
     @property
     def rotator(self) -> Rotator:
@@ -374,6 +408,11 @@ class Bootstrapper:
         """
         rotator = self.rotator
         config, params, ev, enc = self.config, self.params, self.evaluator, self.encoder
+        if config.ephemeral_hamming_weight is not None and self.encapsulation_keys is None:
+            raise KeyMissingError(
+                "bootstrapping with sparse-secret encapsulation needs its two key-switching keys, which were not "
+                f"generated; call {KEYS_CALL} first"
+            )
         q0 = params.data_moduli[0]
         delta_in = ct.scale
         ratio_bits = math.log2(q0 / delta_in)
@@ -383,14 +422,22 @@ class Bootstrapper:
                 f"bootstrapping needs q_0 / scale >= 2^{MIN_MESSAGE_RATIO_BITS} (the EvalMod range); rescale first"
             )
         slots = params.slots
-        t = mod_raise(ct, params, ev)
+        t = mod_raise(ct, params, ev, self.encapsulation_keys if config.ephemeral_hamming_weight else None)
         if not config.full_packing:
             t = sparse_trace(t, config.slots, ev, rotator)
         t = Ciphertext(params, t.data, q0 * (slots // config.slots), t.key_id)
-        # CoeffsToSlots: the last level lands on q_(level after) / K, read later as y / K.
+        # CoeffsToSlots: the last level lands on q_(level after) / K, read later as y / K; the others on the next
+        # prime, or lower where the diagonals' plaintext scale q_l q_(l-1) / scale would not fit the encoding
+        # (a small q_0 makes the first levels' scales large; the later levels have room for the difference).
+        if self._cts_coefficients is None:
+            self._cts_coefficients = [max_coefficient(matrix, enc) for matrix in self.cts]
         for i, matrix in enumerate(self.cts):
             next_prime = params.data_moduli[t.level - 1]
-            target = next_prime / config.eval_mod.k_range if i == len(self.cts) - 1 else float(next_prime)
+            if i == len(self.cts) - 1:
+                target = next_prime / config.eval_mod.k_range
+            else:
+                largest = self._cts_coefficients[i] * params.data_moduli[t.level] / t.scale
+                target = float(next_prime) if largest == 0 else min(float(next_prime), MAX_DIAGONAL_INTEGER / largest)
             t = apply_matrix(t, matrix, target, ev, enc, rotator, self._cache)
         conj = rotator.conjugate(t)
         parts = [ev.add(t, conj)]
@@ -434,6 +481,7 @@ class Bootstrapper:
             "cts_diagonals": [len(m.diagonals) for m in self.cts],
             "stc_diagonals": [len(m.diagonals) for m in self.stc],
             "rotation_keys": len(self.rotation_steps()) + 1,
+            "encapsulation_keys": 0 if self.config.ephemeral_hamming_weight is None else 2,
             "key_memory_mb": self.key_memory() / 2**20,
             "eval_mod": self.config.eval_mod,
         }

@@ -67,6 +67,7 @@ from ckks.scheme.evaluator import Evaluator
 from ckks.scheme.rotation import Rotator
 
 __all__ = [
+    "max_coefficient",
     "SlotMatrix",
     "share_rotations",
     "special_dft_matrix",
@@ -467,6 +468,28 @@ def apply_matrix(
             inner = rotator.rotate(inner, giant)
         total = inner if total is None else evaluator.add(total, inner)
     return evaluator.rescale(total).with_scale(target_scale)  # equal up to float rounding of plain_scale
+
+
+#: Largest |round(plain scale * coefficient)| a diagonal's encoding may reach (`encode_precise` refuses 2^62; one
+#: bit of margin for the float64 estimate of `max_coefficient`).
+MAX_DIAGONAL_INTEGER = 2.0**61
+
+
+def max_coefficient(matrix: SlotMatrix, encoder: Encoder) -> float:
+    """max |m_j| over the coefficients of the polynomials m that encode the matrix's diagonals (unscaled).
+
+    A rotated diagonal (the giant-step shift of `apply_matrix`) has the same coefficients up to order and
+    sign (an automorphism), so this bounds every plaintext the matrix encodes: at plaintext scale s the
+    integers reach s times it.  Float64 inverse embedding (`Encoder.embed_inverse`), one FFT per diagonal.
+
+    Args:
+        matrix: the matrix.
+        encoder: an encoder of the parameters.
+
+    Returns:
+        The largest coefficient magnitude (0.0 for a matrix without diagonals).
+    """
+    return max((float(np.max(np.abs(encoder.embed_inverse(d)))) for d in matrix.diagonals.values()), default=0.0)
 
 
 def _product_mod(primes, q: int) -> int:

@@ -23,10 +23,20 @@ The final constant q_0 / (2 pi Delta) is folded into the scale (a ciphertext
 of v at scale s is a ciphertext of a v at scale s / a).
 
 Levels: ceil(log2(d + 1)) for the Chebyshev series (depth-optimal,
-`ckks.circuits.polynomial.chebval`) plus r for the double angles.
+`ckks.circuits.polynomial.chebval`) plus r for the double angles (plus the arcsine's).
 Scales: the series returns the input scale s_x; each double angle squares
 and rescales (s -> s^2 / q_l), the factor 2 is an exact integer
 multiplication and the 1 a plaintext subtraction at the current scale.
+**Arcsine correction** (Cheon, Han, Kim, Kim and Song's sine error removed as in Lee, Lee, Kim and No,
+"High-precision bootstrapping of RNS-CKKS", and Bossuat et al.'s ``ArcSineDeg`` in Lattigo): with
+``arcsine_degree`` = a > 0 the chain ends with the Taylor polynomial of arcsin of degree a,
+u + u^3/6 + 3 u^5/40 + ..., on u = sin(2 pi y): arcsin(sin(2 pi y)) = 2 pi (y mod 1) for
+|y mod 1| < 1/4.  The sine's relative error (2 pi m / q_0)^2 / 6 drops to the first omitted
+term's, e.g. (3/40)(2 pi m / q_0)^4 for a = 3, so a much smaller message ratio q_0 / Delta
+keeps the same precision, and every error EvalMod makes in y (noise of the DFT and of the
+polynomial, multiplied by q_0 / Delta on the values) shrinks with the ratio.  It costs
+ceil(log2(a + 1)) levels (2 for a = 3).
+
 `approximation_error` measures the error of the whole chain in
 floating point, so a configuration can be checked before anything is
 encrypted.
@@ -51,33 +61,50 @@ __all__ = ["EvalModConfig", "eval_mod", "eval_mod_plain", "approximation_error"]
 
 @dataclass(frozen=True)
 class EvalModConfig:
-    """The EvalMod polynomial: range K, Chebyshev degree d, double-angle count r.
+    """The EvalMod polynomial: range K, Chebyshev degree d, double-angle count r, arcsine degree a.
 
     Attributes:
         k_range: K, the bound on |y| = |t / q_0| (from the secret's Hamming weight).
         degree: d, the degree of the Chebyshev interpolant of the scaled cosine.
         double_angles: r.
+        arcsine_degree: a, 0 (no correction: the sine itself) or an odd degree 3 .. 15 of the arcsine's
+            Taylor polynomial applied last (see the module docstring).
     """
 
     k_range: int
     degree: int
     double_angles: int
+    arcsine_degree: int = 0
 
     def __post_init__(self):
         """Validate the fields.
 
         Raises:
-            InputError: a field is not a positive integer (``double_angles`` may be 0).
+            InputError: a field is not a positive integer (``double_angles`` may be 0), or ``arcsine_degree``
+                is neither 0 nor odd in 3 .. 15.
         """
         for name in ("k_range", "degree", "double_angles"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "double_angles" else 1):
                 raise InputError(f"EvalModConfig.{name} must be a positive integer, got {value!r}")
+        a = self.arcsine_degree
+        if isinstance(a, bool) or not isinstance(a, int) or not (a == 0 or (a % 2 == 1 and 3 <= a <= 15)):
+            raise InputError(f"EvalModConfig.arcsine_degree must be 0 or an odd integer in 3 .. 15, got {a!r}")
 
     @property
     def levels(self) -> int:
-        """Levels EvalMod consumes: ceil(log2(d + 1)) + r."""
-        return levels_for_degree(self.degree) + self.double_angles
+        """Levels EvalMod consumes: ceil(log2(d + 1)) + r (+ ceil(log2(a + 1)) for the arcsine)."""
+        arcsine = levels_for_degree(self.arcsine_degree) if self.arcsine_degree else 0
+        return levels_for_degree(self.degree) + self.double_angles + arcsine
+
+    def arcsine_coefficients(self) -> np.ndarray:
+        """Chebyshev coefficients on [-1, 1] of the arcsine's Taylor polynomial of degree a (empty for a = 0)."""
+        if not self.arcsine_degree:
+            return np.zeros(0)
+        power = np.zeros(self.arcsine_degree + 1)
+        for k in range((self.arcsine_degree + 1) // 2):  # arcsin u = sum (2k)! / (4^k k!^2 (2k + 1)) u^(2k+1)
+            power[2 * k + 1] = math.comb(2 * k, k) / (4**k * (2 * k + 1))
+        return npcheb.poly2cheb(power)
 
     def coefficients(self) -> np.ndarray:
         """Chebyshev coefficients of c_0(K x) = cos(2 pi (K x - 1/4) / 2^r) on x in [-1, 1]."""
@@ -86,7 +113,8 @@ class EvalModConfig:
 
 
 def eval_mod_plain(y: np.ndarray, config: EvalModConfig) -> np.ndarray:
-    """The EvalMod chain in floating point: approximately sin(2 pi y) (no 1/2pi factor).
+    """The EvalMod chain in floating point: approximately sin(2 pi y) (no 1/2pi factor), or 2 pi (y mod 1) with
+    the arcsine correction.
 
     Args:
         y: real values in [-K, K].
@@ -98,6 +126,8 @@ def eval_mod_plain(y: np.ndarray, config: EvalModConfig) -> np.ndarray:
     v = npcheb.chebval(np.asarray(y, dtype=np.float64) / config.k_range, config.coefficients())
     for _ in range(config.double_angles):
         v = 2 * v * v - 1
+    if config.arcsine_degree:
+        v = npcheb.chebval(v, config.arcsine_coefficients())
     return v
 
 
@@ -146,5 +176,7 @@ def eval_mod(
         square = evaluator.rescale(evaluator.relinearize(evaluator.multiply(c, c)))
         doubled = evaluator.multiply_integer(square, 2)
         c = evaluator.sub_plain(doubled, encoder.encode_constant(1.0, doubled.scale, doubled.level))
+    if config.arcsine_degree:
+        c = chebval(c, config.arcsine_coefficients(), (-1.0, 1.0), evaluator, encoder)
     constant = factor / (2 * math.pi)
     return Ciphertext(c.params, c.data, c.scale / constant, c.key_id)

@@ -17,20 +17,21 @@ Presets:
 
 * ``"teaching"``: N = 2^12, full packing (2048 slots), h = 16 (K = 8), insecure
   (``security=None``): seconds per bootstrap in Python.
-* ``"128"``: N = 2^16, 2^15 slots, sparse secret h = 192, log2(QP) = 1513 <= 1546.
-  Security source: the 2018 HE standard table stops at N = 2^15; for N = 2^16
-  we follow Lattigo's default sparse-secret bootstrapping parameter set
-  ``N16QP1546H192H32`` (tuneinsight/lattigo, v5 ``he/hefloat/bootstrapping/default_params.go``,
-  v6 ``circuits/ckks/bootstrapping/default_parameters.go``), which Lattigo lists among its
-  128-bit secure defaults for a ternary secret of Hamming weight 192 with log2(QP) = 1546
-  (the parameter family of Bossuat, Mouchet, Troncoso-Pastoriza and Hubaux, Eurocrypt 2021);
-  our chain is smaller (1513 bits) and also below the uniform-ternary 128-bit bound of 1761 bits
-  for N = 2^16 that `ckks.scheme.parameters` applies.  Unlike Lattigo we do not switch to an
-  ephemeral h = 32 key before ModRaise, so K must cover h = 192 (K = 28).  Its key-switching
-  digits are filled up to the size of P (``digit_split="bits"``: 5 digits of 265, 288, 300, 300
-  and 60 bits instead of 6 of 4 primes; Han and Ki's D_j <= P still holds) and its DFT stages
-  are grouped so that SlotsToCoeffs reuses CoeffsToSlots rotations (``cts_split``, ``stc_split``):
-  its 39 rotation keys take 3.47 GiB (`Bootstrapper.key_memory_estimate`).
+* ``"128"``: N = 2^16, 2^15 slots, a dense (uniform ternary) main secret and sparse-secret encapsulation
+  (Bossuat, Troncoso-Pastoriza and Hubaux, ACNS 2022, ePrint 2022/024; as Lattigo and OpenFHE): an
+  ephemeral secret of Hamming weight h' = 32 only around ModRaise
+  (`ckks.circuits.bootstrapping.mod_raise`), so K = 16 (failure below 2^-105 per bootstrap) and
+  log2(QP) = 1749 <= 1761, the HE standard's 128-bit bound for uniform ternary secrets at N = 2^16
+  (`ckks.security.standard`).  EvalMod: degree 55, 2 double angles and the arcsine of degree 3
+  (`ckks.circuits.bootstrapping.eval_mod`), which lets the message ratio q_0 / Delta drop from 2^13 to
+  2^8 (q_0 = 54 bits, Delta = 2^46): every EvalMod error reaches the values multiplied by that ratio.
+  CoeffsToSlots and EvalMod primes of 61 bits, 7 special primes (P of 427 bits), key-switching digits
+  filled up to P's size (``digit_split="bits"``: 4 digits of 9, 7, 7 and 1 primes) and DFT stages grouped
+  so that SlotsToCoeffs reuses CoeffsToSlots rotations (``cts_split``, ``stc_split``): 39 rotation keys
+  and the 2 encapsulation keys take 3.00 GiB (`Bootstrapper.key_memory_estimate`).  Measured at one
+  thread: 21.3-21.4 bits, 20.0-20.9 s a bootstrap, 6 levels after (issue 26; the sparse-secret preset before it,
+  h = 192, K = 28, log2(QP) = 1513 under Lattigo's cited 1546 for ``N16QP1546H192H32``, gave 18.1 bits
+  and 27 s).
 """
 
 from __future__ import annotations
@@ -65,7 +66,13 @@ class BootstrapConfig:
         cts_levels: levels of CoeffsToSlots.
         stc_levels: levels of SlotsToCoeffs.
         eval_mod: the EvalMod polynomial.
-        hamming_weight: h of the sparse ternary secret.
+        hamming_weight: h of the sparse ternary main secret, or None for a uniform ternary (dense) main secret
+            (then ``ephemeral_hamming_weight`` should be set, or K must cover h ~ 2N/3).
+        ephemeral_hamming_weight: h' of the ephemeral sparse secret of sparse-secret encapsulation (Bossuat,
+            Troncoso-Pastoriza and Hubaux, ACNS 2022, ePrint 2022/024), or None (ModRaise under the main secret,
+            the behaviour before encapsulation).  With h' set, the level-0 ciphertext is switched to s' (h'
+            non-zero coefficients) before ModRaise, so K covers h' instead of h, and back to s at the top level
+            (`ckks.circuits.bootstrapping.mod_raise.EncapsulationKeys`).
         security: 128, or None for the insecure teaching preset.
         q0_bits: size of q_0.
         scale_bits: log2 Delta (and size of the compute and SlotsToCoeffs primes).
@@ -102,6 +109,7 @@ class BootstrapConfig:
     digit_split: str = "equal"
     cts_split: tuple[int, ...] | None = None
     stc_split: tuple[int, ...] | None = None
+    ephemeral_hamming_weight: int | None = None
 
     def __post_init__(self):
         """Validate the ring, the slot count and the level counts.
@@ -110,7 +118,8 @@ class BootstrapConfig:
             ParameterError: N is not a power of two >= 16, ``slots`` is neither N/2 nor a power of two
                 up to N/4, a level count is not a positive integer, more DFT levels than stages,
                 ``digit_split`` is neither "equal" nor "bits", or ``cts_split`` / ``stc_split`` is not None or
-                one positive stage count per level summing to the stages.
+                one positive stage count per level summing to the stages, or ``hamming_weight`` /
+                ``ephemeral_hamming_weight`` is not None or an integer in 1 .. N.
         """
         if self.digit_split not in DIGIT_SPLITS:
             raise ParameterError(
@@ -119,6 +128,10 @@ class BootstrapConfig:
         n = self.poly_degree
         if isinstance(n, bool) or not isinstance(n, int) or n < 16 or n & (n - 1):
             raise ParameterError(f"poly_degree must be a power of two >= 16, got {n!r}")
+        for name in ("hamming_weight", "ephemeral_hamming_weight"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= n):
+                raise ParameterError(f"{name} must be None or an integer in 1 .. N = {n}, got {value!r}")
         s = self.slots
         if isinstance(s, bool) or not isinstance(s, int) or s < 2 or s & (s - 1) or s > n // 2 or (
             s != n // 2 and 2 * s > n // 2
@@ -243,7 +256,7 @@ class BootstrapConfig:
                 "k_range": self.eval_mod.k_range,
                 "degree": self.eval_mod.degree,
                 "double_angles": self.eval_mod.double_angles,
-            },
+            } | ({"arcsine_degree": self.eval_mod.arcsine_degree} if self.eval_mod.arcsine_degree else {}),
             "hamming_weight": self.hamming_weight,
             "security": self.security,
             "q0_bits": self.q0_bits,
@@ -254,7 +267,7 @@ class BootstrapConfig:
             "precision_bits": self.precision_bits,
         } | ({} if self.digit_split == "equal" else {"digit_split": self.digit_split}) | {
             name: list(getattr(self, name)) for name in ("cts_split", "stc_split") if getattr(self, name) is not None
-        }
+        } | {name: getattr(self, name) for name in ("ephemeral_hamming_weight",) if getattr(self, name) is not None}
 
     @classmethod
     def from_fields(cls, fields: Fields, params: Parameters) -> BootstrapConfig:
@@ -288,8 +301,9 @@ class BootstrapConfig:
         k_range = mod.integer("k_range", 1, 1 << 16)
         degree = mod.integer("degree", 1, 1 << 12)
         double_angles = mod.integer("double_angles", 0, 16)
+        arcsine_degree = mod.integer("arcsine_degree", 0, 15) if "arcsine_degree" in mod.obj else 0
         mod.done()
-        hamming_weight = fields.integer("hamming_weight", 1, poly_degree)
+        hamming_weight = fields.integer("hamming_weight", 1, poly_degree, optional=True)
         security = fields.choice("security", (None, 128, 192, 256))
         bits = {key: fields.integer(key, 2, 61) for key in ("q0_bits", "scale_bits", "boot_bits", "special_bits")}
         dnum = fields.integer("dnum", 1, MAX_MODULI)
@@ -297,13 +311,16 @@ class BootstrapConfig:
         digit_split = fields.choice("digit_split", DIGIT_SPLITS) if "digit_split" in fields.obj else "equal"
         splits = {name: tuple(fields.int_list(name, MAX_MODULI, 1, MAX_MODULI)) if name in fields.obj else None
                   for name in ("cts_split", "stc_split")}
+        ephemeral = (fields.integer("ephemeral_hamming_weight", 1, poly_degree)
+                     if "ephemeral_hamming_weight" in fields.obj else None)
         fields.done()
         try:
             config = cls(
                 name=name, poly_degree=poly_degree, slots=slots, compute_levels=compute_levels,
                 cts_levels=cts_levels, stc_levels=stc_levels,
-                eval_mod=EvalModConfig(k_range, degree, double_angles), hamming_weight=hamming_weight,
+                eval_mod=EvalModConfig(k_range, degree, double_angles, arcsine_degree), hamming_weight=hamming_weight,
                 security=security, dnum=dnum, precision_bits=precision_bits, digit_split=digit_split, **splits, **bits,
+                ephemeral_hamming_weight=ephemeral,
             )
             moduli_bits = config.moduli_bits()
             special_count = config.special_count
@@ -336,8 +353,9 @@ PRESETS: dict[str, BootstrapConfig] = {
     ),
     "128": BootstrapConfig(
         name="128", poly_degree=1 << 16, slots=1 << 15, compute_levels=6, cts_levels=4, stc_levels=3,
-        eval_mod=EvalModConfig(28, 63, 3), hamming_weight=192, security=128, q0_bits=55, scale_bits=42,
-        boot_bits=60, dnum=6, precision_bits=16.0, digit_split="bits", cts_split=(4, 3, 4, 4), stc_split=(4, 5, 6),
+        eval_mod=EvalModConfig(16, 55, 2, 3), hamming_weight=None, ephemeral_hamming_weight=32, security=128,
+        q0_bits=54, scale_bits=46, boot_bits=61, special_bits=61, dnum=4, precision_bits=19.0, digit_split="bits",
+        cts_split=(4, 3, 4, 4), stc_split=(4, 5, 6),
     ),
 }
 
@@ -383,8 +401,8 @@ def bootstrapping_parameters(config: BootstrapConfig, security: int | None | str
         security = config.security
     if security is not None and config.security is None:
         raise SecurityError(
-            f"the {config.name!r} bootstrapping preset is insecure (N = {config.poly_degree}, sparse secret h = "
-            f"{config.hamming_weight}, log2(QP) = {config.total_bits}): it exists for teaching and tests only; "
+            f"the {config.name!r} bootstrapping preset is insecure (N = {config.poly_degree}, {_secret(config)}, "
+            f"log2(QP) = {config.total_bits}): it exists for teaching and tests only; "
             "pass security=None to use it, or use preset='128'"
         )
     with warnings.catch_warnings():
@@ -397,8 +415,15 @@ def bootstrapping_parameters(config: BootstrapConfig, security: int | None | str
         )
     if security is None:
         warnings.warn(
-            f"bootstrapping preset {config.name!r} with security=None: N = {config.poly_degree} and a sparse "
-            f"secret of weight {config.hamming_weight} are INSECURE; use them only for teaching",
+            f"bootstrapping preset {config.name!r} with security=None: N = {config.poly_degree} and a "
+            f"{_secret(config)} are INSECURE; use them only for teaching",
             InsecureWarning, stacklevel=3,
         )
     return params
+
+
+def _secret(config: BootstrapConfig) -> str:
+    """The main secret of a configuration, in words (for messages)."""
+    main = "dense secret" if config.hamming_weight is None else f"sparse secret h = {config.hamming_weight}"
+    weight = config.ephemeral_hamming_weight
+    return main if weight is None else f"{main} (ephemeral h' = {weight})"

@@ -184,7 +184,7 @@ def test_the_wrapped_kernels_rent_their_serial_twins_on_a_cold_cache(monkeypatch
     rental = kernel.rental
     monkeypatch.setattr(rental, "renting", True)
     monkeypatch.setattr(rental, "run", lambda serial, args: calls.append("serial") or serial(*args))
-    a = np.ones((2, modarith.CHEAP_THRESHOLD), dtype=np.uint64)
+    a = np.ones((2, max(kernel.threshold // 2, 8)), dtype=np.uint64)  # at its measured threshold: parallel
     q = np.array([97, 101], dtype=np.uint64)
     out = kernel(a, a, q, np.empty_like(a))
     assert calls == ["serial"] and int(out[1, 7]) == 2

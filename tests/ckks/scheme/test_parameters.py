@@ -82,6 +82,11 @@ def test_digits_by_bits_fills_each_digit_up_to_p():
     assert digits_by_bits(chain, 5) == [6, 6, 5, 5, 1]
     assert digits_by_bits([60, 40, 40, 60]) == [1, 1, 1]  # one prime per digit when P holds one prime
     assert digits_by_bits([30, 20, 20, 20, 60]) == [2, 2]  # 50 <= 60, 40 <= 60
+    assert digits_by_bits([30, 20, 20, 20, 60], margin_bits=12) == [1, 2, 1]  # every digit <= 48 bits
+    with pytest.raises(ParameterError, match="margin_bits"):
+        digits_by_bits([30, 20, 60], margin_bits=-1)
+    with pytest.raises(ParameterError, match="less the margin"):
+        digits_by_bits([30, 20, 60], margin_bits=31)
     with pytest.raises(ParameterError, match="larger than the special modulus P"):
         digits_by_bits([60, 40, 30])
     with pytest.raises(ParameterError, match="special prime"):

@@ -159,8 +159,8 @@ def test_4_fork_pool_after_a_parallel_kernel_survives_and_reseeds(toy):
     global _FORK_CTX
     from ckks.ring import modarith
 
-    big = np.ones((2, 1 << 14), dtype=np.uint64)  # above PARALLEL_THRESHOLD: runs the parallel kernel
-    modarith.poly_add(big, big, np.array([97, 101], dtype=np.uint64), np.empty_like(big))
+    big = np.ones((2, 1 << 14), dtype=np.uint64)
+    modarith.poly_add.kernel(big, big, np.array([97, 101], dtype=np.uint64), np.empty_like(big))  # the parallel one
     _FORK_CTX = toy(32, (50, 30, 50), 30).public_copy()
     with multiprocessing.get_context("fork").Pool(2) as pool:
         results = pool.map_async(_fork_child_encrypt, range(4)).get(timeout=120)

@@ -133,17 +133,24 @@ def test_128_preset_key_memory_is_below_openfhe():
     """Issue 26: the "128" preset's keys took 10.2 GiB (62 keys over every level), then 6.49 GiB (each key made
     only for its levels).  Digits filled up to P (5 instead of 6, 4 below the top level), the DFT groups split
     over matching strides and the BSGS plans chosen together bring them below OpenFHE's own 128-bit setup
-    (51 keys x 84 MiB = 4.18 GiB).  Computed from the plan alone: no key is made."""
+    (51 keys x 84 MiB = 4.18 GiB): 3.47 GiB.  With sparse-secret encapsulation (a dense main secret under the
+    standard's 1761-bit bound) P grows to 7 primes and the digits shrink to 4: 3.0 GiB, the two encapsulation
+    keys included.  Computed from the plan alone: no key is made."""
     from ckks.circuits.bootstrapping import Bootstrapper
 
     config = preset("128")
     params = bootstrapping_parameters(config)
-    assert params.digit_sizes == (6, 6, 5, 5, 1) and params.total_bits == 1513  # same primes, same log2(QP)
-    assert max(params.key_digits(m) for m in range(config.max_level)) == 4
+    assert params.digit_sizes == (9, 7, 7, 1) and params.special_count == 7
+    assert max(params.key_digits(m) for m in range(config.max_level)) == 3
     b = Bootstrapper(params, config, evaluator=None)  # no keys are made: only the rotation plan
     need = b.key_memory_estimate()
-    assert need == sum(params.key_switch_key_bytes(level) for level in b.key_levels().values())
-    assert need < 51 * 84 * 2**20  # OpenFHE's 4.18 GiB
+    galois = sum(params.key_switch_key_bytes(level) for level in b.key_levels().values())
+    from ckks.circuits.bootstrapping.mod_raise import encapsulation_parameters
+
+    to_sparse = encapsulation_parameters(params).key_switch_key_bytes(0)  # over q_0 * p: 2 limbs
+    assert to_sparse == 2 * 2 * params.poly_degree * 8
+    assert need == galois + to_sparse + params.key_switch_key_bytes(params.max_level)
+    assert need < 3.1 * 2**30 < 51 * 84 * 2**20  # OpenFHE's 4.18 GiB
     assert len(b.key_levels()) < 51
     # every SlotsToCoeffs group over the strides of a CoeffsToSlots group reuses its keys
     cts_steps = {s % params.slots for m in b.cts for s in m.rotation_steps()}
@@ -177,9 +184,14 @@ def test_insecure_preset_needs_security_none():
 def test_128_preset_is_within_the_cited_bound():
     config = preset("128")
     assert config.poly_degree == 1 << 16 and config.security == 128
-    assert config.total_bits <= 1546  # Lattigo's N16QP1546H192H32
+    # a dense main secret: the HE standard's uniform-ternary bound; the sparse one only around ModRaise
+    assert config.hamming_weight is None and config.ephemeral_hamming_weight == 32
+    assert config.total_bits <= 1761
     params = bootstrapping_parameters(config)
-    assert params.security == 128 and params.max_level == config.max_level
+    assert params.security == 128 and params.max_level == config.max_level and params.hamming_weight is None
+    # the old sparse main secret (h = 192) at this chain is refused: 1750 bits exceed its cited 1546
+    with pytest.raises(SecurityError, match="hamming_weight=192"):
+        bootstrapping_parameters(config.with_options(hamming_weight=192))
 
 
 def test_scale_too_close_to_q0_is_refused(full_ctx):
