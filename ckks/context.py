@@ -669,7 +669,7 @@ class Context:
             memory_limit: refuse before generating when the keys would take more bytes than this
                 (default 8 GiB, `ckks.scheme.parameters.KEY_MEMORY_LIMIT`; the "128" preset's 39 rotation keys,
                 each made only for the levels it is used at, `Bootstrapper.key_levels`, and its 2 sparse-secret
-                encapsulation keys take 3.00 GiB).
+                encapsulation keys take 3.01 GiB).
 
         Returns:
             The bootstrapper's summary: levels, rotations, key memory in MiB.

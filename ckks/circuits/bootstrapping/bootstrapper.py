@@ -34,7 +34,7 @@ from the top level down (`ckks.circuits.bootstrapping.dft.share_rotations`), so
 that a level reuses the rotations whose keys a level above already has (at the
 "128" preset, with digits filled up to P, ``digit_split="bits"``, and matching
 stage splits: 39 keys, 3.47 GiB, against 62 keys and 6.49 GiB planned level by
-level with equal digits; 3.00 GiB since the preset's dense secret allows a larger P).
+level with equal digits; 3.01 GiB since the preset's dense secret allows a larger P).
 
 Sparse-secret encapsulation (``config.ephemeral_hamming_weight``; Bossuat, Troncoso-Pastoriza and
 Hubaux, ACNS 2022): two more key-switching keys, from the main secret to an ephemeral sparse one at

@@ -28,7 +28,7 @@ Presets:
   CoeffsToSlots and EvalMod primes of 61 bits, 7 special primes (P of 427 bits), key-switching digits
   filled up to P's size (``digit_split="bits"``: 4 digits of 9, 7, 7 and 1 primes) and DFT stages grouped
   so that SlotsToCoeffs reuses CoeffsToSlots rotations (``cts_split``, ``stc_split``): 39 rotation keys
-  and the 2 encapsulation keys take 3.00 GiB (`Bootstrapper.key_memory_estimate`).  Measured at one
+  and the 2 encapsulation keys take 3.01 GiB (`Bootstrapper.key_memory_estimate`).  Measured at one
   thread: 21.3-21.4 bits, 20.0-20.9 s a bootstrap, 6 levels after (issue 26; the sparse-secret preset before it,
   h = 192, K = 28, log2(QP) = 1513 under Lattigo's cited 1546 for ``N16QP1546H192H32``, gave 18.1 bits
   and 27 s).
