@@ -370,7 +370,7 @@ def divide_round(
             v = row[j] + h
             v = v - d if v >= d else v
             row[j] = v if k == 1 else mul_shoup_lanes(v, w, ws, d, m)
-    overflow = np.zeros((polys, n), dtype=np.uint64)
+    overflow = np.empty((polys, n if k > 1 else 0), dtype=np.uint64)  # v per coefficient; unused for one prime
     if k > 1:
         blocks = (n + BLOCK - 1) // BLOCK
         for task in prange(polys * blocks):
